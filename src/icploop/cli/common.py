@@ -1,0 +1,63 @@
+"""What every command shares: the workspace option, the console, and rendering user errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from icploop.config import Settings, load_settings
+from icploop.errors import IcploopError
+
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Folder of the workspace (default $ICPLOOP_WORKSPACE or ./icploop-workspace).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def settings_for(workspace: Path | None) -> Settings:
+    return load_settings(workspace)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn an IcploopError into a message on stderr and exit code 1 (no traceback)."""
+    try:
+        yield
+    except IcploopError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+        if exc.hint:
+            err_console.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+        raise typer.Exit(code=1) from None
+
+
+def print_json(payload: Any) -> None:
+    """Write JSON to stdout (dates and other objects as strings)."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def command(func: Callable[..., None]) -> Callable[..., None]:
+    """Decorator: run a command body inside ``user_errors``."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        with user_errors():
+            func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,50 @@
+"""Opening the analytics backend through Ibis.
+
+DuckDB (a file in the workspace) is the default; any URL Ibis understands works too, e.g.
+``postgres://user@host:5432/db``. Analytics code receives the open backend and never opens one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+
+from icploop.config import Settings
+from icploop.errors import IcploopError
+
+
+def connect(url: str) -> BaseBackend:
+    """Open an Ibis backend from a URL such as ``duckdb:///path/file.duckdb`` or ``postgres://...``."""
+    if url.startswith("duckdb://"):
+        path = url.removeprefix("duckdb://")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            return ibis.duckdb.connect(path)
+        return ibis.duckdb.connect()
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    try:
+        return ibis.connect(url)
+    except Exception as exc:  # the driver's own error says why; keep it
+        raise IcploopError(
+            f"cannot open the analytics backend at {url.split('@')[-1]}: {exc}",
+            "check ICPLOOP_ANALYTICS_URL (or --analytics-url) and that the server is running",
+        ) from exc
+
+
+def open_analytics(settings: Settings) -> BaseBackend:
+    """The workspace's analytics backend, creating the workspace folder for the DuckDB default."""
+    if not settings.analytics_url:
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+    return connect(settings.resolved_analytics_url())
+
+
+def raw_duckdb(backend: BaseBackend) -> Any:
+    """The DuckDB connection under an Ibis DuckDB backend (for bulk reads and transactions)."""
+    con = getattr(backend, "con", None)
+    if con is None or type(con).__module__.split(".")[0] != "duckdb":
+        raise IcploopError("this operation needs the DuckDB analytics backend")
+    return con

@@ -1,0 +1,1 @@
+"""Bad-fit flags: records, routing, the outbox and delivery channels."""

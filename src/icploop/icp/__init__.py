@@ -1,0 +1,1 @@
+"""The versioned ICP document: criteria as data, versions, implementation tracking, outcomes."""

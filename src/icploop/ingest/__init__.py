@@ -1,0 +1,1 @@
+"""Getting a company's data in: the canonical model, mappings and presets, validation, loading."""

@@ -1,0 +1,1 @@
+"""The quarterly ICP review pack: evidence, proposals, rendering."""

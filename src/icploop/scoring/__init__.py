@@ -1,0 +1,1 @@
+"""Fit scoring on retention outcomes, forecasts and the economics of fit."""

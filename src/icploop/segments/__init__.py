@@ -1,0 +1,1 @@
+"""Value-based ICP discovery: segment search, thresholds and the statistics that keep them honest."""

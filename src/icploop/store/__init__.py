@@ -1,0 +1,1 @@
+"""The app store: SQLAlchemy models, Alembic migrations, repositories."""
