@@ -384,5 +384,29 @@ LOADABLE_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if not t.d
 
 # Currencies the loader accepts (ISO 4217, the ones B2B SaaS bills in); extend when needed.
 KNOWN_CURRENCIES = frozenset(
-    ["USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "JPY", "CNY", "HKD", "SGD", "INR", "BRL", "MXN", "ZAR", "ILS", "AED", "KRW"]
+    [
+        "USD",
+        "EUR",
+        "GBP",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CHF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "JPY",
+        "CNY",
+        "HKD",
+        "SGD",
+        "INR",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "ILS",
+        "AED",
+        "KRW",
+    ]
 )
