@@ -1,0 +1,174 @@
+"""App-store tables: the loop's workflow state (people, fit tags, flags, outbox, watch list, audit).
+
+Table models only: API and CLI shapes live with their surfaces. Timestamps are timezone-aware UTC;
+account ids are the warehouse's ``accounts.account_id`` (no foreign key across the two stores).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names keep migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Person(Base):
+    """Someone in the loop, with a role from ``icploop.ingest.schema.ROLES``."""
+
+    __tablename__ = "people"
+
+    person_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(30))
+    manager_id: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(20), default="org")  # org table or admin
+    created_at: Mapped[dt.datetime]
+
+
+class FitTag(Base):
+    """One fit tag of an account. Tags are never overwritten: a change is a new row that
+    supersedes the previous one (``current`` marks the one in force)."""
+
+    __tablename__ = "fit_tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(200), index=True)
+    tag: Mapped[str] = mapped_column(String(20))  # strong_fit | near_fit | bad_fit
+    computed_tag: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))  # computed | override | quick_check
+    account_type: Mapped[str | None] = mapped_column(String(40))
+    close_date: Mapped[dt.date | None] = mapped_column(Date)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("fit_tags.id"))
+    rubric: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+    signals: Mapped[list[FitSignal]] = relationship(
+        back_populates="fit_tag", cascade="all, delete-orphan", order_by="FitSignal.name"
+    )
+
+
+class FitSignal(Base):
+    """One of the five rubric signals behind a tag: the computed value with the numbers behind
+    it, and a CSM's override (value, reason, who, when) kept beside it."""
+
+    __tablename__ = "fit_signals"
+    __table_args__ = (UniqueConstraint("fit_tag_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fit_tag_id: Mapped[int] = mapped_column(ForeignKey("fit_tags.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    computed_value: Mapped[str | None] = mapped_column(String(20))  # strong | near | bad
+    value: Mapped[str | None] = mapped_column(String(20))
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    overridden_by: Mapped[str | None] = mapped_column(String(200))
+    overridden_at: Mapped[dt.datetime | None]
+    override_reason: Mapped[str | None] = mapped_column(Text)
+
+    fit_tag: Mapped[FitTag] = relationship(back_populates="signals")
+
+
+class Flag(Base):
+    """A structured bad-fit flag: account | fit issue | evidence, with tag, AE, CSM and links."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(200), index=True)
+    fit_issue: Mapped[str] = mapped_column(String(40))
+    evidence: Mapped[str] = mapped_column(Text)
+    fit_tag_id: Mapped[int | None] = mapped_column(ForeignKey("fit_tags.id"))
+    ae: Mapped[str | None] = mapped_column(String(200))
+    csm: Mapped[str | None] = mapped_column(String(200))
+    links: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | sent
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="flag")
+
+
+class Delivery(Base):
+    """The outbox: one message to one recipient over one channel, retried until delivered.
+
+    The unique constraint is what makes delivery at-most-once per flag, recipient and channel.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("flag_id", "recipient", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flags.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    recipient_role: Mapped[str] = mapped_column(String(30))
+    channel: Mapped[str] = mapped_column(String(20))  # webhook | email | crm_csv
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None]
+
+    flag: Mapped[Flag] = relationship(back_populates="deliveries")
+
+
+class WatchItem(Base):
+    """A near-fit account on the 180-day watch list."""
+
+    __tablename__ = "watch_list"
+    __table_args__ = (UniqueConstraint("account_id", "fit_tag_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(200), index=True)
+    fit_tag_id: Mapped[int] = mapped_column(ForeignKey("fit_tags.id"))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    added_at: Mapped[dt.datetime]
+    reviewed_at: Mapped[dt.datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Who did what, when: every change a person or a run makes to the app store."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,49 @@
+"""Shared fixtures: the app-store backends every store test runs on."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from icploop.store.database import make_engine
+
+POSTGRES_URL_VAR = "ICPLOOP_TEST_POSTGRES_URL"
+
+
+def postgres_url_or_skip() -> str:
+    """The test PostgreSQL server's URL, or skip saying how to provide one."""
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_URL_VAR} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An empty app-store database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store')}/app.db")
+        yield engine
+        engine.dispose()
+        return
+    url = postgres_url_or_skip()
+    schema = f"icploop_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as con:
+        con.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as con:
+            con.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
