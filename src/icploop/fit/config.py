@@ -1,0 +1,85 @@
+"""The rubric's thresholds and combination rule: configuration with documented defaults.
+
+Defaults (see ``docs/fit.md``): each signal is ``strong``, ``near`` or ``bad`` (or unknown when
+the data to judge it is missing); an account is ``bad_fit`` when at least two signals are bad or
+when both the ICP match and the core use case are bad; ``strong_fit`` when no signal is bad and
+at least three are strong; ``near_fit`` otherwise. Unknown signals count for neither.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from icploop.errors import IcploopError
+from icploop.rules import Rule
+
+SIGNALS = (
+    "core_use_case_active",
+    "champion_stability",
+    "icp_segment_match",
+    "adoption_trajectory",
+    "ae_committed_use_cases_active",
+)
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tag_after_days: int = Field(90, description="days after close when an account is tagged")
+    watch_days: int = Field(180, description="days after close when a near-fit account is reviewed")
+    recent_window_days: int = Field(
+        30, description="the last days before day 90 that show current use"
+    )
+    core_strong_active_weeks: int = Field(
+        3, description="active weeks of the core use case for strong"
+    )
+    core_near_active_weeks: int = Field(1, description="active weeks of the core use case for near")
+    adoption_strong_ratio: float = Field(0.75, description="usage vs retained peers for strong")
+    adoption_near_ratio: float = Field(0.4, description="usage vs retained peers for near")
+    committed_strong: int = Field(2, description="active committed use cases for strong")
+    retained_peer_months: int = Field(
+        12, description="a peer counts as retained after this many months"
+    )
+
+
+class Combination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bad_if_bad_signals_at_least: int = 2
+    bad_if_all_bad: list[list[str]] = Field(
+        default_factory=lambda: [["icp_segment_match", "core_use_case_active"]]
+    )
+    strong_if_strong_signals_at_least: int = 3
+    strong_requires_no_bad: bool = True
+
+
+class FitConfig(BaseModel):
+    """Everything a user may change about tagging, as one YAML document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    combination: Combination = Field(default_factory=Combination)
+    icp_criteria: list[Rule] = Field(
+        default_factory=list,
+        description="ICP criteria used for the segment match until an ICP document is published",
+    )
+
+
+def load_fit_config(path: Path | None) -> FitConfig:
+    """The configuration in ``path`` (YAML), or the defaults when ``path`` is None."""
+    if path is None:
+        return FitConfig()
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+        return FitConfig.model_validate(raw)
+    except OSError as exc:
+        raise IcploopError(f"cannot read the fit configuration {path}: {exc}") from exc
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise IcploopError(
+            f"{path} is not a valid fit configuration: {exc}",
+            "compare it with the example in docs/fit.md",
+        ) from exc

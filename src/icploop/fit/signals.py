@@ -1,0 +1,181 @@
+"""The five rubric signals at day 90, computed from usage, contacts, deals and the ICP criteria.
+
+Counting runs in the engine (one pass over usage); the rubric's comparisons run on the per-account
+aggregates. Each signal's value is ``strong``, ``near``, ``bad`` or missing (unknown: no data to
+judge it), and the numbers behind it are kept in ``<signal>__*`` evidence columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from icploop.fit.config import FitConfig
+from icploop.rules import Rule
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """The canonical tables the signals read (Ibis tables of any backend)."""
+
+    accounts: ir.Table
+    deals: ir.Table
+    deal_use_cases: ir.Table
+    usage: ir.Table
+    contacts: ir.Table
+    mrr_monthly: ir.Table
+
+
+def first_close_dates(deals: ir.Table) -> ir.Table:
+    """Per account, the close date of its first won deal (the start of its cohort)."""
+    won = deals.filter(deals.outcome == "won")
+    return won.group_by("account_id").agg(close_date=won.close_date.min())
+
+
+def due_accounts(inputs: FitInputs, as_of: dt.date, config: FitConfig) -> ir.Table:
+    """Accounts whose day ``tag_after_days`` after close has passed by ``as_of``."""
+    closes = first_close_dates(inputs.deals)
+    days = config.thresholds.tag_after_days
+    closes = closes.mutate(tag_day=closes.close_date + ibis.interval(days=days))
+    return closes.filter(closes.tag_day <= ibis.literal(as_of))
+
+
+def usage_features(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.DataFrame:
+    """Per due account: usage in days 0-90 after close, in 30-day thirds and for the core use case.
+
+    Columns: ``events_0_30``, ``events_30_60``, ``events_60_90`` (events in each third),
+    ``active_weeks_recent`` (distinct ISO weeks with any use in the recent window before the tag
+    day), ``core_active_weeks_recent`` (the same for the account's stated use case),
+    ``features_used`` (distinct features in days 0-90). Accounts without usage get zeros.
+    """
+    t = config.thresholds
+    usage = inputs.usage
+    base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
+    joined = usage.join(base, "account_id")
+    day = joined.date.delta(joined.close_date, unit="day")
+    rows = joined.mutate(day=day, week=joined.date.truncate("W")).filter(
+        lambda r: (r.day >= 0) & (r.day < t.tag_after_days)
+    )
+    recent = rows.day >= t.tag_after_days - t.recent_window_days
+    core = rows.use_case_right == rows.use_case if "use_case_right" in rows.columns else None
+    aggs = {
+        "events_0_30": rows.events.sum(where=rows.day < 30),
+        "events_30_60": rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
+        "events_60_90": rows.events.sum(where=rows.day >= 60),
+        "active_weeks_recent": rows.week.nunique(where=recent),
+        "features_used": rows.feature.nunique(),
+    }
+    if core is not None:
+        aggs["core_active_weeks_recent"] = rows.week.nunique(where=recent & core)
+    features = rows.group_by("account_id").agg(**aggs).to_pandas()
+    frame = due.select("account_id").to_pandas().merge(features, on="account_id", how="left")
+    if "core_active_weeks_recent" not in frame:
+        frame["core_active_weeks_recent"] = 0
+    counts = [c for c in frame.columns if c != "account_id"]
+    frame[counts] = frame[counts].astype(float).fillna(0)
+    return frame
+
+
+def committed_use_cases(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.DataFrame:
+    """Per due account: use cases committed on won deals up to the first close, and how many of
+    them saw any use in days 0-90 (``committed``, ``committed_active``, ``committed_inactive``)."""
+    deals = inputs.deals
+    won = deals.filter(deals.outcome == "won").select("deal_id", "account_id", "close_date")
+    won = won.join(due.select("account_id", first_close="close_date"), "account_id")
+    won = won.filter(won.close_date <= won.first_close)
+    committed = inputs.deal_use_cases.join(won.select("deal_id"), "deal_id")
+    committed = committed.select("account_id", "use_case").distinct()
+    usage = inputs.usage.join(due.select("account_id", "close_date"), "account_id")
+    day = usage.date.delta(usage.close_date, unit="day")
+    used = (
+        usage.filter((day >= 0) & (day < config.thresholds.tag_after_days))
+        .select("account_id", "use_case")
+        .distinct()
+        .mutate(active=ibis.literal(1))
+    )
+    both = committed.join(used, ["account_id", "use_case"], how="left")
+    summary = both.group_by("account_id").agg(
+        committed=both.use_case.nunique(),
+        committed_active=both.active.sum(),
+    )
+    frame = summary.to_pandas()
+    frame["committed_active"] = frame["committed_active"].astype(float).fillna(0).astype(int)
+    inactive = (
+        both.filter(both.active.isnull())
+        .group_by("account_id")
+        .agg(committed_inactive=both.use_case.collect())
+    ).to_pandas()
+    return frame.merge(inactive, on="account_id", how="left")
+
+
+def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
+    """Per due account with a champion at close: whether a champion of the close date is, on the
+    tag day, still there in the same role (``stayed_same_role``), still there in another role or
+    no longer champion (``stayed_other_role``), or gone (``departed``)."""
+    c = inputs.contacts
+    at_close = c.join(due, "account_id").filter(
+        lambda r: (
+            (r.is_champion == True)  # noqa: E712 - an Ibis expression, not a Python bool
+            & (r.valid_from <= r.close_date)
+            & (r.valid_to.isnull() | (r.valid_to >= r.close_date))
+        )
+    )
+    champions = at_close.select("account_id", "contact_id", "tag_day", close_title="title")
+    later = c.select("account_id", "contact_id", "title", "is_champion", "valid_from", "valid_to")
+    on_tag_day = champions.join(later, ["account_id", "contact_id"], how="left").filter(
+        lambda r: (
+            r.valid_from.isnull()
+            | ((r.valid_from <= r.tag_day) & (r.valid_to.isnull() | (r.valid_to >= r.tag_day)))
+        )
+    )
+    same_role = (on_tag_day.title == on_tag_day.close_title) & (on_tag_day.is_champion == True)  # noqa: E712
+    present = on_tag_day.valid_from.notnull()
+    per_contact = on_tag_day.group_by(["account_id", "contact_id"]).agg(
+        same=same_role.fill_null(False).any(), present=present.any()
+    )
+    summary = per_contact.group_by("account_id").agg(
+        champions_at_close=per_contact.contact_id.nunique(),
+        stayed_same_role=per_contact.same.sum(),
+        stayed=per_contact.present.sum(),
+    )
+    # champions with no row on the tag day drop out of the filtered join: count them from the start
+    counted = champions.group_by("account_id").agg(champions=champions.contact_id.nunique())
+    frame = counted.to_pandas().merge(summary.to_pandas(), on="account_id", how="left").fillna(0)
+    frame["stayed_other_role"] = frame["stayed"] - frame["stayed_same_role"]
+    frame["departed"] = frame["champions"] - frame["stayed"]
+    return frame[["account_id", "champions", "stayed_same_role", "stayed_other_role", "departed"]]
+
+
+def icp_match(inputs: FitInputs, due: ir.Table, criteria: list[Rule]) -> pd.DataFrame:
+    """Per due account: how many ICP criteria it meets, and which it misses."""
+    accounts = inputs.accounts.join(due.select("account_id"), "account_id")
+    if not criteria:
+        return pd.DataFrame({"account_id": accounts.account_id.to_pandas()})
+    checks = {f"c{i}": rule.to_expr(accounts) for i, rule in enumerate(criteria)}
+    frame = accounts.select("account_id", **checks).to_pandas()
+    met = frame[list(checks)].to_numpy(dtype=bool)
+    names = np.array([rule.name or rule.describe() for rule in criteria], dtype=object)
+    return pd.DataFrame(
+        {
+            "account_id": frame["account_id"],
+            "criteria": len(criteria),
+            "criteria_met": met.sum(axis=1),
+            "criteria_missed": ["; ".join(names[~row]) for row in met],
+        }
+    )
+
+
+def retained_peers(inputs: FitInputs, due: ir.Table, as_of: dt.date, months: int) -> pd.Series:
+    """Ids of due accounts that were still paying ``months`` after their close (and old enough)."""
+    closes = due.mutate(
+        check_month=(due.close_date + ibis.interval(months=months)).truncate("M")
+    ).filter(lambda r: r.check_month <= ibis.literal(as_of))
+    mrr = inputs.mrr_monthly
+    kept = closes.join(mrr, [closes.account_id == mrr.account_id, closes.check_month == mrr.month])
+    kept = kept.filter(kept.mrr > 0)
+    return kept.select(account_id=closes.account_id).distinct().to_pandas()["account_id"]

@@ -1,0 +1,215 @@
+"""Each rubric signal and the combination rule on hand-made accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from icploop.fit.config import Combination, FitConfig, Thresholds
+from icploop.fit.rubric import combine
+from icploop.fit.tagging import compute_fit
+from icploop.rules import Rule
+
+from .conftest import AS_OF, CLOSE, inputs, weekly_usage
+
+
+def _fit(data, config=None, as_of=AS_OF) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return compute_fit(data, as_of, config or FitConfig()).set_index("account_id")
+
+
+def test_only_accounts_past_day_90_are_tagged() -> None:
+    data = inputs(
+        [{"account_id": "old"}, {"account_id": "young", "close_date": dt.date(2026, 9, 1)}]
+    )
+    assert list(_fit(data).index) == ["old"]
+
+
+def test_core_use_case_counts_active_weeks_of_the_stated_use_case_before_day_90() -> None:
+    """Weekly use of days 60-89 gives 5 active weeks (strong); days 60-66 two rows, 1-2 weeks
+    (near); use of another use case only (bad)."""
+    accounts = [
+        {"account_id": "busy", "use_case": "reporting"},
+        {"account_id": "light", "use_case": "reporting"},
+        {"account_id": "elsewhere", "use_case": "reporting"},
+    ]
+    usage = (
+        weekly_usage("busy", "reporting", 60, 89)
+        + weekly_usage("light", "reporting", 61, 62)
+        + weekly_usage("elsewhere", "billing", 0, 89)
+    )
+    fit = _fit(inputs(accounts, usage))
+    assert fit.loc["busy", "core_use_case_active"] == "strong"
+    assert fit.loc["light", "core_use_case_active"] == "near"
+    assert fit.loc["elsewhere", "core_use_case_active"] == "bad"
+    assert fit.loc["busy", "core_active_weeks_recent"] >= 3
+
+
+def _champion(
+    account: str,
+    contact: str,
+    title: str,
+    start: dt.date,
+    end: dt.date | None,
+    champion: bool = True,
+) -> dict:  # type: ignore[type-arg]
+    return {
+        "contact_id": contact,
+        "account_id": account,
+        "title": title,
+        "is_champion": champion,
+        "valid_from": start,
+        "valid_to": end,
+    }
+
+
+def test_champion_stability_tells_stayed_moved_and_departed_apart() -> None:
+    start = dt.date(2024, 6, 1)
+    moved_on = CLOSE + dt.timedelta(days=40)
+    contacts = [
+        _champion("same", "c1", "VP Ops", start, None),
+        _champion("moved", "c2", "VP Ops", start, moved_on),
+        _champion("moved", "c2", "COO", moved_on + dt.timedelta(days=1), None),
+        _champion("gone", "c3", "VP Ops", start, moved_on),
+    ]
+    accounts = [{"account_id": a} for a in ("same", "moved", "gone", "nobody")]
+    fit = _fit(inputs(accounts, contacts=contacts))
+    assert fit.loc["same", "champion_stability"] == "strong"
+    assert fit.loc["moved", "champion_stability"] == "near"
+    assert fit.loc["gone", "champion_stability"] == "bad"
+    assert fit.loc["nobody", "champion_stability"] is None
+
+
+def test_icp_match_is_confirmed_approximate_or_a_clear_mismatch() -> None:
+    criteria = [
+        Rule(attribute="seats_at_close", op=">=", value=75),
+        Rule(attribute="industry", op="in", value=["Software", "Fintech"]),
+    ]
+    accounts = [
+        {"account_id": "fits", "seats_at_close": 120, "industry": "Software"},
+        {"account_id": "close", "seats_at_close": 40, "industry": "Fintech"},
+        {"account_id": "far", "seats_at_close": 10, "industry": "Retail"},
+        {"account_id": "unknown_seats", "industry": "Retail"},
+    ]
+    fit = _fit(inputs(accounts), FitConfig(icp_criteria=criteria))
+    assert fit.loc["fits", "icp_segment_match"] == "strong"
+    assert fit.loc["close", "icp_segment_match"] == "near"
+    assert fit.loc["far", "icp_segment_match"] == "bad"
+    assert fit.loc["unknown_seats", "icp_segment_match"] == "bad"
+    assert "seats_at_close >= 75" in fit.loc["far", "criteria_missed"]
+
+
+def test_without_criteria_the_icp_match_is_unknown_not_bad() -> None:
+    fit = _fit(inputs([{"account_id": "a"}]))
+    assert fit.loc["a", "icp_segment_match"] is None
+
+
+def test_committed_use_cases_count_those_in_use_by_day_90() -> None:
+    accounts = [{"account_id": a, "use_case": "reporting"} for a in ("two", "one", "none", "solo")]
+    usage = (
+        weekly_usage("two", "reporting", 0, 80)
+        + weekly_usage("two", "billing", 0, 80)
+        + weekly_usage("one", "reporting", 0, 80)
+        + weekly_usage("solo", "reporting", 0, 80)
+    )
+    committed = {
+        "two": ["reporting", "billing", "forecasting"],
+        "one": ["reporting", "billing"],
+        "none": ["billing"],
+        "solo": ["reporting"],
+    }
+    fit = _fit(inputs(accounts, usage, committed=committed))
+    assert fit.loc["two", "ae_committed_use_cases_active"] == "strong"
+    assert fit.loc["one", "ae_committed_use_cases_active"] == "near"
+    assert fit.loc["none", "ae_committed_use_cases_active"] == "bad"
+    assert fit.loc["solo", "ae_committed_use_cases_active"] == "strong"
+    assert fit.loc["two", "committed_active"] == 2
+
+
+def test_adoption_is_judged_against_retained_peers_of_the_same_segment() -> None:
+    """Ten retained peers use 100 events a week in days 60-89 (5 weeks = 500); an account at
+    250 is at ratio 0.5 (near), one at 50 at 0.1 (bad), one at 500 at 1.0 (strong)."""
+    peers = [{"account_id": f"p{i}", "segment": "SMB", "use_case": "r"} for i in range(10)]
+    subjects = [
+        {"account_id": "at_par", "segment": "SMB", "use_case": "r"},
+        {"account_id": "half", "segment": "SMB", "use_case": "r"},
+        {"account_id": "stalled", "segment": "SMB", "use_case": "r"},
+    ]
+    usage = [row for p in peers for row in weekly_usage(p["account_id"], "r", 60, 89, events=100)]
+    usage += weekly_usage("at_par", "r", 60, 89, events=100)
+    usage += weekly_usage("half", "r", 60, 89, events=50)
+    usage += weekly_usage("stalled", "r", 60, 89, events=10)
+    mrr = [
+        {
+            "account_id": p["account_id"],
+            "month": dt.date(2026, 1, 1),
+            "mrr_local": 100.0,
+            "currency": "USD",
+            "mrr": 100.0,
+        }
+        for p in peers
+    ]
+    fit = _fit(inputs(peers + subjects, usage, mrr=mrr))
+    assert fit.loc["at_par", "adoption_ratio"] == pytest.approx(1.0)
+    assert fit.loc["at_par", "adoption_trajectory"] == "strong"
+    assert fit.loc["half", "adoption_trajectory"] == "near"
+    assert fit.loc["stalled", "adoption_trajectory"] == "bad"
+
+
+def _signals(*rows: tuple[str | None, ...]) -> pd.DataFrame:
+    names = [
+        "core_use_case_active",
+        "champion_stability",
+        "icp_segment_match",
+        "adoption_trajectory",
+        "ae_committed_use_cases_active",
+    ]
+    return pd.DataFrame([dict(zip(names, row, strict=True)) for row in rows])
+
+
+def test_the_default_rule_combines_five_signals_into_one_tag() -> None:
+    signals = _signals(
+        ("strong", "strong", "strong", "near", "near"),  # 3 strong, no bad
+        ("strong", "strong", "near", "near", "bad"),  # one bad
+        ("bad", "strong", "strong", "strong", "bad"),  # two bad
+        ("bad", "strong", "bad", "strong", "strong"),  # ICP and core use case both bad
+        ("strong", None, None, "strong", "strong"),  # unknowns count for neither
+        ("strong", "strong", None, None, None),  # too few strong signals to be sure
+    )
+    assert list(combine(signals, Combination())) == [
+        "strong_fit",
+        "near_fit",
+        "bad_fit",
+        "bad_fit",
+        "strong_fit",
+        "near_fit",
+    ]
+
+
+def test_the_combination_rule_is_configuration() -> None:
+    signals = _signals(("bad", "strong", "strong", "strong", "strong"))
+    strict = Combination(bad_if_bad_signals_at_least=1)
+    assert list(combine(signals, strict)) == ["bad_fit"]
+    lenient = Combination(strong_requires_no_bad=False)
+    assert list(combine(signals, lenient)) == ["strong_fit"]
+
+
+def test_a_bad_fit_account_gets_a_type_an_issue_and_drafted_evidence() -> None:
+    criteria = [Rule(attribute="seats_at_close", op=">=", value=75, name="seat floor")]
+    accounts = [{"account_id": "misfit", "seats_at_close": 12, "use_case": "reporting"}]
+    fit = _fit(
+        inputs(accounts, committed={"misfit": ["billing"]}), FitConfig(icp_criteria=criteria)
+    )
+    row = fit.loc["misfit"]
+    assert row["tag"] == "bad_fit"
+    assert row["account_type"] == "bad_fit_by_design"
+    assert row["fit_issue"] == "icp_mismatch"
+    assert "seat floor" in row["evidence"]
+
+
+def test_thresholds_come_from_configuration() -> None:
+    accounts = [{"account_id": "light", "use_case": "r"}]
+    usage = weekly_usage("light", "r", 61, 62)
+    lenient = FitConfig(thresholds=Thresholds(core_strong_active_weeks=1))
+    assert _fit(inputs(accounts, usage), lenient).loc["light", "core_use_case_active"] == "strong"
