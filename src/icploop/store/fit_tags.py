@@ -1,0 +1,285 @@
+"""Fit tags in the app store: recorded once per account, never overwritten, always explained.
+
+A tagging run records a computed tag for every due account that has none (so re-running changes
+nothing). A CSM's override of a signal, or the three-question quick check, records a new tag
+that supersedes the previous one; the previous tag and every computed value stay in the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from icploop.errors import IcploopError
+from icploop.fit.config import SIGNALS, Combination
+from icploop.fit.rubric import combine
+from icploop.ingest.schema import FIT_TAGS
+from icploop.store.audit import record
+from icploop.store.database import utcnow
+from icploop.store.models import FitSignal, FitTag, WatchItem
+
+SIGNAL_VALUES = ("strong", "near", "bad")
+
+# The numbers behind each signal, kept with it (column names of icploop.fit.tagging.compute_fit).
+EVIDENCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "core_use_case_active": ("use_case", "core_active_weeks_recent", "recent_window_days"),
+    "champion_stability": ("champions", "stayed_same_role", "stayed_other_role", "departed"),
+    "icp_segment_match": ("criteria", "criteria_met", "criteria_missed"),
+    "adoption_trajectory": ("events_0_30", "events_30_60", "events_60_90", "adoption_ratio"),
+    "ae_committed_use_cases_active": ("committed", "committed_active", "committed_inactive"),
+}
+
+
+@dataclass
+class RunSummary:
+    """What a tagging run did: new tags by tag, accounts skipped because already tagged."""
+
+    tagged: dict[str, int] = field(default_factory=dict)
+    already_tagged: int = 0
+    new_tag_ids: list[int] = field(default_factory=list)
+    watch_added: int = 0
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    if isinstance(value, list | tuple) or type(value).__name__ == "ndarray":
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def record_run(
+    session: Session,
+    fit: pd.DataFrame,
+    as_of: dt.date,
+    rubric: dict[str, Any],
+    watch_days: int,
+    actor: str = "fit-run",
+) -> RunSummary:
+    """Record a computed tag for each row of ``fit`` whose account has no tag yet.
+
+    ``fit`` is the frame of ``icploop.fit.tagging.compute_fit``. Near-fit accounts also go on the
+    watch list, due ``watch_days`` after close. Idempotent: a second run with the same input adds
+    nothing.
+    """
+    summary = RunSummary()
+    tagged = set(session.scalars(select(FitTag.account_id).distinct()))
+    now = utcnow()
+    for row in fit.to_dict("records"):
+        account = str(row["account_id"])
+        if account in tagged:
+            summary.already_tagged += 1
+            continue
+        close = row.get("close_date")
+        tag = FitTag(
+            account_id=account,
+            tag=row["tag"],
+            computed_tag=row["tag"],
+            method="computed",
+            account_type=_plain(row.get("account_type")),
+            close_date=pd.Timestamp(close).date() if close is not None else None,
+            as_of=as_of,
+            current=True,
+            rubric=rubric,
+            created_by=actor,
+            created_at=now,
+            signals=[
+                FitSignal(
+                    name=name,
+                    computed_value=_plain(row.get(name)),
+                    value=_plain(row.get(name)),
+                    evidence={c: _plain(row.get(c)) for c in EVIDENCE_COLUMNS[name]},
+                )
+                for name in SIGNALS
+            ],
+        )
+        session.add(tag)
+        session.flush()
+        summary.new_tag_ids.append(tag.id)
+        summary.tagged[tag.tag] = summary.tagged.get(tag.tag, 0) + 1
+        if tag.tag == "near_fit" and tag.close_date is not None:
+            session.add(
+                WatchItem(
+                    account_id=account,
+                    fit_tag_id=tag.id,
+                    due_date=tag.close_date + dt.timedelta(days=watch_days),
+                    added_at=now,
+                )
+            )
+            summary.watch_added += 1
+    if summary.new_tag_ids:
+        record(session, actor, "fit.run", "fit_run", as_of.isoformat(), tagged=summary.tagged)
+    return summary
+
+
+def current_tag(session: Session, account_id: str) -> FitTag:
+    """The tag in force for an account; an IcploopError when it has none."""
+    tag = session.scalars(
+        select(FitTag)
+        .where(FitTag.account_id == account_id, FitTag.current.is_(True))
+        .options(selectinload(FitTag.signals))
+    ).one_or_none()
+    if tag is None:
+        raise IcploopError(
+            f"account {account_id!r} has no fit tag yet",
+            "run `icploop fit run` (accounts are tagged 90 days after close)",
+        )
+    return tag
+
+
+def history(session: Session, account_id: str) -> list[FitTag]:
+    """Every tag the account ever had, oldest first, with signals."""
+    return list(
+        session.scalars(
+            select(FitTag)
+            .where(FitTag.account_id == account_id)
+            .options(selectinload(FitTag.signals))
+            .order_by(FitTag.id)
+        )
+    )
+
+
+def list_current(session: Session, tag: str | None = None) -> list[FitTag]:
+    """Tags in force, optionally only one kind (``strong_fit``, ``near_fit``, ``bad_fit``)."""
+    query = select(FitTag).where(FitTag.current.is_(True)).order_by(FitTag.account_id)
+    if tag is not None:
+        if tag not in FIT_TAGS:
+            raise IcploopError(f"unknown fit tag {tag!r}", f"use one of {', '.join(FIT_TAGS)}")
+        query = query.where(FitTag.tag == tag)
+    return list(session.scalars(query))
+
+
+def _supersede(session: Session, old: FitTag, method: str, actor: str, reason: str) -> FitTag:
+    old.current = False
+    new = FitTag(
+        account_id=old.account_id,
+        tag=old.tag,
+        computed_tag=old.computed_tag,
+        method=method,
+        account_type=old.account_type,
+        close_date=old.close_date,
+        as_of=old.as_of,
+        current=True,
+        supersedes_id=old.id,
+        rubric=old.rubric,
+        created_by=actor,
+        reason=reason,
+        created_at=utcnow(),
+        signals=[
+            FitSignal(
+                name=s.name,
+                computed_value=s.computed_value,
+                value=s.value,
+                evidence=dict(s.evidence),
+                overridden_by=s.overridden_by,
+                overridden_at=s.overridden_at,
+                override_reason=s.override_reason,
+            )
+            for s in old.signals
+        ],
+    )
+    session.add(new)
+    return new
+
+
+def override_signal(
+    session: Session,
+    account_id: str,
+    signal: str,
+    value: str,
+    reason: str,
+    actor: str,
+    combination: Combination | None = None,
+) -> FitTag:
+    """A CSM confirms or overrides one signal: a new tag with the signal's new value and the tag
+    the rule gives for the five values; the computed value and the previous tag are kept."""
+    if signal not in SIGNALS:
+        raise IcploopError(f"unknown signal {signal!r}", f"use one of {', '.join(SIGNALS)}")
+    if value not in SIGNAL_VALUES:
+        raise IcploopError(f"unknown signal value {value!r}", "use strong, near or bad")
+    if not reason.strip():
+        raise IcploopError("an override needs a reason", "say in a sentence why the data is wrong")
+    old = current_tag(session, account_id)
+    new = _supersede(session, old, "override", actor, reason)
+    for s in new.signals:
+        if s.name == signal:
+            s.value, s.overridden_by, s.overridden_at = value, actor, utcnow()
+            s.override_reason = reason
+    values = pd.DataFrame([{s.name: s.value for s in new.signals}])
+    new.tag = str(combine(values, combination or Combination()).iloc[0])
+    session.flush()
+    record(
+        session,
+        actor,
+        "fit.override",
+        "fit_tag",
+        new.id,
+        account_id=account_id,
+        signal=signal,
+        value=value,
+        reason=reason,
+        tag=new.tag,
+    )
+    return new
+
+
+def quick_check(
+    session: Session,
+    account_id: str,
+    primary_use_case_in_use: bool,
+    champion_in_same_role: bool,
+    competitor_or_regret: bool,
+    actor: str,
+) -> FitTag:
+    """The three-question check a CSM answers in minutes, recorded as a superseding tag.
+
+    Rule: a competitor mentioned or regret about switching, or both other answers negative, is
+    ``bad_fit``; both positive and no competitor is ``strong_fit``; anything else ``near_fit``.
+    """
+    old = current_tag(session, account_id)
+    negatives = (not primary_use_case_in_use) + (not champion_in_same_role)
+    if competitor_or_regret or negatives == 2:
+        tag = "bad_fit"
+    elif negatives == 0:
+        tag = "strong_fit"
+    else:
+        tag = "near_fit"
+    answers = {
+        "primary_use_case_in_use": primary_use_case_in_use,
+        "champion_in_same_role": champion_in_same_role,
+        "competitor_or_regret": competitor_or_regret,
+    }
+    new = _supersede(session, old, "quick_check", actor, f"quick check: {answers}")
+    new.tag = tag
+    session.flush()
+    record(
+        session,
+        actor,
+        "fit.quick_check",
+        "fit_tag",
+        new.id,
+        account_id=account_id,
+        tag=tag,
+        **answers,
+    )
+    return new
+
+
+def watch_list(session: Session, as_of: dt.date, due_only: bool = True) -> list[WatchItem]:
+    """Near-fit accounts awaiting their 180-day review (only those due by ``as_of`` by default)."""
+    query = select(WatchItem).where(WatchItem.reviewed_at.is_(None)).order_by(WatchItem.due_date)
+    if due_only:
+        query = query.where(WatchItem.due_date <= as_of)
+    return list(session.scalars(query))
