@@ -1,0 +1,115 @@
+"""The ICP document as data: criteria, do-not-close list, lead-scoring and qualification changes.
+
+One version is a complete, self-contained statement of the ICP: every criterion a testable rule
+(``icploop.rules.Rule``) with its rationale and evidence, so any account gets a binary call.
+Versions are exported and imported as YAML; two versions can be diffed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from icploop.errors import IcploopError
+from icploop.rules import Rule
+
+Status = Literal["draft", "published", "superseded"]
+
+
+class ScoringChange(BaseModel):
+    """A lead-scoring change for Marketing: an attribute rule and the points it adds or removes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: Rule
+    points: int
+    rationale: str = ""
+
+
+class IcpContent(BaseModel):
+    """What a version says. Equal content means equal versions, whatever their metadata."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    criteria: tuple[Rule, ...] = ()
+    do_not_close: tuple[Rule, ...] = Field(
+        default=(), description="deals matching any of these rules are not to be closed"
+    )
+    lead_scoring: tuple[ScoringChange, ...] = ()
+    qualification: tuple[str, ...] = Field(default=(), description="criteria Sales checks")
+    changelog: str = ""
+
+
+class IcpVersion(BaseModel):
+    """A numbered version with its lifecycle: draft, then published (who, when), then superseded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    status: Status = "draft"
+    content: IcpContent = Field(default_factory=IcpContent)
+    created_by: str = ""
+    published_by: str | None = None
+    published_at: dt.date | None = None
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """The binary call: does an account with these attributes meet every criterion?"""
+        return all(rule.holds(attributes.get(rule.attribute)) for rule in self.content.criteria)
+
+
+def version_in_force(versions: list[IcpVersion], on: dt.date) -> IcpVersion | None:
+    """The published version in force on a date: the latest published on or before it."""
+    published = [v for v in versions if v.published_at is not None and v.published_at <= on]
+    return max(published, key=lambda v: (v.published_at, v.number), default=None)
+
+
+def to_yaml(content: IcpContent) -> str:
+    """The version's content as YAML (rules as mappings, in order)."""
+    return yaml.safe_dump(
+        content.model_dump(mode="json", exclude_defaults=True), sort_keys=False, allow_unicode=True
+    )
+
+
+def from_yaml(text: str, source: str = "<yaml>") -> IcpContent:
+    """Parse ICP content from YAML; every problem is an IcploopError naming ``source``."""
+    try:
+        raw = yaml.safe_load(text) or {}
+        return IcpContent.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise IcploopError(f"{source} is not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise IcploopError(
+            f"{source} is not a valid ICP document: {problems}",
+            "each criterion needs attribute, op (== != < <= > >= in not_in) and value",
+        ) from exc
+
+
+def diff(old: IcpContent, new: IcpContent) -> dict[str, dict[str, list[str]]]:
+    """What changed between two versions, per part: ``added`` and ``removed`` descriptions.
+
+    Rules are compared by what they say (attribute, op, value); a changed rationale alone is not
+    a change of the ICP.
+    """
+
+    def keyed(part: str, content: IcpContent) -> dict[str, str]:
+        items = getattr(content, part)
+        if part == "lead_scoring":
+            return {f"{s.rule.describe()}: {s.points:+d} points": "" for s in items}
+        if part == "qualification":
+            return {q: "" for q in items}
+        return {r.describe(): "" for r in items}
+
+    changes: dict[str, dict[str, list[str]]] = {}
+    for part in ("criteria", "do_not_close", "lead_scoring", "qualification"):
+        before, after = keyed(part, old), keyed(part, new)
+        added = [k for k in after if k not in before]
+        removed = [k for k in before if k not in after]
+        if added or removed:
+            changes[part] = {"added": added, "removed": removed}
+    return changes

@@ -1,0 +1,72 @@
+"""The ICP document as data: binary calls, YAML round trip, diffs, the version in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from icploop.errors import IcploopError
+from icploop.icp.document import (
+    IcpContent,
+    IcpVersion,
+    ScoringChange,
+    diff,
+    from_yaml,
+    to_yaml,
+    version_in_force,
+)
+from icploop.rules import Rule
+
+SEAT_FLOOR = Rule(attribute="seats_at_close", op=">=", value=75, rationale="under 50 churn 3x")
+INDUSTRIES = Rule(attribute="industry", op="in", value=["Software", "Fintech"])
+
+
+def test_an_account_gets_a_binary_call_against_every_criterion() -> None:
+    version = IcpVersion(number=1, content=IcpContent(criteria=(SEAT_FLOOR, INDUSTRIES)))
+    assert version.matches({"seats_at_close": 80, "industry": "Fintech"})
+    assert not version.matches({"seats_at_close": 74, "industry": "Fintech"})
+    assert not version.matches({"industry": "Fintech"})  # unknown seats never meet a floor
+
+
+def test_a_version_survives_a_yaml_round_trip() -> None:
+    content = IcpContent(
+        criteria=(SEAT_FLOOR, INDUSTRIES),
+        do_not_close=(Rule(attribute="use_case", op="==", value="one-off migration"),),
+        lead_scoring=(ScoringChange(rule=SEAT_FLOOR, points=15),),
+        qualification=("Confirm the primary use case is live within 30 days",),
+        changelog="Seat floor from the Q3 review",
+    )
+    assert from_yaml(to_yaml(content)) == content
+
+
+def test_a_bad_document_names_the_source_and_the_field() -> None:
+    with pytest.raises(IcploopError, match=r"icp\.yaml.*criteria\.0\.op"):
+        from_yaml("criteria:\n  - {attribute: seats_at_close, op: '=>', value: 75}\n", "icp.yaml")
+    with pytest.raises(IcploopError, match="non-empty list"):
+        from_yaml("criteria:\n  - {attribute: industry, op: in, value: Software}\n", "icp.yaml")
+
+
+def test_the_diff_lists_what_was_added_and_removed_per_part() -> None:
+    old = IcpContent(criteria=(INDUSTRIES,), qualification=("Budget confirmed",))
+    new = IcpContent(
+        criteria=(INDUSTRIES, SEAT_FLOOR),
+        do_not_close=(Rule(attribute="industry", op="==", value="Hospitality"),),
+    )
+    assert diff(old, new) == {
+        "criteria": {"added": ["seats_at_close >= 75"], "removed": []},
+        "do_not_close": {"added": ["industry == Hospitality"], "removed": []},
+        "qualification": {"added": [], "removed": ["Budget confirmed"]},
+    }
+    assert diff(new, new) == {}
+
+
+def test_each_close_date_is_judged_by_the_version_published_before_it() -> None:
+    v1 = IcpVersion(number=1, status="superseded", published_at=dt.date(2025, 1, 10))
+    v2 = IcpVersion(number=2, status="published", published_at=dt.date(2025, 7, 1))
+    draft = IcpVersion(number=3)
+    versions = [v1, v2, draft]
+    assert version_in_force(versions, dt.date(2024, 12, 31)) is None
+    assert version_in_force(versions, dt.date(2025, 6, 30)) is v1
+    assert version_in_force(versions, dt.date(2025, 7, 1)) is v2
+    assert version_in_force(versions, dt.date(2026, 1, 1)) is v2
