@@ -7,7 +7,6 @@ DuckDB (a file in the workspace) is the default; any URL Ibis understands works 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import ibis
 from ibis.backends import BaseBackend
@@ -40,11 +39,3 @@ def open_analytics(settings: Settings) -> BaseBackend:
     if not settings.analytics_url:
         settings.workspace.mkdir(parents=True, exist_ok=True)
     return connect(settings.resolved_analytics_url())
-
-
-def raw_duckdb(backend: BaseBackend) -> Any:
-    """The DuckDB connection under an Ibis DuckDB backend (for bulk reads and transactions)."""
-    con = getattr(backend, "con", None)
-    if con is None or type(con).__module__.split(".")[0] != "duckdb":
-        raise IcploopError("this operation needs the DuckDB analytics backend")
-    return con

@@ -1,9 +1,112 @@
-"""Commands of the ingest package (to be filled in)."""
+"""Commands of the ingest package: ``icploop load`` and ``icploop status``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    print_json,
+    settings_for,
+    user_errors,
+)
+from icploop.engine import open_analytics
+from icploop.errors import IcploopError
+from icploop.ingest.load import load_paths
+from icploop.ingest.mapping import load_mapping, load_preset
+from icploop.ingest.status import status as workspace_status
+
+
+def load(
+    paths: Annotated[list[Path], typer.Argument(help="CSV/Parquet files or folders to load.")],
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Mapping file (YAML).")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option("--preset", "-p", help="A shipped mapping, e.g. hubspot-deals."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    analytics_url: Annotated[
+        str | None, typer.Option("--analytics-url", help="Ibis URL of the analytics database.")
+    ] = None,
+) -> None:
+    """Validate files and load them into the workspace, all or nothing."""
+    with user_errors():
+        if mapping is not None and preset is not None:
+            raise IcploopError("give --mapping or --preset, not both")
+        chosen = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
+        settings = settings_for(workspace)
+        if analytics_url:
+            settings = settings.model_copy(update={"analytics_url": analytics_url})
+        backend = open_analytics(settings)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("loading", total=None)
+
+            def progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, description=what)
+
+            result = load_paths(
+                backend,
+                paths,
+                chosen,
+                reporting_currency=settings.reporting_currency,
+                progress=progress,
+            )
+        table = Table(title=f"load {result.load_id}")
+        for col in ("table", "inserted", "replaced"):
+            table.add_column(col, justify="left" if col == "table" else "right")
+        for count in result.tables.values():
+            table.add_row(count.table, f"{count.inserted:,}", f"{count.replaced:,}")
+        console.print(table)
+        for note in result.notes:
+            console.print(f"note: {note}", highlight=False)
+        for skipped in result.skipped:
+            console.print(f"skipped (not a table name): {skipped}", highlight=False)
+
+
+def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
+    """Show each table's row count and date range, and the history of loads."""
+    with user_errors():
+        report = workspace_status(open_analytics(settings_for(workspace)))
+        if json_output:
+            print_json(report)
+            return
+        table = Table(title="tables")
+        for col in ("table", "rows", "from", "to"):
+            table.add_column(col)
+        for t in report["tables"]:
+            table.add_row(t["table"], f"{t['rows']:,}", t["min_date"] or "", t["max_date"] or "")
+        console.print(table)
+        loads = Table(title="loads")
+        for col in ("load", "at", "table", "inserted", "replaced", "files"):
+            loads.add_column(col)
+        for ld in report["loads"]:
+            loads.add_row(
+                str(ld["load_id"]),
+                ld["loaded_at"],
+                ld["table"],
+                f"{ld['rows_inserted']:,}",
+                f"{ld['rows_replaced']:,}",
+                ", ".join(Path(f["path"]).name for f in ld["files"]),
+            )
+        console.print(loads)
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    app.command("load")(load)
+    app.command("status")(status)

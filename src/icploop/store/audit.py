@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,22 +11,27 @@ from icploop.store.database import utcnow
 from icploop.store.models import AuditEvent
 
 
-def record(
+def audit(
     session: Session,
+    *,
     actor: str,
     action: str,
     object_type: str,
     object_id: str | int,
-    **details: Any,
+    at: dt.datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit event to the session (committed with the change it describes)."""
+    """Add one audit event to the session (committed with the change it describes).
+
+    ``at`` defaults to now (UTC); ``details`` must be JSON-friendly (other values become text).
+    """
     event = AuditEvent(
-        at=utcnow(),
+        at=at or utcnow(),
         actor=actor,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        details={k: _jsonable(v) for k, v in details.items()},
+        details={k: _jsonable(v) for k, v in (details or {}).items()},
     )
     session.add(event)
     return event

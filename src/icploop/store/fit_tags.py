@@ -20,7 +20,7 @@ from icploop.errors import IcploopError
 from icploop.fit.config import SIGNALS, Combination
 from icploop.fit.rubric import combine
 from icploop.ingest.schema import FIT_TAGS
-from icploop.store.audit import record
+from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import FitSignal, FitTag, WatchItem
 
@@ -120,7 +120,14 @@ def record_run(
             )
             summary.watch_added += 1
     if summary.new_tag_ids:
-        record(session, actor, "fit.run", "fit_run", as_of.isoformat(), tagged=summary.tagged)
+        audit(
+            session,
+            actor=actor,
+            action="fit.run",
+            object_type="fit_run",
+            object_id=as_of.isoformat(),
+            details={"tagged": summary.tagged},
+        )
     return summary
 
 
@@ -220,17 +227,19 @@ def override_signal(
     values = pd.DataFrame([{s.name: s.value for s in new.signals}])
     new.tag = str(combine(values, combination or Combination()).iloc[0])
     session.flush()
-    record(
+    audit(
         session,
-        actor,
-        "fit.override",
-        "fit_tag",
-        new.id,
-        account_id=account_id,
-        signal=signal,
-        value=value,
-        reason=reason,
-        tag=new.tag,
+        actor=actor,
+        action="fit.override",
+        object_type="fit_tag",
+        object_id=new.id,
+        details={
+            "account_id": account_id,
+            "signal": signal,
+            "value": value,
+            "reason": reason,
+            "tag": new.tag,
+        },
     )
     return new
 
@@ -264,15 +273,13 @@ def quick_check(
     new = _supersede(session, old, "quick_check", actor, f"quick check: {answers}")
     new.tag = tag
     session.flush()
-    record(
+    audit(
         session,
-        actor,
-        "fit.quick_check",
-        "fit_tag",
-        new.id,
-        account_id=account_id,
-        tag=tag,
-        **answers,
+        actor=actor,
+        action="fit.quick_check",
+        object_type="fit_tag",
+        object_id=new.id,
+        details={"account_id": account_id, "tag": tag, **answers},
     )
     return new
 

@@ -1,0 +1,139 @@
+"""Time loading a company: accounts, monthly MRR and usage rows, against a plain pandas parse.
+
+Usage: ``python bench/bench_load.py [--quick] [--accounts N] [--usage-rows N]``. The default is
+100,000 accounts with 4 years of monthly MRR (4.8M subscription rows) and 10M usage rows;
+``--quick`` is 2,000 accounts and 200,000 usage rows. Input files are generated with numpy and
+pyarrow into a temp folder. Each measurement runs in a child process so its peak RSS (from
+``resource.getrusage(RUSAGE_CHILDREN)``, KiB on Linux) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MONTHS = 48
+
+
+def generate(out: Path, accounts: int, usage_rows: int, seed: int = 7) -> None:
+    """accounts.csv, subscriptions.csv (one row per account and month) and usage.parquet."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("a", np.arange(accounts).astype(str))
+    pacsv.write_csv(
+        pa.table(
+            {
+                "account_id": ids,
+                "name": np.char.add("Company ", np.arange(accounts).astype(str)),
+                "employees": rng.integers(5, 5000, accounts),
+                "currency": np.full(accounts, "USD"),
+            }
+        ),
+        out / "accounts.csv",
+    )
+    month0 = np.datetime64("2021-01", "M")
+    months = month0 + np.arange(MONTHS)
+    starts = months.astype("datetime64[D]")
+    ends = (months + 1).astype("datetime64[D]") - 1
+    base = rng.gamma(2.0, 300.0, accounts).round(2)
+    pacsv.write_csv(
+        pa.table(
+            {
+                "subscription_id": np.repeat(ids, MONTHS),
+                "account_id": np.repeat(ids, MONTHS),
+                "period_start": np.tile(starts, accounts),
+                "period_end": np.tile(ends, accounts),
+                "mrr": np.repeat(base, MONTHS),
+            }
+        ),
+        out / "subscriptions.csv",
+    )
+    # distinct (account, date, feature) keys: walk a grid instead of sampling with repeats
+    features = 10
+    days = MONTHS * 30
+    grid = rng.choice(accounts * days * features, size=usage_rows, replace=False)
+    acct, rest = np.divmod(grid, days * features)
+    day, feat = np.divmod(rest, features)
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": ids[acct],
+                "date": np.datetime64("2021-01-01") + day.astype("timedelta64[D]"),
+                "feature": np.char.add("feature_", feat.astype(str)),
+                "active_users": rng.integers(1, 50, usage_rows),
+                "events": rng.integers(1, 500, usage_rows),
+            }
+        ),
+        out / "usage.parquet",
+    )
+
+
+def child_load(folder: str) -> None:
+    import ibis
+
+    from icploop.ingest.load import load_paths
+
+    backend = ibis.duckdb.connect(str(Path(folder) / "bench.duckdb"))
+    load_paths(backend, [Path(folder)])
+
+
+def child_pandas(folder: str) -> None:
+    import pandas as pd
+
+    for name in ("accounts.csv", "subscriptions.csv"):
+        pd.read_csv(Path(folder) / name, dtype=str, keep_default_na=False)
+    pd.read_parquet(Path(folder) / "usage.parquet")
+
+
+def measure(kind: str, folder: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one child run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--child", kind, str(folder)], check=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss over children is the max of all so far; runs go largest-last in practice
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="2,000 accounts, 200k usage rows")
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--usage-rows", type=int, default=10_000_000)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        {"load": child_load, "pandas": child_pandas}[args.child[0]](args.child[1])
+        return
+    accounts, usage = (2_000, 200_000) if args.quick else (args.accounts, args.usage_rows)
+    with tempfile.TemporaryDirectory(prefix="icploop-bench-") as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        generate(folder, accounts, usage)
+        print(f"generated inputs in {time.perf_counter() - t0:.1f} s")
+        # pandas first: ru_maxrss of children is cumulative-max, so the smaller run goes first
+        pandas_s, pandas_mb = measure("pandas", folder)
+        load_s, load_mb = measure("load", folder)
+    size = f"{accounts:,} accounts, {accounts * MONTHS:,} MRR rows, {usage:,} usage rows"
+    print("| workload | seconds | peak RSS (MiB) |\n|---|---|---|")
+    print(
+        f"| icploop load (validate + store + mrr_monthly), {size} | {load_s:.1f} | {load_mb:.0f} |"
+    )
+    print(
+        f"| baseline: pandas parse only (no validation, no store) | {pandas_s:.1f} | {pandas_mb:.0f} |"
+    )
+    print(f"ratio load / pandas parse: {load_s / pandas_s:.2f}x time")
+
+
+if __name__ == "__main__":
+    main()

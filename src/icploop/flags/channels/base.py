@@ -1,0 +1,23 @@
+"""What the outbox needs from a channel: send one payload to one recipient, or raise."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+
+class ChannelError(Exception):
+    """A delivery attempt failed; the message becomes the delivery's ``last_error``.
+
+    Not an ``IcploopError``: the outbox records it and retries, nobody has to act on one attempt.
+    """
+
+
+class Channel(Protocol):
+    """A way to reach people; ``name`` matches ``Delivery.channel``."""
+
+    name: str
+
+    def send(self, recipient: str, payload: Mapping[str, Any]) -> None:
+        """Deliver ``payload`` to ``recipient`` or raise ``ChannelError`` saying why not."""
+        ...

@@ -1,0 +1,138 @@
+"""The derived tables, rebuilt from the stored tables inside the load's transaction.
+
+``mrr_monthly``: a subscription period counts in month M when it is active on M's last day
+(``period_start <= last_day(M)`` and ``period_end`` blank or ``>= last_day(M)``); only recurring
+charges (blank ``charge_type`` = recurring). An open-ended period followed by a later period of
+the same subscription ends the day before that one; otherwise it runs to the latest month any
+subscription row mentions. Amounts convert to the reporting currency at the ``fx_rates`` rate
+valid on the period's start (1 for the reporting currency itself).
+
+``deal_use_cases``: one row per deal and committed use case (``;``-separated in deals).
+"""
+
+# SQL here is assembled from schema names, generated temp-table names and ident()-quoted
+# column names; every user value is a bound parameter (see icploop.ingest.sql).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from typing import Any
+
+from icploop.errors import Problem
+from icploop.ingest.sql import table_exists
+from icploop.ingest.validate import Problems
+
+# The subscription periods with their currency, implicit end and the rate at their start.
+_RATED = """
+WITH subs AS (
+    SELECT s.subscription_id, s.account_id, s.period_start, s.mrr, s.discount_mrr,
+           s.discount_kind, s.seats,
+           COALESCE(s.period_end, CAST(lead(s.period_start) OVER (
+               PARTITION BY s.subscription_id ORDER BY s.period_start) - 1 AS DATE)) AS period_end,
+           COALESCE(s.currency, a.currency, $1) AS cur
+    FROM main.subscriptions s LEFT JOIN main.accounts a USING (account_id)
+    WHERE COALESCE(s.charge_type, 'recurring') = 'recurring'
+),
+rated AS (
+    SELECT subs.*, CASE WHEN subs.cur = $1 THEN 1.0 ELSE f.rate END AS rate
+    FROM subs ASOF LEFT JOIN main.fx_rates f
+      ON f.currency = subs.cur AND subs.period_start >= f.valid_from
+)
+"""
+
+_MRR_MONTHLY = (
+    _RATED
+    + """,
+horizon AS (
+    SELECT max(greatest(period_start, COALESCE(period_end, period_start))) AS d
+    FROM main.subscriptions
+),
+months AS (
+    SELECT rated.*, CAST(unnest(generate_series(
+        date_trunc('month', period_start),
+        date_trunc('month', COALESCE(period_end, horizon.d)),
+        INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM rated, horizon
+)
+INSERT INTO main.mrr_monthly
+SELECT account_id, month,
+       CAST(sum(mrr) AS DOUBLE) AS mrr_local,
+       any_value(cur) AS currency,
+       ROUND(sum(CAST(mrr AS DOUBLE) * rate), 6) AS mrr,
+       ROUND(COALESCE(sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
+                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_forever,
+       ROUND(COALESCE(sum(CASE WHEN discount_kind = 'limited'
+                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_limited,
+       sum(seats) AS seats
+FROM months
+WHERE period_start <= last_day(month)
+  AND (period_end IS NULL OR period_end >= last_day(month))
+GROUP BY account_id, month
+"""
+)
+
+
+def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
+    """Missing FX rates and accounts with MRR in several currencies, located in this load.
+
+    Rows that came from this load are located by file and row through the typed stage; rows
+    already stored are reported as ``subscriptions (stored)`` without a row.
+    """
+    found = Problems()
+    if not table_exists(con, "subscriptions"):
+        return found
+    locate = (
+        f"LEFT JOIN {stage} st ON st.subscription_id = r.subscription_id "
+        "AND st.period_start = r.period_start"
+        if stage
+        else ""
+    )
+    where_file = "st._file, st._row" if stage else "NULL, NULL"
+    missing = con.execute(
+        _RATED + f"SELECT {where_file}, r.cur, r.period_start FROM rated r {locate} "
+        "WHERE r.rate IS NULL ORDER BY 1, 2 LIMIT 50",
+        [reporting],
+    ).fetchall()
+    for file, row, cur, start in missing:
+        found.add(
+            Problem(
+                file or "subscriptions (stored)",
+                row,
+                "currency",
+                cur,
+                f"an fx_rates row for {cur} valid on or before {start} (rates into {reporting})",
+            )
+        )
+    mixed = con.execute(
+        _RATED
+        + f", multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
+        "FROM rated GROUP BY account_id HAVING count(DISTINCT cur) > 1) "
+        f"SELECT {where_file}, r.cur, r.account_id, m.curs FROM rated r JOIN multi m USING (account_id) "
+        f"{locate} ORDER BY 1, 2 LIMIT 50",
+        [reporting],
+    ).fetchall()
+    for file, row, cur, account, curs in mixed:
+        found.add(
+            Problem(
+                file or "subscriptions (stored)",
+                row,
+                "currency",
+                cur,
+                f"one currency for all MRR of account {account} (it has {curs})",
+            )
+        )
+    return found
+
+
+def rebuild(con: Any, reporting: str) -> None:
+    """Rebuild ``mrr_monthly`` and ``deal_use_cases`` from the stored tables."""
+    con.execute("DELETE FROM main.mrr_monthly")
+    if table_exists(con, "subscriptions"):
+        con.execute(_MRR_MONTHLY, [reporting])
+    con.execute("DELETE FROM main.deal_use_cases")
+    if table_exists(con, "deals"):
+        con.execute(
+            "INSERT INTO main.deal_use_cases SELECT DISTINCT deal_id, account_id, u FROM ("
+            "SELECT deal_id, account_id, TRIM(unnest(string_split(committed_use_cases, ';'))) AS u "
+            "FROM main.deals WHERE committed_use_cases IS NOT NULL) WHERE u <> ''"
+        )

@@ -1,0 +1,315 @@
+"""Loading: read, map, validate, then store all-or-nothing in one transaction.
+
+Nothing is stored unless every file of the load is valid. Storing upserts each table by its key
+(rows whose key arrives again are replaced), so loading the same files twice gives the same
+state and a later load with new months appends. The derived tables are rebuilt and the load is
+recorded in ``_icploop_loads`` in the same transaction; any failure rolls all of it back.
+"""
+
+# SQL here is assembled from schema names, generated temp-table names and ident()-quoted
+# column names; every user value is a bound parameter (see icploop.ingest.sql).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ibis.backends import BaseBackend
+
+from icploop.errors import IcploopError, Problem
+from icploop.ingest import derive, read, transform, validate
+from icploop.ingest.mapping import Mapping
+from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
+from icploop.ingest.sql import duckdb_connection, ident, idents
+
+LOADS_TABLE = "_icploop_loads"
+ProgressCallback = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, what)``: one step per file read, then validate and store."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file of a load: where it went, its content hash, rows read and rows dropped."""
+
+    path: str
+    table: str
+    sha256: str
+    rows: int
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class TableCount:
+    table: str
+    inserted: int
+    replaced: int
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What a load stored; ``notes`` are things a user should know (dropped rows, unused columns)."""
+
+    load_id: int
+    files: list[FileRecord]
+    tables: dict[str, TableCount]
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def create_tables(con: Any) -> None:
+    """Create every canonical table (if missing) with canonical types, and the load log."""
+    for table in TABLES.values():
+        cols = ", ".join(f"{ident(c.name)} {validate.SQL_TYPES[c.type]}" for c in table.columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS main.{ident(table.name)} ({cols})")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS main.{LOADS_TABLE} (load_id BIGINT, loaded_at TIMESTAMP, "
+        "table_name VARCHAR, files VARCHAR, rows_inserted BIGINT, rows_replaced BIGINT)"
+    )
+
+
+def _upsert(con: Any, table: str, typed_stage: str) -> TableCount:
+    """Replace stored rows whose key arrives again, then insert the staged rows."""
+    t = TABLES[table]
+    on = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in t.key)
+    replaced = con.execute(
+        f"DELETE FROM main.{ident(table)} t USING {typed_stage} s WHERE {on}"
+    ).fetchall()[0][0]
+    cols = idents(t.column_names)
+    inserted = con.execute(
+        f"INSERT INTO main.{ident(table)} ({cols}) SELECT {cols} FROM {typed_stage}"
+    ).fetchall()[0][0]
+    return TableCount(table, int(inserted), int(replaced))
+
+
+def _upsert_attributes(con: Any, stage: str) -> None:
+    """Incoming accounts' attributes replace all their stored attributes."""
+    con.execute(
+        "DELETE FROM main.account_attributes t USING (SELECT DISTINCT account_id FROM "
+        "_typed_accounts) s WHERE t.account_id = s.account_id"
+    )
+    con.execute(
+        f"INSERT INTO main.account_attributes SELECT account_id, attribute, any_value(value) "
+        f"FROM {stage} GROUP BY account_id, attribute"
+    )
+
+
+class _Temp:
+    """Temp tables and views created during one load, dropped at the end whatever happens."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+        self.tables: list[str] = []
+        self.views: list[str] = []
+
+    def drop(self) -> None:
+        for name in self.views:
+            self.con.execute(f"DROP VIEW IF EXISTS temp.{ident(name)}")
+        for name in self.tables:
+            self.con.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
+
+
+def load_paths(
+    backend: BaseBackend,
+    paths: list[Path],
+    mapping: Mapping | None = None,
+    *,
+    reporting_currency: str = "USD",
+    progress: ProgressCallback | None = None,
+    loaded_at: datetime | None = None,
+) -> LoadResult:
+    """Load CSV/Parquet files and folders into the analytics DuckDB, all or nothing.
+
+    ``paths`` are files or folders (a folder loads every recognised file in it). With
+    ``mapping`` files are matched to its entries; without, by canonical name. Raises
+    ``ValidationError`` listing every problem (first 50 shown) and stores nothing; raises
+    ``IcploopError`` when no file is recognised. ``loaded_at`` defaults to now (UTC).
+    """
+    if reporting_currency not in KNOWN_CURRENCIES:
+        raise IcploopError(
+            f"unknown reporting currency {reporting_currency!r}", "use an ISO 4217 code like USD"
+        )
+    con = duckdb_connection(backend)
+    sources, skipped = read.discover(paths, mapping)
+    temp = _Temp(con)
+    try:
+        with tempfile.TemporaryDirectory(prefix="icploop-load-") as tmp:
+            return _load(
+                con, sources, skipped, temp, Path(tmp), reporting_currency, progress, loaded_at
+            )
+    finally:
+        temp.drop()
+
+
+def _load(
+    con: Any,
+    sources: list[read.SourceFile],
+    skipped: list[Path],
+    temp: _Temp,
+    tmp: Path,
+    reporting: str,
+    progress: ProgressCallback | None,
+    loaded_at: datetime | None,
+) -> LoadResult:
+    total = len(sources) + 2
+    found: list[Problem] = []
+    mapped: list[transform.Mapped] = []
+    for i, source in enumerate(sources):
+        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_rej_{i}", f"_rejscan_{i}"]
+        temp.views.append(f"_src_{i}")
+        staged = read.stage(con, source, i, tmp, found)
+        if staged is not None:
+            mapped.append(transform.apply_mapping(con, staged, i, found))
+        if progress:
+            progress(i + 1, total, f"read {source.label}")
+    problems = validate.Problems()
+    problems.extend(found)
+    problems.raise_if_any()
+
+    stages: dict[str, str] = {}
+    labels: dict[tuple[str, str], str] = {}
+    for table in LOADABLE_TABLES:
+        parts = [m for m in mapped if m.staged.source.table == table]
+        if not parts:
+            continue
+        stages[table] = f"_stage_{table}"
+        temp.tables += [stages[table], f"_typed_{table}"]
+        union = " UNION ALL BY NAME ".join(
+            f"SELECT {idents(TABLES[table].column_names)}, _file, _row FROM {m.name}" for m in parts
+        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stages[table]} AS {union}")
+        for m in parts:
+            labels.update({(m.staged.source.label, c): s for c, s in m.sources.items()})
+    for table, stage in stages.items():
+        t = TABLES[table]
+        problems.merge(validate.check_columns(con, t, stage, labels))
+        problems.merge(validate.check_keys(con, t, stage, labels))
+        problems.merge(validate.check_date_order(con, t, stage, labels))
+        problems.merge(validate.check_references(con, t, stage, stages, labels))
+        if table == "subscriptions":
+            problems.merge(validate.check_duplicate_months(con, stage))
+    problems.raise_if_any()
+
+    for table, stage in stages.items():
+        cols = ", ".join(
+            f"{validate.typed(c, ident(c.name))} AS {ident(c.name)}" for c in TABLES[table].columns
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _typed_{table} AS SELECT {cols}, _file, _row FROM {stage}"
+        )
+    attr_parts = [transform.attribute_rows_sql(m) for m in mapped if m.extra]
+    attr_parts = [(sql, params) for sql, params in attr_parts if sql]
+    if attr_parts:
+        temp.tables.append("_stage_attrs")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _stage_attrs AS {attr_parts[0][0]}", attr_parts[0][1]
+        )
+        for sql, params in attr_parts[1:]:
+            con.execute(f"INSERT INTO _stage_attrs {sql}", params)
+    if progress:
+        progress(total - 1, total, "validated")
+
+    files = [
+        FileRecord(
+            str(m.staged.source.path),
+            m.staged.source.table,
+            m.staged.sha256,
+            m.staged.rows,
+            m.dropped,
+        )
+        for m in mapped
+    ]
+    result = _store(con, stages, bool(attr_parts), files, reporting, loaded_at)
+    if progress:
+        progress(total, total, "stored")
+    notes = [
+        f"{m.staged.source.label}: dropped {m.dropped} row(s) with a blank "
+        f"{', '.join(m.staged.source.entry.drop_if_blank)}"
+        for m in mapped
+        if m.dropped and m.staged.source.entry is not None
+    ]
+    notes += [
+        f"{m.staged.source.label}: columns not loaded: {', '.join(m.ignored)}"
+        for m in mapped
+        if m.ignored
+    ]
+    return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes)
+
+
+def _store(
+    con: Any,
+    stages: dict[str, str],
+    has_attrs: bool,
+    files: list[FileRecord],
+    reporting: str,
+    loaded_at: datetime | None,
+) -> tuple[int, dict[str, TableCount]]:
+    """The transaction: upserts, derived tables, the load record; rolled back on any failure."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        create_tables(con)
+        counts = {t: _upsert(con, t, f"_typed_{t}") for t in stages}
+        if has_attrs and "accounts" in stages:
+            _upsert_attributes(con, "_stage_attrs")
+        bad = derive.mrr_problems(
+            con, reporting, "_typed_subscriptions" if "subscriptions" in stages else None
+        )
+        bad.raise_if_any()
+        derive.rebuild(con, reporting)
+        load_id = con.execute(
+            f"SELECT COALESCE(max(load_id), 0) + 1 FROM {LOADS_TABLE}"
+        ).fetchall()[0][0]
+        when = loaded_at or datetime.now(UTC).replace(tzinfo=None)
+        for table, count in counts.items():
+            listed = [
+                {"path": f.path, "sha256": f.sha256, "rows": f.rows}
+                for f in files
+                if f.table == table
+            ]
+            con.execute(
+                f"INSERT INTO {LOADS_TABLE} VALUES ($1, $2, $3, $4, $5, $6)",
+                [load_id, when, table, json.dumps(listed), count.inserted, count.replaced],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(load_id), counts
+
+
+def load_from_tables(
+    backend: BaseBackend,
+    source_backend: BaseBackend,
+    tables: dict[str, str],
+    mapping: Mapping | None = None,
+    **options: Any,
+) -> LoadResult:
+    """Load tables any Ibis backend can reach, through the same validation as files.
+
+    ``tables`` maps each canonical table to a table name in ``source_backend``. Without a
+    mapping the source columns must carry canonical names; with one, its entries' ``files``
+    globs are matched against ``<source table name>.parquet``. Each source is exported to
+    Parquet in a temp folder first (streamed by the source backend, not held in Python).
+    ``options`` are passed to ``load_paths``.
+    """
+    with tempfile.TemporaryDirectory(prefix="icploop-tables-") as tmp:
+        paths = []
+        for canonical, source_name in tables.items():
+            if mapping is None and canonical not in LOADABLE_TABLES:
+                raise IcploopError(
+                    f"unknown table {canonical!r}", f"choose from {', '.join(LOADABLE_TABLES)}"
+                )
+            try:
+                expr = source_backend.table(source_name)
+            except Exception as exc:  # each backend raises its own "not found"
+                raise IcploopError(f"cannot read table {source_name!r}: {exc}") from None
+            name = canonical if mapping is None else source_name
+            path = Path(tmp) / f"{name}.parquet"
+            expr.to_parquet(path)
+            paths.append(path)
+        return load_paths(backend, paths, mapping, **options)

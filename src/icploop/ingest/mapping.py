@@ -1,0 +1,199 @@
+"""Mapping files: how a source export's files, columns and values land on the canonical model.
+
+A mapping is YAML parsed into strict pydantic models (unknown keys are errors). Example::
+
+    encoding: utf-8            # or latin-1; default UTF-8 with or without BOM
+    delimiter: ","
+    tables:
+      - table: deals
+        files: "*deals*.csv"   # a glob (or a list of globs) matched against file names
+        drop_if_blank: [account_id]   # rows dropped here are counted and reported
+        columns:
+          deal_id: "Record ID"                       # a plain source column
+          outcome: {column: "Deal Stage", values: {"Closed Won": won, "Closed Lost": lost},
+                    default: open}
+          amount: {column: "Amount", multiply_by: 12}
+          close_date: {column: "Close Date", date_format: "%m/%d/%Y"}
+          currency: {constant: USD}
+
+Column transforms are a small closed set applied in this order: ``values`` (a value map;
+present values it does not list become ``otherwise`` when given, else pass through),
+``months_before`` (the column holds a number of months; the result is that many months before
+the given anchor date), ``date_format`` (strptime format), ``multiply_by`` / ``divide_by`` (a
+number, or the name of a source column holding the divisor), ``split`` (a list separator turned
+into ``;``), ``default`` (used when the result is blank). ``extra: keep`` on an accounts entry
+keeps every unmapped source column as an attribute in ``account_attributes``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from icploop.errors import IcploopError
+from icploop.ingest.schema import LOADABLE_TABLES, TABLES
+
+Scalar = str | int | float | bool | date | None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnSpec(_Strict):
+    """Where one canonical column comes from and the transforms applied to it."""
+
+    column: str | None = None
+    constant: Scalar = None
+    values: dict[str, Scalar] | None = None
+    otherwise: Scalar = None
+    months_before: date | None = None
+    date_format: str | None = None
+    multiply_by: float | None = None
+    divide_by: float | str | None = None
+    split: str | None = None
+    default: Scalar = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnSpec:
+        if (self.column is None) == (self.constant is None):
+            raise ValueError("give exactly one of 'column' (a source column) or 'constant'")
+        if isinstance(self.divide_by, float | int) and self.divide_by == 0:
+            raise ValueError("divide_by must not be 0")
+        if self.otherwise is not None and not self.values:
+            raise ValueError("'otherwise' goes with a 'values' map")
+        if self.split == "":
+            raise ValueError("split needs a separator")
+        return self
+
+
+class TableMapping(_Strict):
+    """One canonical table filled from the files matching ``files``."""
+
+    table: str
+    files: list[str]
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    drop_if_blank: list[str] = Field(default_factory=list)
+    extra: Literal["keep", "ignore"] = "ignore"
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _plain_names(cls, v: Any) -> Any:
+        # `account_id: "Record ID"` is shorthand for `account_id: {column: "Record ID"}`
+        if isinstance(v, dict):
+            return {k: {"column": s} if isinstance(s, str) else s for k, s in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _known_names(self) -> TableMapping:
+        if self.table not in LOADABLE_TABLES:
+            raise ValueError(
+                f"unknown table {self.table!r}; expected one of {', '.join(LOADABLE_TABLES)}"
+            )
+        known = TABLES[self.table].column_names
+        for name in [*self.columns, *self.drop_if_blank]:
+            if name not in known:
+                raise ValueError(
+                    f"{self.table} has no column {name!r}; expected one of {', '.join(known)}"
+                )
+        if self.extra == "keep" and not TABLES[self.table].keeps_extra_columns:
+            raise ValueError(f"extra: keep is only for accounts, not {self.table}")
+        return self
+
+
+class Mapping(_Strict):
+    """A whole mapping file: file-level reading options and one entry per source."""
+
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    description: str = ""
+    tables: list[TableMapping]
+
+    def encoding_for(self, entry: TableMapping) -> str:
+        return entry.encoding or self.encoding
+
+    def delimiter_for(self, entry: TableMapping) -> str:
+        return entry.delimiter or self.delimiter
+
+
+def _to_python(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> Any:
+    """Convert a composed YAML node, remembering the line of every key path (for errors)."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for k, v in node.value:
+            key = yaml.safe_load(yaml.serialize(k))
+            lines[(*path, key)] = k.start_mark.line + 1
+            out[key] = _to_python(v, lines, (*path, key))
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(v, lines, (*path, i)) for i, v in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def parse_mapping(text: str, source: str = "<mapping>") -> Mapping:
+    """Parse mapping YAML; errors are IcploopError naming ``source`` and the line."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}, line {mark.line + 1}" if mark else source
+        raise IcploopError(f"{where}: not valid YAML ({exc})", "check the indentation") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    data = _to_python(node, lines, ()) if node is not None else None
+    if not isinstance(data, dict):
+        raise IcploopError(f"{source}: a mapping file is a YAML object with a 'tables' list")
+    try:
+        return Mapping.model_validate(data)
+    except pydantic.ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # the nearest located ancestor (union branches add names that are not in the YAML)
+            line = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), 1)
+            where = ".".join(str(p) for p in loc)
+            messages.append(f"{source}, line {line}: {where}: {err['msg']}")
+        raise IcploopError(
+            "invalid mapping:\n  " + "\n  ".join(messages),
+            "see docs/data-model.md, 'Mapping files', for the keys a mapping accepts",
+        ) from None
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and parse a mapping file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IcploopError(f"cannot read mapping file {path}: {exc.strerror}") from None
+    return parse_mapping(text, str(path))
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with icploop (YAML files in ``ingest/presets``)."""
+    folder = resources.files("icploop.ingest") / "presets"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_preset(name: str) -> Mapping:
+    """A shipped preset by name, e.g. ``hubspot-deals``."""
+    if name not in preset_names():
+        raise IcploopError(
+            f"unknown preset {name!r}", f"choose one of: {', '.join(preset_names())}"
+        )
+    text = (resources.files("icploop.ingest") / "presets" / f"{name}.yaml").read_text("utf-8")
+    return parse_mapping(text, f"preset {name}")

@@ -1,0 +1,280 @@
+"""Finding the files of a load and reading each into a staging table, all columns as text.
+
+Reading checks what DuckDB cannot report well itself: empty files, the encoding (with the line
+of the first bad byte), blank and duplicate headers. Ragged rows are caught by DuckDB's
+``store_rejects`` with their line numbers. Nothing here reads rows into Python objects.
+"""
+
+# SQL here is assembled from schema names, generated temp-table names and ident()-quoted
+# column names; every user value is a bound parameter (see icploop.ingest.sql).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from icploop.errors import IcploopError, Problem
+from icploop.ingest.mapping import Mapping, TableMapping
+from icploop.ingest.schema import LOADABLE_TABLES
+from icploop.ingest.sql import ident
+
+SUFFIXES = (".csv", ".parquet")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a load and the canonical table it fills (through ``entry`` when mapped)."""
+
+    path: Path
+    table: str
+    entry: TableMapping | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    @property
+    def is_parquet(self) -> bool:
+        return self.path.suffix.lower() == ".parquet"
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file read into the temp table ``raw``; data row ``rowid`` is at line ``rowid + first_row``."""
+
+    source: SourceFile
+    raw: str
+    header: tuple[str, ...]
+    rows: int
+    sha256: str
+    first_row: int
+
+
+def _expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(explicit files, files found in folders), each sorted, in the order given."""
+    explicit: list[Path] = []
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(
+                sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
+            )
+        elif p.is_file():
+            explicit.append(p)
+        else:
+            raise IcploopError(f"no such file or folder: {p}", "check the path and try again")
+    return explicit, found
+
+
+def discover(paths: list[Path], mapping: Mapping | None) -> tuple[list[SourceFile], list[Path]]:
+    """The files to load and the files skipped (in folders, not recognised).
+
+    Without a mapping a file is recognised by its canonical name (``deals.csv``,
+    ``usage.parquet``). With one, by every entry whose glob matches its name (one export can
+    fill several tables, e.g. accounts and subscriptions from one snapshot). A file named
+    explicitly that nothing recognises is an error; one found in a folder is skipped.
+    """
+    explicit, found = _expand(paths)
+    sources: list[SourceFile] = []
+    skipped: list[Path] = []
+    for path in [*explicit, *found]:
+        matched = _recognise(path, mapping)
+        if matched:
+            sources.extend(matched)
+        elif path in explicit:
+            what = "no entry of the mapping matches it" if mapping else "its name is not a table"
+            raise IcploopError(
+                f"cannot tell which table {path.name} is for: {what}",
+                "name it after a table (e.g. accounts.csv, deals.csv) or pass --mapping/--preset",
+            )
+        else:
+            skipped.append(path)
+    if not sources:
+        raise IcploopError(
+            "nothing to load: no recognised CSV or Parquet file in " + ", ".join(map(str, paths)),
+            f"canonical names are {', '.join(LOADABLE_TABLES)} (.csv or .parquet)",
+        )
+    return sources, skipped
+
+
+def _recognise(path: Path, mapping: Mapping | None) -> list[SourceFile]:
+    if path.suffix.lower() not in SUFFIXES:
+        return []
+    if mapping is None:
+        if path.stem.lower() in LOADABLE_TABLES:
+            return [SourceFile(path, path.stem.lower())]
+        return []
+    return [
+        SourceFile(path, e.table, e, mapping.encoding_for(e), mapping.delimiter_for(e))
+        for e in mapping.tables
+        if any(fnmatch.fnmatch(path.name.lower(), g.lower()) for g in e.files)
+    ]
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_encoding(source: SourceFile) -> Problem | None:
+    """The first line that does not decode; chunks end at a newline (never inside a character)."""
+    line = 1
+    carry = b""
+    with source.path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            block, carry = data[:cut], data[cut:]
+            try:
+                block.decode(source.encoding)
+            except UnicodeDecodeError as exc:
+                bad_line = line + block.count(b"\n", 0, exc.start)
+                return Problem(
+                    source.label,
+                    bad_line,
+                    None,
+                    repr(block[exc.start : exc.start + 4]),
+                    f"text in {source.encoding} (save the file as UTF-8, or set "
+                    "'encoding: latin-1' in the mapping if that is what it is)",
+                )
+            except LookupError:
+                return Problem(source.label, None, None, source.encoding, "a known text encoding")
+            line += block.count(b"\n")
+            if not chunk:
+                return None
+
+
+def _to_utf8(source: SourceFile, tmp: Path) -> Path:
+    """A UTF-8 copy of a file in another encoding (DuckDB reads UTF-8 only)."""
+    out = tmp / f"utf8-{sha256_of(source.path)[:16]}.csv"
+    with (
+        source.path.open("r", encoding=source.encoding, newline="") as src,
+        out.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        while text := src.read(_CHUNK):
+            dst.write(text)
+    return out
+
+
+def _header(path: Path, delimiter: str) -> list[str]:
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        head = fh.read(_CHUNK)
+    reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar='"')
+    return next(reader, [])
+
+
+def _header_problems(source: SourceFile, header: list[str]) -> list[Problem]:
+    problems = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if not name.strip():
+            problems.append(Problem(source.label, 1, None, name, f"a name for column {i}"))
+        key = name.strip().lower()  # DuckDB names are case-insensitive
+        if key in seen:
+            problems.append(
+                Problem(
+                    source.label, 1, name, name, f"a unique column name (also column {seen[key]})"
+                )
+            )
+        seen.setdefault(key, i)
+    return problems
+
+
+_REJECT_EXPECTED = {
+    "MISSING COLUMNS": "as many fields as the header ({n})",
+    "TOO MANY COLUMNS": "as many fields as the header ({n})",
+    "UNQUOTED VALUE": "a field quoted with matching double quotes",
+    "INVALID STATE": "a well-formed CSV line (check the quotes)",
+    "INVALID ENCODING": "UTF-8 text",
+    "LINE SIZE OVER MAXIMUM": "a line shorter than DuckDB's maximum line size",
+}
+
+
+def stage(
+    con: Any, source: SourceFile, index: int, tmp: Path, problems: list[Problem]
+) -> StagedFile | None:
+    """Read one file into temp table ``_raw_<index>`` (every column VARCHAR).
+
+    Returns None (with problems appended) when the file cannot be read as a table: empty,
+    undecodable, bad header, ragged rows or not Parquet.
+    """
+    raw = f"_raw_{index}"
+    digest = sha256_of(source.path)
+    if source.path.stat().st_size == 0:
+        problems.append(
+            Problem(source.label, None, None, None, "a header line (the file is empty)")
+        )
+        return None
+    if source.is_parquet:
+        try:
+            rel = con.read_parquet(str(source.path))
+            header = list(rel.columns)
+            rel.create_view(f"_src_{index}", replace=True)
+            cols = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {cols} FROM _src_{index}")
+        except duckdb.Error as exc:
+            problems.append(Problem(source.label, None, None, None, f"a Parquet file ({exc})"))
+            return None
+        rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
+        return StagedFile(source, raw, tuple(header), rows, digest, 1)
+
+    bad = _check_encoding(source)
+    if bad is not None:
+        problems.append(bad)
+        return None
+    path = source.path if source.encoding.lower() in ("utf-8", "utf8") else _to_utf8(source, tmp)
+    header = _header(path, source.delimiter)
+    if not any(h.strip() for h in header):
+        problems.append(Problem(source.label, 1, None, None, "a header line naming the columns"))
+        return None
+    header_problems = _header_problems(source, header)
+    if header_problems:
+        problems.extend(header_problems)
+        return None
+    try:
+        rel = con.read_csv(
+            str(path),
+            header=True,
+            auto_detect=False,
+            columns={h: "VARCHAR" for h in header},
+            delimiter=source.delimiter,
+            quotechar='"',
+            escapechar='"',
+            null_padding=False,
+            store_rejects=True,
+            rejects_table=f"_rej_{index}",
+            rejects_scan=f"_rejscan_{index}",
+        )
+        rel.create_view(f"_src_{index}", replace=True)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _src_{index}")
+        rejects = con.execute(
+            f"SELECT line, column_name, CAST(error_type AS VARCHAR), csv_line "
+            f"FROM _rej_{index} ORDER BY line LIMIT 50"
+        ).fetchall()
+    except duckdb.Error as exc:
+        problems.append(Problem(source.label, None, None, None, f"a readable CSV file ({exc})"))
+        return None
+    for line, column, error_type, csv_line in rejects:
+        expected = _REJECT_EXPECTED.get(error_type, error_type.lower()).format(n=len(header))
+        value = (csv_line or "").strip()[:80]
+        problems.append(Problem(source.label, int(line), column, value, expected))
+    if rejects:
+        return None
+    rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
+    return StagedFile(source, raw, tuple(header), rows, digest, 2)

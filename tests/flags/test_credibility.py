@@ -1,0 +1,75 @@
+"""Flagger credibility: flags per CSM and the share borne out by churn or contraction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from icploop.flags.credibility import (
+    FlaggedAccount,
+    add_months,
+    flagger_credibility,
+    score_flaggers,
+    verdict,
+)
+from icploop.flags.records import create_flag, send_flag
+from icploop.flags.routing import RoutingRules
+
+AS_OF = dt.date(2026, 11, 1)
+
+
+def test_a_hand_made_case_gives_one_borne_out_one_not_and_one_pending(session: Session) -> None:
+    """csm.one flags three accounts:
+
+    - A, flagged 2025-01-15, contracted 2025-09-01 (7.5 months later): borne out;
+    - B, flagged 2025-02-01, no churn or contraction by 2026-02-01: not borne out;
+    - C, flagged 2026-06-01, window open until 2027-06-01 and no outcome yet: pending.
+    Share borne out = 1 / (1 + 1) decided = 0.5; the pending flag is not counted as wrong.
+    """
+    for account, sent in (("A", "2025-01-15"), ("B", "2025-02-01"), ("C", "2026-06-01")):
+        flag = create_flag(
+            session,
+            account_id=account,
+            fit_issue="use_case_mismatch",
+            evidence="Core use case unused.",
+            fit_tag_id=None,
+            ae="ae.one",
+            csm="csm.one",
+            links=None,
+            actor="csm.one",
+        )
+        at = dt.datetime.fromisoformat(sent).replace(hour=10, tzinfo=dt.UTC)
+        send_flag(session, flag.id, "csm.one", RoutingRules(), at)
+    session.commit()
+    # B contracted, but 14 months after its flag: outside the window
+    outcomes = {"A": dt.date(2025, 9, 1), "B": dt.date(2026, 4, 1)}
+    [record] = flagger_credibility(session, outcomes, AS_OF)
+    assert (record.flagger, record.flags) == ("csm.one", 3)
+    assert (record.borne_out, record.not_borne_out, record.pending) == (1, 1, 1)
+    assert record.borne_out_share == 0.5
+
+
+def test_an_outcome_inside_an_open_window_bears_the_flag_out_early() -> None:
+    assert verdict(dt.date(2026, 6, 1), dt.date(2026, 8, 1), AS_OF) == "borne_out"
+    assert verdict(dt.date(2026, 6, 1), dt.date(2026, 12, 1), AS_OF) == "pending"
+    assert verdict(dt.date(2025, 6, 1), dt.date(2025, 5, 1), AS_OF) == "not_borne_out"
+
+
+def test_a_csm_who_flags_everything_shows_a_low_share() -> None:
+    flags = [FlaggedAccount("csm.busy", f"X{i}", dt.date(2025, 1, 1)) for i in range(10)]
+    flags.append(FlaggedAccount("csm.careful", "Y", dt.date(2025, 1, 1)))
+    outcomes = {"X0": dt.date(2025, 6, 1), "Y": dt.date(2025, 3, 1)}
+    busy, careful = score_flaggers(flags, outcomes, AS_OF)
+    assert (busy.flagger, busy.flags, busy.borne_out_share) == ("csm.busy", 10, 0.1)
+    assert (careful.flags, careful.borne_out_share) == (1, 1.0)
+
+
+def test_no_decided_flags_means_no_share_yet() -> None:
+    [record] = score_flaggers([FlaggedAccount("csm.new", "Z", dt.date(2026, 9, 1))], {}, AS_OF)
+    assert record.pending == 1 and record.borne_out_share is None
+
+
+def test_twelve_months_after_the_end_of_january_is_the_end_of_january() -> None:
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2025, 3, 15), 12) == dt.date(2026, 3, 15)

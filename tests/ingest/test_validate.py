@@ -1,0 +1,241 @@
+"""Each validation rule, triggered by a small bad file, with the exact problem it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from ibis.backends import BaseBackend
+
+from icploop.errors import Problem, ValidationError
+from icploop.ingest.load import load_paths
+from icploop.ingest.mapping import parse_mapping
+
+from .conftest import ACCOUNTS, snapshot
+
+
+def problems_of(
+    backend: BaseBackend, paths: list[Path], mapping: str | None = None
+) -> list[Problem]:
+    before = snapshot(backend)
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, paths, parse_mapping(mapping) if mapping else None)
+    assert snapshot(backend) == before, "a refused load must store nothing"
+    return err.value.problems
+
+
+CASES = {
+    "a blank required value": (
+        "deals.csv",
+        "deal_id,account_id,outcome\nd1,a1,won\nd2,,won\n",
+        Problem("deals.csv", 3, "account_id", None, "a value (this column is required)"),
+    ),
+    "a value of the wrong type": (
+        "deals.csv",
+        "deal_id,account_id,outcome,amount\nd1,a1,won,12k\n",
+        Problem(
+            "deals.csv",
+            2,
+            "amount",
+            "12k",
+            "an amount (a number below 10^16, at most 2 decimals kept)",
+        ),
+    ),
+    "a bad date": (
+        "deals.csv",
+        "deal_id,account_id,outcome,close_date\nd1,a1,won,2024-02-30\n",
+        Problem(
+            "deals.csv", 2, "close_date", "2024-02-30", "a date YYYY-MM-DD between 1900 and 2200"
+        ),
+    ),
+    "an absurd date": (
+        "deals.csv",
+        "deal_id,account_id,outcome,close_date\nd1,a1,won,9999-12-31\n",
+        Problem(
+            "deals.csv", 2, "close_date", "9999-12-31", "a date YYYY-MM-DD between 1900 and 2200"
+        ),
+    ),
+    "a value outside the allowed ones": (
+        "deals.csv",
+        "deal_id,account_id,outcome\nd1,a1,maybe\n",
+        Problem("deals.csv", 2, "outcome", "maybe", "one of won, lost, open"),
+    ),
+    "a number below its minimum": (
+        "deals.csv",
+        "deal_id,account_id,outcome,amount\nd1,a1,won,-5\n",
+        Problem("deals.csv", 2, "amount", "-5", "at least 0"),
+    ),
+    "a number above its maximum": (
+        "deals.csv",
+        "deal_id,account_id,outcome,discount\nd1,a1,won,1.5\n",
+        Problem("deals.csv", 2, "discount", "1.5", "at most 1"),
+    ),
+    "a duplicate key": (
+        "deals.csv",
+        "deal_id,account_id,outcome\nd1,a1,won\nd1,a1,lost\n",
+        Problem("deals.csv", 3, "deal_id", "d1", "a unique deal_id (already on deals.csv row 2)"),
+    ),
+    "a reference to a missing account": (
+        "deals.csv",
+        "deal_id,account_id,outcome\nd1,zz,won\n",
+        Problem(
+            "deals.csv",
+            2,
+            "account_id",
+            "zz",
+            "a value present in accounts.account_id (in this load or already stored)",
+        ),
+    ),
+    "dates in the wrong order": (
+        "deals.csv",
+        "deal_id,account_id,outcome,created_date,close_date\nd1,a1,won,2024-05-01,2024-04-01\n",
+        Problem("deals.csv", 2, "close_date", "2024-04-01", "a date on or after created_date"),
+    ),
+    "a negative MRR": (
+        "subscriptions.csv",
+        "account_id,period_start,mrr\na1,2024-01-01,-10\n",
+        Problem("subscriptions.csv", 2, "mrr", "-10", "at least 0"),
+    ),
+    "an absurd MRR": (
+        "subscriptions.csv",
+        "account_id,period_start,mrr\na1,2024-01-01,20000000\n",
+        Problem(
+            "subscriptions.csv",
+            2,
+            "mrr",
+            "20000000",
+            "at most 10,000,000 (an MRR above that is usually cents loaded as units)",
+        ),
+    ),
+    "an unknown currency": (
+        "subscriptions.csv",
+        "account_id,period_start,mrr,currency\na1,2024-01-01,10,XYZ\n",
+        Problem(
+            "subscriptions.csv",
+            2,
+            "currency",
+            "XYZ",
+            "an ISO 4217 currency code such as USD, EUR, GBP",
+        ),
+    ),
+    "a duplicate month of one subscription": (
+        "subscriptions.csv",
+        "subscription_id,account_id,period_start,mrr\ns1,a1,2024-01-01,10\ns1,a1,2024-01-15,10\n",
+        Problem(
+            "subscriptions.csv",
+            3,
+            "period_start",
+            "s1 from 2024-01-15",
+            "one period per subscription and month (overlaps subscriptions.csv row 2; give concurrent line items their own subscription_id)",
+        ),
+    ),
+    "overlapping periods of one subscription": (
+        "subscriptions.csv",
+        "subscription_id,account_id,period_start,period_end,mrr\ns1,a1,2024-01-01,2024-06-30,10\ns1,a1,2024-03-01,,10\n",
+        Problem(
+            "subscriptions.csv",
+            3,
+            "period_start",
+            "s1 from 2024-03-01",
+            "one period per subscription and month (overlaps subscriptions.csv row 2; give concurrent line items their own subscription_id)",
+        ),
+    ),
+    "a required column missing from the file": (
+        "deals.csv",
+        "deal_id,account_id\nd1,a1\n",
+        Problem("deals.csv", 2, "outcome", None, "a value (this column is required)"),
+    ),
+    "a missing FX rate": (
+        "subscriptions.csv",
+        "account_id,period_start,mrr\na2,2024-01-01,10\n",
+        Problem(
+            "subscriptions.csv",
+            2,
+            "currency",
+            "EUR",
+            "an fx_rates row for EUR valid on or before 2024-01-01 (rates into USD)",
+        ),
+    ),
+    "MRR of one account in two currencies": (
+        "subscriptions.csv",
+        "subscription_id,account_id,period_start,mrr,currency\ns1,a1,2024-01-01,10,USD\ns2,a1,2024-01-01,10,GBP\n",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", list(CASES))
+def test_each_rule_reports_file_row_column_value_and_expectation(
+    rule: str, backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    name, text, expected = CASES[rule]
+    write("accounts.csv", ACCOUNTS)
+    write("fx_rates.csv", "currency,valid_from,rate\nGBP,2020-01-01,1.25\n")
+    path = write(name, text)
+    problems = problems_of(backend, [path.parent])
+    if expected is None:
+        assert [p.expected for p in problems] == [
+            "one currency for all MRR of account a1 (it has GBP, USD)"
+        ] * 2
+    else:
+        assert expected in problems, problems
+
+
+def test_problems_of_all_files_are_reported_together(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    write("accounts.csv", "account_id,employees\na1,many\n")
+    write("deals.csv", "deal_id,account_id,outcome\nd1,a1,perhaps\n")
+    problems = problems_of(backend, [write("x.txt", "").parent])
+    assert {p.file for p in problems} == {"accounts.csv", "deals.csv"}
+
+
+def test_problems_beyond_the_cap_are_counted_not_listed(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    rows = "".join(f"d{i},a1,bad\n" for i in range(120))
+    write("accounts.csv", ACCOUNTS)
+    path = write("deals.csv", "deal_id,account_id,outcome\n" + rows)
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, [path.parent])
+    assert len(err.value.problems) == 50
+    assert err.value.truncated == 70
+    assert "120 problem(s)" in err.value.message
+
+
+def test_a_mapped_file_reports_the_source_column_name(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    load_paths(backend, [write("accounts.csv", ACCOUNTS, folder="first")])
+    path = write("export.csv", "Id,Company,Stage\n1,a1,Closed Won\n2,a1,Stalled\n")
+    mapping = (
+        "tables:\n  - table: deals\n    files: export.csv\n    columns:\n"
+        "      deal_id: Id\n      account_id: Company\n"
+        "      outcome: {column: Stage, values: {Closed Won: won}}\n"
+    )
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, [path], parse_mapping(mapping))
+    assert (
+        Problem("export.csv", 3, "Stage", "Stalled", "one of won, lost, open") in err.value.problems
+    )
+
+
+def test_a_mapping_naming_a_column_the_file_lacks_is_a_problem(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    path = write("export.csv", "Id,Name\n1,x\n")
+    mapping = (
+        "tables:\n  - table: accounts\n    files: '*'\n    columns:\n      account_id: Record ID\n"
+    )
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, [path], parse_mapping(mapping))
+    assert err.value.problems == [
+        Problem(
+            "export.csv",
+            1,
+            "Record ID",
+            None,
+            "a column 'Record ID' (mapped to accounts.account_id)",
+        )
+    ]
