@@ -1,0 +1,77 @@
+"""Folding redundant conjunctions into their parents.
+
+A parent of a conjunction of d conditions is the conjunction of d - 1 of them. A conjunction is
+folded (dropped from the findings, still counted in the q-values) when one of its parents
+explains it: the parent's rate lies inside the conjunction's own interval (the data cannot tell
+them apart), or the two rates differ by less than ``min_effect`` (the extra condition adds
+nothing worth acting on). Single conditions are never folded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def segment_keys(selectors: IntArray, base: int) -> IntArray:
+    """One integer per segment from its sorted selector ids (-1 = unused slot), unique across
+    depths: the ids plus one, read as digits in ``base`` (base > largest id + 1)."""
+    key = np.zeros(selectors.shape[0], dtype=np.int64)
+    for col in range(selectors.shape[1]):
+        g = selectors[:, col]
+        key = np.where(g >= 0, key * base + g + 1, key)
+    return key
+
+
+def parent_index(
+    selectors: IntArray, drop: int, keys_sorted: IntArray, order: IntArray, base: int
+) -> IntArray:
+    """Row of the parent without selector slot ``drop`` for every segment (-1 if not present)."""
+    parent = np.delete(selectors, drop, axis=1)
+    pkey = segment_keys(parent, base)
+    pos = np.searchsorted(keys_sorted, pkey)
+    pos = np.minimum(pos, max(len(keys_sorted) - 1, 0))
+    found = (
+        (keys_sorted.size > 0) & (keys_sorted[pos] == pkey)
+        if keys_sorted.size
+        else np.zeros(len(pkey), dtype=bool)
+    )
+    return np.where(found, order[pos] if keys_sorted.size else -1, -1)
+
+
+def fold_mask(
+    selectors: IntArray,
+    depth: IntArray,
+    rate: FloatArray,
+    rate_lo: FloatArray,
+    rate_hi: FloatArray,
+    min_effect: float,
+) -> BoolArray:
+    """True for every conjunction that one of its parents explains (see the module docstring).
+
+    Parents missing from the arrays (never the case for segments above the minimum support,
+    whose parents are at least as large) do not fold anything.
+    """
+    folded = np.zeros(len(rate), dtype=bool)
+    if selectors.size == 0:
+        return folded
+    base = int(selectors.max()) + 2
+    keys = segment_keys(selectors, base)
+    order = np.argsort(keys, kind="stable")
+    keys_sorted = keys[order]
+    deep = depth >= 2
+    for slot in range(selectors.shape[1]):
+        has_slot = deep & (selectors[:, slot] >= 0)
+        if not has_slot.any():
+            continue
+        idx = parent_index(selectors, slot, keys_sorted, order, base)
+        ok = has_slot & (idx >= 0)
+        p_rate = rate[np.where(ok, idx, 0)]
+        inside = (p_rate >= rate_lo) & (p_rate <= rate_hi)
+        small = np.abs(rate - p_rate) < min_effect
+        folded |= ok & (inside | small)
+    return folded

@@ -1,0 +1,286 @@
+"""Thresholds: the cut of one numeric attribute that best separates a binary outcome.
+
+The best cut of a scan is biased (the minimum-p-value cut inflates errors), so the evidence is
+resampled as a whole: a permutation test of the maximum statistic says whether any cut separates
+the outcome, and a bootstrap that repeats the whole selection gives intervals for the cut and
+for the effect. The engine returns accounts and events per distinct value (or per 1/1000 rank
+bucket for many distinct values); permutations and bootstrap replicates are drawn as counts
+(multivariate hypergeometric, multinomial), vectorised over all replicates at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from icploop.errors import IcploopError
+from icploop.segments import stats
+from icploop.segments.result import Polarity
+from icploop.segments.selectors import format_number
+
+Array = stats.Array
+MAX_DISTINCT = 1000
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """The best cut ``attribute < cut`` versus ``>= cut`` and its evidence.
+
+    ``ratio`` is rate(worse side) / rate(better side); intervals are 95% (``level``) bootstrap
+    percentile intervals of the whole selection, except ``ratio_fixed_lo/hi`` (Katz, at the
+    chosen cut, ignoring selection). ``recommended`` is None when the permutation p-value is
+    above ``alpha``.
+    """
+
+    attribute: str
+    outcome: str
+    n_accounts: int
+    base_rate: float
+    cut: float
+    worse_side: Literal["below", "above"]
+    n_below: int
+    rate_below: float
+    rate_below_lo: float
+    rate_below_hi: float
+    n_above: int
+    rate_above: float
+    rate_above_lo: float
+    rate_above_hi: float
+    ratio: float
+    ratio_lo: float
+    ratio_hi: float
+    ratio_fixed_lo: float
+    ratio_fixed_hi: float
+    cut_lo: float
+    cut_hi: float
+    statistic: float
+    permutation_p: float
+    n_permutations: int
+    n_bootstrap: int
+    seed: int
+    recommended: float | None
+    recommendation: str
+    scan: pd.DataFrame
+    caveats: tuple[str, ...]
+
+
+def _per_value(table: ir.Table, attribute: str, outcome: str) -> pd.DataFrame:
+    """Accounts and events per distinct value, or per rank bucket when values are many."""
+    t = table.filter(table[attribute].notnull() & table[outcome].notnull())
+    x, y = t[attribute].cast("float64"), t[outcome].cast("float64")
+    distinct = int(t.aggregate(d=x.nunique()).to_pandas()["d"].iloc[0])
+    if distinct <= MAX_DISTINCT:
+        g = t.select(v=x, y=y).group_by("v").aggregate(n=ibis._.count(), k=ibis._.y.sum())
+    else:
+        bucket = (ibis.percent_rank().over(order_by=x) * (MAX_DISTINCT - 1)).floor()
+        g = (
+            t.select(b=bucket, x=x, y=y)
+            .group_by("b")
+            .aggregate(v=ibis._.x.min(), n=ibis._.count(), k=ibis._.y.sum())
+        )
+    return g.select("v", "n", "k").order_by("v").to_pandas()
+
+
+def _scan(n: Array, k: Array, min_support: float, lo_share: float) -> tuple[Array, Array]:
+    """Chi-squared of every cut (cut j: values < v[j]) along the last axis; -1 where the cut is
+    ineligible (share below outside [lo_share, 1 - lo_share] or a side under min_support)."""
+    nb = np.cumsum(n, axis=-1)[..., :-1]
+    kb = np.cumsum(k, axis=-1)[..., :-1]
+    total_n = n.sum(axis=-1, keepdims=True)
+    total_k = k.sum(axis=-1, keepdims=True)
+    na, ka = total_n - nb, total_k - kb
+    share = nb / total_n
+    ok = (share >= lo_share) & (share <= 1 - lo_share) & (nb >= min_support) & (na >= min_support)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = total_n * (kb * (na - ka) - ka * (nb - kb)) ** 2
+        den = nb * na * total_k * (total_n - total_k)
+        chi = np.where(den > 0, num / den, 0.0)
+    return np.where(ok, chi, -1.0), np.stack([nb, kb, na, ka])
+
+
+def round_floor(x: float) -> float:
+    """Smallest multiple of 5 x 10^(m-1) at or above x, with 10^m <= x < 10^(m+1) (62 -> 65)."""
+    if x <= 0:
+        return 0.0
+    step = 5 * 10 ** (math.floor(math.log10(x)) - 1)
+    return float(math.ceil(x / step - 1e-9) * step)
+
+
+def round_ceiling(x: float) -> float:
+    """Largest multiple of 5 x 10^(m-1) at or below x (the mirror of ``round_floor``)."""
+    if x <= 0:
+        return 0.0
+    step = 5 * 10 ** (math.floor(math.log10(x)) - 1)
+    return float(math.floor(x / step + 1e-9) * step)
+
+
+def find_threshold(
+    table: ir.Table,
+    attribute: str,
+    outcome: str,
+    *,
+    higher_is: Polarity = "bad",
+    min_support: int | None = None,
+    n_permutations: int = 999,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    unit: str = "",
+    event_phrase: str = "churn",
+    horizon_phrase: str = "",
+) -> ThresholdResult:
+    """Find the cut of numeric ``attribute`` that best separates binary ``outcome`` (0/1).
+
+    Cuts are scanned between the 10th and 90th percentile (share of accounts below in
+    [0.1, 0.9]) with ``min_support`` accounts (default max(30, 5/p0)) on each side; the
+    statistic is Pearson's chi-squared. Rows missing either column are left out. The
+    recommendation reads like "accounts under 50 seats churn 3.1x more in year one (95% CI
+    2.4-4.0, n=812); recommended floor: 75 seats", with ``unit`` ("seats"), ``event_phrase``
+    ("churn") and ``horizon_phrase`` (" in year one") as given. Seeded: same inputs, same output.
+    """
+    if n_permutations < 1 or n_bootstrap < 1:
+        raise IcploopError("n_permutations and n_bootstrap must be positive", "use 999 and 1000")
+    for c in (attribute, outcome):
+        if c not in table.columns:
+            raise IcploopError(f"unknown column {c!r}", "use a column of the accounts table")
+    per = _per_value(table, attribute, outcome)
+    v, n, k = (per[c].to_numpy(dtype=np.float64) for c in ("v", "n", "k"))
+    total_n, total_k = float(n.sum()), float(k.sum())
+    if total_n == 0 or np.any(k > n) or np.any(k < 0):
+        raise IcploopError(
+            f"{outcome!r} must be a 0/1 outcome with accounts that have {attribute!r}",
+            "pass a binary outcome column and a numeric attribute with values",
+        )
+    p0 = total_k / total_n
+    support = min_support if min_support is not None else max(30, math.ceil(5 / max(p0, 1e-9)))
+    chi, parts = _scan(n, k, support, 0.10)
+    if chi.size == 0 or chi.max() < 0:
+        raise IcploopError(
+            f"no cut of {attribute!r} leaves {support} accounts and 10% on each side",
+            "lower min_support or use an attribute with more spread",
+        )
+    j = int(np.argmax(chi))
+    nb, kb, na, ka = (float(x[j]) for x in parts)
+    rng = np.random.default_rng(seed)
+
+    # permutation of outcomes across accounts = events spread over values without replacement
+    perm_k = rng.multivariate_hypergeometric(n.astype(np.int64), int(total_k), size=n_permutations)
+    perm_max = _scan(np.broadcast_to(n, perm_k.shape), perm_k.astype(float), support, 0.10)[0].max(
+        axis=1
+    )
+    p_perm = (1 + int(np.sum(perm_max >= chi[j] - 1e-9))) / (n_permutations + 1)
+
+    # bootstrap of accounts = multinomial over (value, event) cells; the whole selection reruns
+    cells = np.concatenate([k, n - k]) / total_n
+    draws = rng.multinomial(int(total_n), cells, size=n_bootstrap).astype(float)
+    bk, bn = draws[:, : len(v)], draws[:, : len(v)] + draws[:, len(v) :]
+    bchi, bparts = _scan(bn, bk, support, 0.10)
+    valid = bchi.max(axis=1) >= 0
+    bj = np.argmax(bchi, axis=1)[valid]
+    rows = np.flatnonzero(valid)
+    b_nb, b_kb, b_na, b_ka = (x[rows, bj] for x in bparts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_below, b_above = b_kb / b_nb, b_ka / b_na
+    below_worse = (kb / nb > ka / na) == (higher_is == "bad")
+    worse, better = (b_below, b_above) if below_worse else (b_above, b_below)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_ratio = worse / better
+    q = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+
+    def pct(a: Array) -> tuple[float, float]:
+        a = a[np.isfinite(a)]
+        if a.size == 0:
+            return float("nan"), float("nan")
+        lo, hi = np.percentile(a, q)
+        return float(lo), float(hi)
+
+    cut = float(v[j + 1])
+    cut_lo, cut_hi = pct(v[bj + 1])
+    rate_b, rate_a = kb / nb, ka / na
+    w = (kb, nb, ka, na) if below_worse else (ka, na, kb, nb)
+    ratio, r_lo, r_hi = (float(x) for x in stats.rate_ratio(*w, level=level))
+    ratio_lo, ratio_hi = pct(b_ratio)
+    side: Literal["below", "above"] = "below" if below_worse else "above"
+    recommended = None
+    if p_perm <= alpha:
+        recommended = round_floor(cut_hi) if below_worse else round_ceiling(cut_lo)
+    text = _phrase(
+        attribute,
+        side,
+        cut,
+        ratio,
+        ratio_lo,
+        ratio_hi,
+        int(nb if below_worse else na),
+        recommended,
+        p_perm,
+        unit,
+        event_phrase,
+        horizon_phrase,
+        level,
+    )
+    scan = pd.DataFrame(
+        {
+            "cut": v[1:],
+            "n_below": parts[0],
+            "rate_below": parts[1] / parts[0],
+            "rate_above": parts[3] / parts[2],
+            "statistic": chi,
+        }
+    )[chi >= 0].reset_index(drop=True)
+    caveats = []
+    if valid.mean() < 0.99:
+        caveats.append("some bootstrap replicates had no eligible cut; intervals use the rest")
+    if total_k < 50:
+        caveats.append(f"few events: {int(total_k)} in all; intervals are wide")
+    b_lo, b_hi = pct(b_below)
+    a_lo, a_hi = pct(b_above)
+    return ThresholdResult(
+        attribute=attribute, outcome=outcome, n_accounts=int(total_n), base_rate=p0, cut=cut,
+        worse_side=side, n_below=int(nb), rate_below=rate_b, rate_below_lo=b_lo,
+        rate_below_hi=b_hi, n_above=int(na), rate_above=rate_a, rate_above_lo=a_lo,
+        rate_above_hi=a_hi, ratio=ratio, ratio_lo=ratio_lo, ratio_hi=ratio_hi,
+        ratio_fixed_lo=r_lo, ratio_fixed_hi=r_hi, cut_lo=cut_lo, cut_hi=cut_hi,
+        statistic=float(chi[j]), permutation_p=p_perm, n_permutations=n_permutations,
+        n_bootstrap=n_bootstrap, seed=seed, recommended=recommended, recommendation=text,
+        scan=scan, caveats=tuple(caveats),
+    )  # fmt: skip
+
+
+def _phrase(
+    attribute: str,
+    side: str,
+    cut: float,
+    ratio: float,
+    lo: float,
+    hi: float,
+    n_side: int,
+    recommended: float | None,
+    p_perm: float,
+    unit: str,
+    event_phrase: str,
+    horizon_phrase: str,
+    level: float,
+) -> str:
+    u = f" {unit}" if unit else f" {attribute}"
+    where = (
+        f"under {format_number(cut)}{u}"
+        if side == "below"
+        else f"at {format_number(cut)}{u} or more"
+    )
+    more = "more" if ratio >= 1 else "as much"
+    head = (
+        f"accounts {where} {event_phrase} {ratio:.1f}x {more}{horizon_phrase} "
+        f"({100 * level:.0f}% CI {lo:.1f}-{hi:.1f}, n={n_side})"
+    )
+    if recommended is None:
+        return f"{head}; no reliable cut (permutation p = {p_perm:.2f}): no limit recommended"
+    kind = "floor" if side == "below" else "ceiling"
+    return f"{head}; recommended {kind}: {format_number(recommended)}{u}"
