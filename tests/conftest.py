@@ -47,3 +47,31 @@ def store_engine(
         with admin.begin() as con:
             con.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+DEMO_TEST_ACCOUNTS = 1500
+
+
+@pytest.fixture(scope="session")
+def demo_company(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A small demo company, generated once per test session: its folder and truth."""
+    from icploop.demo.generator import generate_company
+
+    folder = tmp_path_factory.mktemp("demo-company")
+    truth = generate_company(folder, accounts=DEMO_TEST_ACCOUNTS, seed=11)
+    return {"folder": folder, "truth": truth}
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_company: dict[str, object], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The small demo company loaded into a DuckDB file; tests copy it before changing it."""
+    from pathlib import Path
+
+    from icploop.engine import connect
+    from icploop.ingest.load import load_paths
+
+    path = tmp_path_factory.mktemp("demo-warehouse") / "analytics.duckdb"
+    backend = connect(f"duckdb://{path}")
+    load_paths(backend, [Path(str(demo_company["folder"]))])
+    backend.disconnect()
+    return path

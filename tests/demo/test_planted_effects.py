@@ -131,7 +131,8 @@ def _hospitality(co: Company) -> dict[str, float]:
     weeks = (u["date"] - u["account_id"].map(start)).dt.days // 7
     early = u[weeks < 13].groupby("account_id")["events"].sum()
     late = u[u["date"] > pd.Timestamp("2026-10-31") - pd.Timedelta(weeks=13)]
-    late = late.groupby("account_id")["events"].sum()
+    # an account still paying but no longer using the product has grown to zero, not vanished
+    late = late.groupby("account_id")["events"].sum().reindex(early.index, fill_value=0)
     growth = (late / early).dropna()
     in_growth = growth.index.isin(seg_ids)
     return {

@@ -31,11 +31,13 @@ def main(
 
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
-    from icploop.cli import demo, ingest, metrics
+    from icploop.cli import demo, fit, flags, ingest, metrics
 
     ingest.register(app)
     demo.register(app)
     metrics.register(app)
+    fit.register(app)
+    flags.register(app)
 
 
 _register()

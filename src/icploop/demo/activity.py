@@ -76,8 +76,12 @@ def usage(
         np.minimum(level * (0.25 + 0.75 * ramp) * growth, 1.0),
     ).astype(np.float32)
     slots = feature_slots(c, idx)
-    p_primary = np.where(stalled, 0.5, 0.55 + 0.4 * ramp).astype(np.float32)
-    p_other = np.where(stalled, 0.04, 0.10 + 0.75 * ramp).astype(np.float32)
+    # a stalled rollout fades after onboarding and never reaches the secondary use cases the AE
+    # committed to: that is what the day-90 fit signals are meant to catch
+    p_primary = np.where(
+        stalled, np.maximum(0.6 * np.exp(-t / 6.0), 0.08), 0.55 + 0.4 * ramp
+    ).astype(np.float32)
+    p_other = np.where(stalled, 0.0, 0.10 + 0.75 * ramp).astype(np.float32)
     u = rng.random((len(acc), N_SLOTS), dtype=np.float32)
     on = np.empty_like(u, dtype=bool)
     on[:, :2] = u[:, :2] < p_primary[:, None]

@@ -1,0 +1,250 @@
+"""``icploop fit``: the 90-day fit tag, overrides, the quick check and the watch list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    print_json,
+    settings_for,
+    user_errors,
+)
+from icploop.engine import open_analytics
+from icploop.fit.config import SIGNALS, load_fit_config
+from icploop.flags.routing import load_routing
+from icploop.flags.run import run_tagging
+from icploop.store import fit_tags
+from icploop.store.database import open_store
+from icploop.store.models import FitTag
+
+fit_app = typer.Typer(
+    help="The 90-day fit tag: run, show, list, override, quick check, watch list."
+)
+
+AsOfOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date of the run (default today)."),
+]
+ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
+
+
+def _as_of(value: dt.datetime | None) -> dt.date:
+    return value.date() if value else dt.date.today()
+
+
+def tag_json(tag: FitTag) -> dict[str, object]:
+    """A tag with its signals as plain data (the shape of ``fit show --json``)."""
+    return {
+        "id": tag.id,
+        "account_id": tag.account_id,
+        "tag": tag.tag,
+        "computed_tag": tag.computed_tag,
+        "method": tag.method,
+        "account_type": tag.account_type,
+        "close_date": tag.close_date,
+        "as_of": tag.as_of,
+        "current": tag.current,
+        "created_by": tag.created_by,
+        "created_at": tag.created_at,
+        "reason": tag.reason,
+        "signals": [
+            {
+                "name": s.name,
+                "computed": s.computed_value,
+                "value": s.value,
+                "evidence": s.evidence,
+                "overridden_by": s.overridden_by,
+                "override_reason": s.override_reason,
+            }
+            for s in tag.signals
+        ],
+    }
+
+
+@fit_app.command("run")
+def run(
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    config: Annotated[Path | None, typer.Option(help="Fit configuration (YAML).")] = None,
+    routing: Annotated[Path | None, typer.Option(help="Flag routing rules (YAML).")] = None,
+    send: Annotated[bool, typer.Option(help="Send flags for new bad fits.")] = True,
+    json: JsonOption = False,
+) -> None:
+    """Tag every account past day 90 that has no tag yet, and flag the bad fits (safe to re-run)."""
+    with user_errors():
+        settings = settings_for(workspace)
+        report = run_tagging(
+            open_analytics(settings),
+            open_store(settings),
+            _as_of(as_of),
+            load_fit_config(config),
+            load_routing(routing),
+            send=send,
+        )
+        if json:
+            print_json(
+                {
+                    "as_of": report.as_of,
+                    "due_accounts": report.due_accounts,
+                    "tagged": report.tagged,
+                    "already_tagged": report.already_tagged,
+                    "watch_added": report.watch_added,
+                    "flags": report.flags_sent,
+                    "warnings": sorted(set(report.warnings)),
+                    "by_segment": report.by_segment.to_dict("records"),
+                }
+            )
+            return
+        new = sum(report.tagged.values())
+        console.print(
+            f"Fit run as of {report.as_of}: {report.due_accounts} accounts past day 90, "
+            f"{new} newly tagged, {report.already_tagged} already tagged, "
+            f"{len(report.flags_sent)} bad-fit flags raised, {report.watch_added} added to the watch list."
+        )
+        print_tag_mix(report.by_segment)
+        for warning in sorted(set(report.warnings))[:10]:
+            console.print(f"[yellow]routing:[/] {warning}")
+
+
+def print_tag_mix(by_segment: object) -> None:
+    """The tag distribution by segment as a table with shares."""
+    import pandas as pd
+
+    frame = by_segment if isinstance(by_segment, pd.DataFrame) else pd.DataFrame()
+    table = Table(title="Fit tags by segment")
+    for column in ("segment", "accounts", "strong_fit", "near_fit", "bad_fit"):
+        table.add_column(column, justify="left" if column == "segment" else "right")
+    for row in frame.to_dict("records"):
+        n = row["accounts"] or 1
+        table.add_row(
+            str(row["segment"]),
+            str(row["accounts"]),
+            *(f"{row[t]} ({row[t] / n:.0%})" for t in ("strong_fit", "near_fit", "bad_fit")),
+        )
+    console.print(table)
+
+
+@fit_app.command("show")
+def show(account: str, workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """The account's tag in force, its signals with their numbers, and its tag history."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        tags = fit_tags.history(session, account)
+        if not tags:
+            fit_tags.current_tag(session, account)  # raises the helpful error
+        if json:
+            print_json({"account_id": account, "history": [tag_json(t) for t in tags]})
+            return
+        current = next(t for t in tags if t.current)
+        console.print(
+            f"[bold]{account}[/]: {current.tag} ({current.method}, {current.created_by}, "
+            f"{current.created_at:%Y-%m-%d}); account type: {current.account_type or '-'}"
+        )
+        table = Table("signal", "computed", "value", "evidence", "override")
+        for s in current.signals:
+            evidence = ", ".join(f"{k}={v}" for k, v in (s.evidence or {}).items() if v is not None)
+            override = f"{s.overridden_by}: {s.override_reason}" if s.overridden_by else ""
+            table.add_row(s.name, str(s.computed_value), str(s.value), evidence, override)
+        console.print(table)
+        if len(tags) > 1:
+            console.print("History: " + " -> ".join(f"{t.tag} ({t.method})" for t in tags))
+
+
+@fit_app.command("list")
+def list_tags(
+    workspace: WorkspaceOption = None,
+    tag: Annotated[
+        str | None, typer.Option(help="Only this tag: strong_fit, near_fit, bad_fit.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """The tags in force."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        tags = fit_tags.list_current(session, tag)
+        rows = [
+            {
+                "account_id": t.account_id,
+                "tag": t.tag,
+                "method": t.method,
+                "account_type": t.account_type,
+                "close_date": t.close_date,
+            }
+            for t in tags
+        ]
+        if json:
+            print_json(rows)
+            return
+        table = Table("account", "tag", "method", "account type", "closed")
+        for r in rows:
+            table.add_row(*(str(r[k] or "-") for k in r))
+        console.print(table)
+        console.print(f"{len(rows)} account(s)")
+
+
+@fit_app.command("override")
+def override(
+    account: str,
+    signal: Annotated[str, typer.Argument(help=f"One of: {', '.join(SIGNALS)}.")],
+    value: Annotated[str, typer.Argument(help="strong, near or bad.")],
+    reason: Annotated[str, typer.Option(help="Why the computed value is wrong (required).")],
+    actor: ActorOption,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Confirm or override one signal; the computed value and the previous tag are kept."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        tag = fit_tags.override_signal(session, account, signal, value, reason, actor)
+        console.print(f"{account}: {signal} = {value}; tag now {tag.tag}")
+
+
+@fit_app.command("check")
+def quick_check(
+    account: str,
+    actor: ActorOption,
+    use_case_in_use: Annotated[bool, typer.Option(help="Is the primary use case in use?")],
+    champion_same_role: Annotated[
+        bool, typer.Option(help="Is the champion still in the same role?")
+    ],
+    competitor: Annotated[
+        bool, typer.Option(help="Competitor mentioned or regret about switching?")
+    ],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The three-question quick check, recorded as the account's tag."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        tag = fit_tags.quick_check(
+            session, account, use_case_in_use, champion_same_role, competitor, actor
+        )
+        console.print(f"{account}: {tag.tag} (quick check by {actor})")
+
+
+@fit_app.command("watch")
+def watch(
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    all_items: Annotated[bool, typer.Option("--all", help="Also those not yet due.")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Near-fit accounts due for their 180-day review."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        items = fit_tags.watch_list(session, _as_of(as_of), due_only=not all_items)
+        rows = [{"account_id": w.account_id, "due_date": w.due_date} for w in items]
+        if json:
+            print_json(rows)
+            return
+        table = Table("account", "due")
+        for r in rows:
+            table.add_row(str(r["account_id"]), str(r["due_date"]))
+        console.print(table)
+        console.print(f"{len(rows)} account(s) on the watch list")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``icploop fit`` to the root app."""
+    app.add_typer(fit_app, name="fit")

@@ -1,0 +1,168 @@
+"""``icploop flags``: read, edit and send bad-fit flags; deliver the outbox; flagger credibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    print_json,
+    settings_for,
+    user_errors,
+)
+from icploop.flags import (
+    deliver_due,
+    edit_evidence,
+    format_flag,
+    load_routing,
+    requeue,
+    send_flag,
+    stuck_deliveries,
+)
+from icploop.flags.channels import ChannelSettings, configured_channels
+from icploop.store.database import open_store, utcnow
+from icploop.store.models import Flag
+
+flags_app = typer.Typer(help="Bad-fit flags: list, show, edit, send, deliver, stuck deliveries.")
+ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
+
+
+@flags_app.command("list")
+def list_flags(
+    workspace: WorkspaceOption = None,
+    status: Annotated[str | None, typer.Option(help="draft or sent.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Flags, newest first."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        query = select(Flag).order_by(Flag.id.desc())
+        if status:
+            query = query.where(Flag.status == status)
+        flags = list(session.scalars(query))
+        rows = [
+            {
+                "id": f.id,
+                "account_id": f.account_id,
+                "fit_issue": f.fit_issue,
+                "status": f.status,
+                "ae": f.ae,
+                "csm": f.csm,
+                "evidence": f.evidence,
+            }
+            for f in flags
+        ]
+        if json:
+            print_json(rows)
+            return
+        table = Table("id", "account", "fit issue", "status", "AE", "evidence")
+        for r in rows:
+            table.add_row(
+                *(
+                    str(r[k] or "-")
+                    for k in ("id", "account_id", "fit_issue", "status", "ae", "evidence")
+                )
+            )
+        console.print(table)
+        console.print(f"{len(rows)} flag(s)")
+
+
+@flags_app.command("show")
+def show(flag_id: int, workspace: WorkspaceOption = None) -> None:
+    """One flag in the structured format it is delivered in, with its deliveries."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        flag = session.get(Flag, flag_id)
+        if flag is None:
+            raise typer.BadParameter(f"no flag {flag_id}")
+        console.print(format_flag(flag), markup=False, highlight=False)
+        for d in flag.deliveries:
+            console.print(f"  -> {d.channel}:{d.recipient} ({d.recipient_role}) {d.status}")
+
+
+@flags_app.command("edit")
+def edit(
+    flag_id: int,
+    evidence: Annotated[str, typer.Option(help="The new 1-2 sentence evidence.")],
+    actor: ActorOption,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Edit a draft flag's evidence before it is sent."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        edit_evidence(session, flag_id, evidence, actor)
+        console.print(f"flag {flag_id} updated")
+
+
+@flags_app.command("send")
+def send(
+    flag_id: int,
+    actor: ActorOption,
+    workspace: WorkspaceOption = None,
+    routing: Annotated[Path | None, typer.Option(help="Routing rules (YAML).")] = None,
+) -> None:
+    """Send a draft flag: route it to the AE, the RevOps lead and the CSM's manager."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        result = send_flag(session, flag_id, actor, load_routing(routing), utcnow())
+        for d in result.deliveries:
+            console.print(f"queued {d.channel}:{d.recipient} ({d.recipient_role})")
+        for warning in result.warnings:
+            console.print(f"[yellow]routing:[/] {warning}")
+
+
+@flags_app.command("deliver")
+def deliver(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """Deliver what is due in the outbox (webhook, email, CRM-note CSV), retrying failures later."""
+    with user_errors():
+        settings = settings_for(workspace)
+        channels = configured_channels(ChannelSettings(), settings.workspace)
+        with open_store(settings)() as session:
+            run = deliver_due(session, channels, utcnow())
+        summary = {k: len(v) for k, v in vars(run).items()}
+        if json:
+            print_json(summary)
+        else:
+            console.print(", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@flags_app.command("stuck")
+def stuck(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """Deliveries that keep failing or were interrupted mid-send."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        rows = [
+            {
+                "id": d.id,
+                "flag_id": d.flag_id,
+                "channel": d.channel,
+                "recipient": d.recipient,
+                "status": d.status,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+            }
+            for d in stuck_deliveries(session)
+        ]
+        if json:
+            print_json(rows)
+            return
+        for r in rows:
+            console.print(", ".join(f"{k}={v}" for k, v in r.items()), markup=False)
+        console.print(f"{len(rows)} stuck deliver(ies)")
+
+
+@flags_app.command("requeue")
+def requeue_delivery(
+    delivery_id: int, actor: ActorOption, workspace: WorkspaceOption = None
+) -> None:
+    """Put a stuck delivery back in the outbox (after checking it did not go out)."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        requeue(session, delivery_id, actor, utcnow())
+        console.print(f"delivery {delivery_id} requeued")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``icploop flags`` to the root app."""
+    app.add_typer(flags_app, name="flags")

@@ -1,0 +1,120 @@
+"""A tagging run end to end: warehouse -> day-90 signals -> stored tags -> bad-fit flags sent.
+
+The analytics (``icploop.fit``) compute; this workflow records. Re-running is safe: accounts that
+already have a tag are skipped, so no tag and no flag is created twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session, sessionmaker
+
+from icploop.errors import IcploopError
+from icploop.fit.config import FitConfig
+from icploop.fit.signals import FitInputs
+from icploop.fit.tagging import compute_fit
+from icploop.flags.drafts import draft_flag
+from icploop.flags.people import sync_people
+from icploop.flags.records import send_flag
+from icploop.flags.routing import RoutingRules
+from icploop.store import fit_tags
+from icploop.store.database import utcnow
+
+FIT_TABLES = ("accounts", "deals", "deal_use_cases", "usage", "contacts", "mrr_monthly")
+
+
+@dataclass
+class TaggingReport:
+    """What a run did, for the CLI and the web app to show."""
+
+    as_of: dt.date
+    due_accounts: int = 0
+    tagged: dict[str, int] = field(default_factory=dict)
+    already_tagged: int = 0
+    watch_added: int = 0
+    flags_sent: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    by_segment: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def fit_inputs(backend: BaseBackend) -> FitInputs:
+    """The warehouse tables the signals read; a clear error when a load is missing."""
+    missing = [t for t in FIT_TABLES if t not in backend.list_tables()]
+    if missing:
+        raise IcploopError(
+            f"the warehouse has no {', '.join(missing)} table(s)",
+            "load the company's data first: icploop load PATH",
+        )
+    return FitInputs(**{name: backend.table(name) for name in FIT_TABLES})
+
+
+def run_tagging(
+    backend: BaseBackend,
+    store: sessionmaker[Session],
+    as_of: dt.date,
+    config: FitConfig,
+    routing: RoutingRules,
+    actor: str = "fit-run",
+    send: bool = True,
+) -> TaggingReport:
+    """Tag every account past day 90 that has no tag, and flag (and send) each new bad fit.
+
+    The people of the ``org`` table are synced first so that flags route to current roles.
+    """
+    inputs = fit_inputs(backend)
+    fit = compute_fit(inputs, as_of, config)
+    report = TaggingReport(as_of=as_of, due_accounts=len(fit))
+    owners = inputs.accounts.select("account_id", "owner_ae", "csm", "segment").to_pandas()
+    owners = owners.set_index("account_id")
+    with store() as session, session.begin():
+        if "org" in backend.list_tables():
+            org = backend.table("org").to_pandas().to_dict("records")
+            sync_people(session, org, actor=actor)
+        summary = fit_tags.record_run(
+            session, fit, as_of, config.model_dump(mode="json"), config.thresholds.watch_days, actor
+        )
+        report.tagged, report.already_tagged = summary.tagged, summary.already_tagged
+        report.watch_added = summary.watch_added
+        now = utcnow()
+        for tag_id in summary.new_tag_ids:
+            tag = session.get(fit_tags.FitTag, tag_id)
+            if tag is None or tag.tag != "bad_fit":
+                continue
+            owner: dict[str, Any] = (
+                owners.loc[tag.account_id].to_dict() if tag.account_id in owners.index else {}
+            )
+            flag = draft_flag(
+                session,
+                tag_id,
+                ae=owner.get("owner_ae"),
+                csm=owner.get("csm"),
+                links={"account": f"/accounts/{tag.account_id}"},
+                actor=actor,
+                now=now,
+            )
+            if send:
+                result = send_flag(session, flag.id, actor, routing, now)
+                report.warnings.extend(result.warnings)
+            report.flags_sent.append(flag.id)
+        current = pd.DataFrame(
+            [(t.account_id, t.tag) for t in fit_tags.list_current(session)],
+            columns=["account_id", "tag"],
+        )
+    report.by_segment = tag_mix(current, owners["segment"])
+    return report
+
+
+def tag_mix(tags: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
+    """Accounts per segment and tag, with each tag's share of the segment."""
+    if tags.empty:
+        return pd.DataFrame(columns=["segment", "accounts", "strong_fit", "near_fit", "bad_fit"])
+    frame = tags.assign(segment=tags["account_id"].map(segment).fillna("(none)"))
+    counts = frame.pivot_table(index="segment", columns="tag", values="account_id", aggfunc="count")
+    counts = counts.reindex(columns=["strong_fit", "near_fit", "bad_fit"]).fillna(0).astype(int)
+    counts.insert(0, "accounts", counts.sum(axis=1))
+    return counts.reset_index()

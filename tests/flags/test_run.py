@@ -1,0 +1,79 @@
+"""A tagging run end to end on a small demo company: tags, idempotence, flags on the webhook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from icploop.engine import connect
+from icploop.fit.config import FitConfig
+from icploop.flags.channels.webhook import WebhookChannel
+from icploop.flags.outbox import deliver_due
+from icploop.flags.routing import RoutingRules
+from icploop.flags.run import run_tagging
+from icploop.store.database import make_engine, migrate, utcnow
+from icploop.store.models import Delivery, FitTag, Flag
+
+from .receivers import webhook_receiver
+
+AS_OF = dt.date(2026, 10, 31)
+
+
+def _workspace(demo_warehouse: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    copy = tmp_path / "analytics.duckdb"
+    shutil.copy(demo_warehouse, copy)
+    engine = make_engine(f"sqlite:///{tmp_path}/app.db")
+    migrate(engine)
+    return connect(f"duckdb://{copy}"), sessionmaker(engine, expire_on_commit=False)
+
+
+def test_every_account_past_day_90_is_tagged_once_and_a_rerun_adds_nothing(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    first = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    won = backend.table("deals").filter(lambda d: d.outcome == "won")
+    closes = won.group_by("account_id").agg(close=won.close_date.min()).to_pandas()
+    eligible = (
+        pd.to_datetime(closes["close"]) <= pd.Timestamp(AS_OF - dt.timedelta(days=90))
+    ).sum()
+    assert first.due_accounts == eligible
+    assert sum(first.tagged.values()) == eligible
+    assert set(first.tagged) == {"strong_fit", "near_fit", "bad_fit"}
+    again = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    assert again.tagged == {} and again.already_tagged == eligible and again.flags_sent == []
+    with store() as session:
+        assert session.scalar(select(func.count()).select_from(FitTag)) == eligible
+        assert session.scalar(select(func.count()).select_from(Flag)) == len(first.flags_sent)
+
+
+def test_each_new_bad_fit_is_flagged_to_the_ae_revops_and_the_csm_manager(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    report = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    assert report.flags_sent and len(report.flags_sent) == report.tagged["bad_fit"]
+    with store() as session:
+        flag = session.get(Flag, report.flags_sent[0])
+        assert flag is not None and flag.status == "sent" and flag.ae and flag.csm
+        roles = {d.recipient_role for d in flag.deliveries}
+        assert {"ae", "revops", "cs_manager"} <= roles
+
+
+def test_flags_reach_a_local_webhook_in_the_channel_format(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    report = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    with webhook_receiver() as receiver, store() as session:
+        run = deliver_due(session, {"webhook": WebhookChannel(receiver.url)}, utcnow())
+        webhooks = session.scalars(select(Delivery).where(Delivery.channel == "webhook")).all()
+    assert len(receiver.bodies) == len(report.flags_sent) == len(webhooks)
+    assert sorted(run.delivered) == sorted(d.id for d in webhooks)
+    first = receiver.bodies[0]["text"]
+    assert first.startswith("Flag: ") and "| fit issue: " in first and "| evidence: " in first
