@@ -34,7 +34,7 @@ def test_migrating_twice_changes_nothing(store_engine: Engine) -> None:
     migrate(store_engine)
     migrate(store_engine)
     with store_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
 
 
 def _tag(account: str = "A1") -> FitTag:
@@ -101,3 +101,17 @@ def test_the_outbox_refuses_a_second_delivery_of_one_flag_to_one_recipient(
                 next_attempt_at=utcnow(),
             )
         )
+
+
+def test_upgrading_an_older_workspace_keeps_its_data(store_engine: Engine) -> None:
+    """A store created at the first schema, holding a tag, is migrated, never rebuilt."""
+    migrate(store_engine, "0001")
+    with Session(store_engine) as session, session.begin():
+        session.add(_tag("OLD-1"))
+    migrate(store_engine)
+    with store_engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+    with Session(store_engine) as session:
+        kept = session.scalars(select(FitTag)).one()
+        assert kept.account_id == "OLD-1" and kept.signals[0].evidence == {"active_days": 0}
+    assert "icp_versions" in inspect(store_engine).get_table_names()

@@ -196,3 +196,84 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class IcpVersionRecord(Base):
+    """One version of the ICP document; ``content`` is ``icploop.icp.document.IcpContent``."""
+
+    __tablename__ = "icp_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft|published|superseded
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    published_by: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[dt.datetime | None]
+    effective_date: Mapped[dt.date | None] = mapped_column(Date)
+    superseded_at: Mapped[dt.datetime | None]
+
+    steps: Mapped[list[ImplementationStep]] = relationship(
+        back_populates="version", order_by="ImplementationStep.id"
+    )
+
+
+class ImplementationStep(Base):
+    """A step that publishing starts: circulate, Marketing's timeline, CS's acknowledgement."""
+
+    __tablename__ = "icp_steps"
+    __table_args__ = (UniqueConstraint("version_id", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("icp_versions.id"))
+    step: Mapped[str] = mapped_column(String(40))
+    owner_role: Mapped[str] = mapped_column(String(30))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    done_by: Mapped[str | None] = mapped_column(String(200))
+    done_at: Mapped[dt.datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    notified_at: Mapped[dt.datetime | None]
+
+    version: Mapped[IcpVersionRecord] = relationship(back_populates="steps")
+
+
+class Review(Base):
+    """A quarterly ICP review: the evidence pack as built, and its proposed decisions."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    quarter: Mapped[str] = mapped_column(String(10), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    built_by: Mapped[str] = mapped_column(String(200))
+    built_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | decided
+
+    proposals: Mapped[list[Proposal]] = relationship(
+        back_populates="review", order_by="Proposal.id"
+    )
+
+
+class Proposal(Base):
+    """A decision the review proposes, with its evidence; people accept, edit or reject it."""
+
+    __tablename__ = "review_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(30)
+    )  # criterion|lead_scoring|qualification|do_not_close
+    title: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decision: Mapped[str] = mapped_column(String(20), default="pending")
+    edited_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    review: Mapped[Review] = relationship(back_populates="proposals")

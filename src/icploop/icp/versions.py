@@ -1,0 +1,233 @@
+"""ICP versions in the app store: drafts, publication, implementation steps, history.
+
+Publishing starts the clock (see ``STEPS``): RevOps circulates the change within 5 business days,
+Marketing confirms an implementation timeline within 2 weeks, CS acknowledges what changed within
+2 weeks. Each step records who and when; steps past due are listed by ``overdue_steps``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from icploop.errors import IcploopError
+from icploop.icp.document import IcpContent, IcpVersion, diff, from_yaml, to_yaml
+from icploop.store.audit import audit
+from icploop.store.models import IcpVersionRecord, ImplementationStep, Person
+
+
+@dataclass(frozen=True)
+class StepRule:
+    step: str
+    owner_roles: tuple[str, ...]
+    label: str
+    business_days: int = 0
+    days: int = 0
+
+    def due(self, published: dt.date) -> dt.date:
+        if self.business_days:
+            day = np.busday_offset(np.datetime64(published), self.business_days, roll="forward")
+            return dt.date.fromisoformat(str(day))
+        return published + dt.timedelta(days=self.days)
+
+
+STEPS = (
+    StepRule(
+        "circulate", ("revops",), "RevOps circulates the change to all teams", business_days=5
+    ),
+    StepRule(
+        "marketing_timeline",
+        ("marketing",),
+        "Marketing confirms an implementation timeline",
+        days=14,
+    ),
+    StepRule("cs_acknowledge", ("cs_manager", "csm"), "CS acknowledges what changed", days=14),
+)
+PUBLISHERS = ("revops",)
+
+
+def require_role(session: Session, actor: str, roles: tuple[str, ...], doing: str) -> Person:
+    """The acting person, if active and holding one of ``roles`` (admins may do anything)."""
+    person = session.get(Person, actor)
+    if person is None or not person.active:
+        raise IcploopError(
+            f"{actor!r} is not a known, active person",
+            "load the org table or add the user first (icploop user add)",
+        )
+    if person.role not in (*roles, "admin"):
+        raise IcploopError(
+            f"{actor} ({person.role}) may not {doing}", f"this needs the role {' or '.join(roles)}"
+        )
+    return person
+
+
+def _get(session: Session, number: int) -> IcpVersionRecord:
+    record = session.scalars(
+        select(IcpVersionRecord)
+        .where(IcpVersionRecord.number == number)
+        .options(selectinload(IcpVersionRecord.steps))
+    ).one_or_none()
+    if record is None:
+        raise IcploopError(f"there is no ICP version {number}", "list them with `icploop icp list`")
+    return record
+
+
+def get_version(session: Session, number: int) -> IcpVersionRecord:
+    """The stored version ``number``; an IcploopError when there is none."""
+    return _get(session, number)
+
+
+def list_versions(session: Session) -> list[IcpVersionRecord]:
+    """Every version, newest first."""
+    query = select(IcpVersionRecord).order_by(IcpVersionRecord.number.desc())
+    return list(session.scalars(query.options(selectinload(IcpVersionRecord.steps))))
+
+
+def as_document(record: IcpVersionRecord) -> IcpVersion:
+    """The stored version as the domain object (content parsed and validated)."""
+    return IcpVersion(
+        number=record.number,
+        status=record.status,
+        content=IcpContent.model_validate(record.content),
+        created_by=record.created_by,
+        published_by=record.published_by,
+        published_at=record.effective_date,
+    )
+
+
+def timeline(session: Session) -> list[IcpVersion]:
+    """Every published (or superseded) version, to find the one in force on any date."""
+    return [as_document(r) for r in list_versions(session) if r.effective_date is not None]
+
+
+def create_draft(
+    session: Session,
+    content: IcpContent,
+    actor: str,
+    now: dt.datetime,
+    review_id: int | None = None,
+) -> IcpVersionRecord:
+    """A new draft version numbered after the newest."""
+    require_role(session, actor, PUBLISHERS, "draft ICP versions")
+    number = (session.scalar(select(func.max(IcpVersionRecord.number))) or 0) + 1
+    record = IcpVersionRecord(
+        number=number,
+        status="draft",
+        content=content.model_dump(mode="json"),
+        review_id=review_id,
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="icp.draft",
+        object_type="icp_version",
+        object_id=number,
+        at=now,
+        details={"review_id": review_id},
+    )
+    return record
+
+
+def import_yaml(
+    session: Session, text: str, source: str, actor: str, now: dt.datetime
+) -> IcpVersionRecord:
+    """A new draft from a YAML document (see ``icploop.icp.document.to_yaml``)."""
+    return create_draft(session, from_yaml(text, source), actor, now)
+
+
+def export_yaml(session: Session, number: int) -> str:
+    """Version ``number``'s content as YAML."""
+    return to_yaml(IcpContent.model_validate(_get(session, number).content))
+
+
+def version_diff(session: Session, old: int, new: int) -> dict[str, dict[str, list[str]]]:
+    """What changed from version ``old`` to version ``new``."""
+    a, b = _get(session, old), _get(session, new)
+    return diff(IcpContent.model_validate(a.content), IcpContent.model_validate(b.content))
+
+
+def publish(
+    session: Session, number: int, actor: str, now: dt.datetime, effective: dt.date | None = None
+) -> IcpVersionRecord:
+    """Publish a draft: the version in force from ``effective`` (default today), the previous
+    published version superseded, and the implementation steps started with their due dates."""
+    require_role(session, actor, PUBLISHERS, "publish ICP versions")
+    record = _get(session, number)
+    if record.status != "draft":
+        raise IcploopError(f"ICP version {number} is {record.status}, not a draft")
+    for previous in session.scalars(
+        select(IcpVersionRecord).where(IcpVersionRecord.status == "published")
+    ):
+        previous.status, previous.superseded_at = "superseded", now
+    day = effective or now.date()
+    record.status, record.published_by, record.published_at = "published", actor, now
+    record.effective_date = day
+    for rule in STEPS:
+        session.add(
+            ImplementationStep(
+                version_id=record.id,
+                step=rule.step,
+                owner_role=rule.owner_roles[0],
+                due_date=rule.due(day),
+            )
+        )
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="icp.publish",
+        object_type="icp_version",
+        object_id=number,
+        at=now,
+        details={"effective": day.isoformat()},
+    )
+    session.expire(record, ["steps"])
+    return record
+
+
+def record_step(
+    session: Session, number: int, step: str, actor: str, now: dt.datetime, note: str = ""
+) -> ImplementationStep:
+    """Record that ``actor`` did an implementation step (only its owner role may)."""
+    rule = next((r for r in STEPS if r.step == step), None)
+    if rule is None:
+        raise IcploopError(
+            f"unknown step {step!r}", f"use one of {', '.join(r.step for r in STEPS)}"
+        )
+    require_role(session, actor, rule.owner_roles, rule.label.lower())
+    record = _get(session, number)
+    row = next((s for s in record.steps if s.step == step), None)
+    if row is None:
+        raise IcploopError(f"ICP version {number} is not published: nothing to {step}")
+    if row.done_at is not None:
+        raise IcploopError(f"{step} of version {number} was already recorded by {row.done_by}")
+    row.done_by, row.done_at, row.note = actor, now, note or None
+    audit(
+        session,
+        actor=actor,
+        action=f"icp.{step}",
+        object_type="icp_version",
+        object_id=number,
+        at=now,
+        details={"note": note},
+    )
+    return row
+
+
+def overdue_steps(session: Session, as_of: dt.date) -> list[ImplementationStep]:
+    """Steps not done whose due date has passed by ``as_of``, oldest first."""
+    query = (
+        select(ImplementationStep)
+        .where(ImplementationStep.done_at.is_(None), ImplementationStep.due_date < as_of)
+        .order_by(ImplementationStep.due_date)
+        .options(selectinload(ImplementationStep.version))
+    )
+    return list(session.scalars(query))

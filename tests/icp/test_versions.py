@@ -1,0 +1,112 @@
+"""ICP versions in the store: drafts, publication, implementation steps and their owners."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from icploop.errors import IcploopError
+from icploop.flags.people import sync_people
+from icploop.icp import versions
+from icploop.icp.document import IcpContent, version_in_force
+from icploop.rules import Rule
+from icploop.store.database import migrate
+from icploop.store.models import AuditEvent
+
+# Friday 2026-10-02: five business days later is Friday 2026-10-09
+PUBLISHED = dt.datetime(2026, 10, 2, 15, 0, tzinfo=dt.UTC)
+PEOPLE = [
+    {"person_id": "ops", "role": "revops"},
+    {"person_id": "mkt", "role": "marketing"},
+    {"person_id": "csm", "role": "csm", "manager_id": "csl"},
+    {"person_id": "csl", "role": "cs_manager"},
+    {"person_id": "ae", "role": "ae"},
+]
+FLOOR = IcpContent(criteria=(Rule(attribute="seats_at_close", op=">=", value=75),))
+
+
+@pytest.fixture
+def session(store_engine: Engine):  # type: ignore[no-untyped-def]
+    migrate(store_engine)
+    with Session(store_engine) as s:
+        sync_people(s, PEOPLE)
+        yield s
+
+
+def test_publishing_starts_the_implementation_clock(session: Session) -> None:
+    draft = versions.create_draft(session, FLOOR, "ops", PUBLISHED)
+    record = versions.publish(session, draft.number, "ops", PUBLISHED)
+    due = {s.step: s.due_date for s in record.steps}
+    assert due == {
+        "circulate": dt.date(2026, 10, 9),
+        "marketing_timeline": dt.date(2026, 10, 16),
+        "cs_acknowledge": dt.date(2026, 10, 16),
+    }
+    assert record.status == "published" and record.published_by == "ops"
+
+
+def test_a_new_publication_supersedes_the_one_in_force(session: Session) -> None:
+    first = versions.create_draft(session, IcpContent(), "ops", PUBLISHED)
+    versions.publish(session, first.number, "ops", PUBLISHED)
+    second = versions.create_draft(session, FLOOR, "ops", PUBLISHED)
+    later = PUBLISHED + dt.timedelta(days=90)
+    versions.publish(session, second.number, "ops", later)
+    statuses = {v.number: v.status for v in versions.list_versions(session)}
+    assert statuses == {1: "superseded", 2: "published"}
+    in_force = version_in_force(versions.timeline(session), dt.date(2026, 11, 1))
+    assert in_force is not None and in_force.number == 1
+    assert versions.version_diff(session, 1, 2) == {
+        "criteria": {"added": ["seats_at_close >= 75"], "removed": []}
+    }
+
+
+def test_only_the_owner_role_records_a_step(session: Session) -> None:
+    record = versions.publish(
+        session, versions.create_draft(session, FLOOR, "ops", PUBLISHED).number, "ops", PUBLISHED
+    )
+    with pytest.raises(IcploopError, match="may not marketing confirms"):
+        versions.record_step(session, record.number, "marketing_timeline", "ae", PUBLISHED)
+    done = versions.record_step(
+        session, record.number, "marketing_timeline", "mkt", PUBLISHED, "scoring live on 1 Nov"
+    )
+    assert (done.done_by, done.note) == ("mkt", "scoring live on 1 Nov")
+    with pytest.raises(IcploopError, match="already recorded"):
+        versions.record_step(session, record.number, "marketing_timeline", "mkt", PUBLISHED)
+    versions.record_step(session, record.number, "cs_acknowledge", "csm", PUBLISHED)
+
+
+def test_only_revops_publishes_and_drafts_stay_drafts_until_then(session: Session) -> None:
+    draft = versions.create_draft(session, FLOOR, "ops", PUBLISHED)
+    with pytest.raises(IcploopError, match="may not publish"):
+        versions.publish(session, draft.number, "csm", PUBLISHED)
+    with pytest.raises(IcploopError, match="not a known"):
+        versions.publish(session, draft.number, "stranger", PUBLISHED)
+    assert versions.timeline(session) == []
+
+
+def test_steps_past_due_are_overdue_until_done(session: Session) -> None:
+    record = versions.publish(
+        session, versions.create_draft(session, FLOOR, "ops", PUBLISHED).number, "ops", PUBLISHED
+    )
+    assert versions.overdue_steps(session, dt.date(2026, 10, 9)) == []
+    late = versions.overdue_steps(session, dt.date(2026, 10, 10))
+    assert [s.step for s in late] == ["circulate"]
+    versions.record_step(session, record.number, "circulate", "ops", PUBLISHED)
+    assert [s.step for s in versions.overdue_steps(session, dt.date(2026, 10, 20))] == [
+        "marketing_timeline",
+        "cs_acknowledge",
+    ]
+
+
+def test_versions_round_trip_through_yaml_and_every_change_is_audited(session: Session) -> None:
+    draft = versions.create_draft(session, FLOOR, "ops", PUBLISHED)
+    text = versions.export_yaml(session, draft.number)
+    copy = versions.import_yaml(session, text, "icp.yaml", "ops", PUBLISHED)
+    assert versions.version_diff(session, draft.number, copy.number) == {}
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_type == "icp_version")
+    )
+    assert list(actions) == ["icp.draft", "icp.draft"]
