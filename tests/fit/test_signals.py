@@ -213,3 +213,21 @@ def test_thresholds_come_from_configuration() -> None:
     usage = weekly_usage("light", "r", 61, 62)
     lenient = FitConfig(thresholds=Thresholds(core_strong_active_weeks=1))
     assert _fit(inputs(accounts, usage), lenient).loc["light", "core_use_case_active"] == "strong"
+
+
+def test_each_account_is_matched_against_the_icp_in_force_at_its_close() -> None:
+    """v2 (a seat floor of 75) came into force on 2025-03-01: an account closed before it is
+    judged by the configured criteria (none: unknown), one closed after it by the floor."""
+    from icploop.fit.signals import CriteriaPeriod
+
+    accounts = [
+        {"account_id": "before", "seats_at_close": 10, "close_date": dt.date(2025, 1, 1)},
+        {"account_id": "after", "seats_at_close": 10, "close_date": dt.date(2025, 4, 1)},
+    ]
+    floor = CriteriaPeriod(
+        dt.date(2025, 3, 1), (Rule(attribute="seats_at_close", op=">=", value=75),), "v2"
+    )
+    fit = compute_fit(inputs(accounts), AS_OF, FitConfig(), [floor]).set_index("account_id")
+    assert fit.loc["before", "icp_segment_match"] is None
+    assert fit.loc["after", "icp_segment_match"] == "bad"
+    assert fit.loc["after", "icp_version"] == "v2"

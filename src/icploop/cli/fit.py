@@ -21,6 +21,7 @@ from icploop.engine import open_analytics
 from icploop.fit.config import SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
+from icploop.icp.versions import criteria_periods
 from icploop.store import fit_tags
 from icploop.store.database import open_store
 from icploop.store.models import FitTag
@@ -81,13 +82,17 @@ def run(
     """Tag every account past day 90 that has no tag yet, and flag the bad fits (safe to re-run)."""
     with user_errors():
         settings = settings_for(workspace)
+        store = open_store(settings)
+        with store() as session:
+            periods = criteria_periods(session)
         report = run_tagging(
             open_analytics(settings),
-            open_store(settings),
+            store,
             _as_of(as_of),
             load_fit_config(config),
             load_routing(routing),
             send=send,
+            icp_periods=periods,
         )
         if json:
             print_json(

@@ -8,6 +8,7 @@ judge it), and the numbers behind it are kept in ``<signal>__*`` evidence column
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -151,23 +152,44 @@ def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
     return frame[["account_id", "champions", "stayed_same_role", "stayed_other_role", "departed"]]
 
 
-def icp_match(inputs: FitInputs, due: ir.Table, criteria: list[Rule]) -> pd.DataFrame:
-    """Per due account: how many ICP criteria it meets, and which it misses."""
-    accounts = inputs.accounts.join(due.select("account_id"), "account_id")
-    if not criteria:
-        return pd.DataFrame({"account_id": accounts.account_id.to_pandas()})
-    checks = {f"c{i}": rule.to_expr(accounts) for i, rule in enumerate(criteria)}
-    frame = accounts.select("account_id", **checks).to_pandas()
-    met = frame[list(checks)].to_numpy(dtype=bool)
-    names = np.array([rule.name or rule.describe() for rule in criteria], dtype=object)
-    return pd.DataFrame(
-        {
-            "account_id": frame["account_id"],
-            "criteria": len(criteria),
-            "criteria_met": met.sum(axis=1),
-            "criteria_missed": ["; ".join(names[~row]) for row in met],
-        }
-    )
+@dataclass(frozen=True)
+class CriteriaPeriod:
+    """ICP criteria in force for accounts closed from ``start`` (None: before any version)."""
+
+    start: dt.date | None
+    rules: tuple[Rule, ...]
+    label: str = ""
+
+
+def icp_match(inputs: FitInputs, due: ir.Table, periods: Sequence[CriteriaPeriod]) -> pd.DataFrame:
+    """Per due account: how many criteria of the ICP in force at its close it meets, which it
+    misses, and which version judged it (``icp_version``). No criteria in force: unknown."""
+    accounts = inputs.accounts.join(due.select("account_id", "close_date"), "account_id")
+    ids = accounts.select("account_id", "close_date").to_pandas()
+    result = pd.DataFrame({"account_id": ids["account_id"]})
+    if not any(p.rules for p in periods):
+        return result
+    closes = pd.to_datetime(ids["close_date"])
+    # periods come in order of start; a later version in force at the close wins
+    chosen = pd.Series(-1, index=ids.index)
+    for i, period in enumerate(periods):
+        in_force = closes >= pd.Timestamp(period.start) if period.start else closes.notna()
+        chosen[in_force] = i
+    result["criteria"], result["criteria_met"] = 0, 0
+    result["criteria_missed"], result["icp_version"] = "", None
+    for i, period in enumerate(periods):
+        rows = (chosen == i).to_numpy()
+        if not rows.any() or not period.rules:
+            continue
+        checks = {f"c{j}": rule.to_expr(accounts) for j, rule in enumerate(period.rules)}
+        frame = accounts.select("account_id", **checks).to_pandas().set_index("account_id")
+        met = frame.loc[ids.loc[rows, "account_id"], list(checks)].to_numpy(dtype=bool)
+        names = np.array([r.name or r.describe() for r in period.rules], dtype=object)
+        result.loc[rows, "criteria"] = len(period.rules)
+        result.loc[rows, "criteria_met"] = met.sum(axis=1)
+        result.loc[rows, "criteria_missed"] = ["; ".join(names[~row]) for row in met]
+        result.loc[rows, "icp_version"] = period.label or None
+    return result
 
 
 def retained_peers(inputs: FitInputs, due: ir.Table, as_of: dt.date, months: int) -> pd.Series:

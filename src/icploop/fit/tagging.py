@@ -7,12 +7,14 @@ raising flags are the workflow's job, outside the analytics.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 
 from icploop.fit.config import FitConfig
 from icploop.fit.rubric import account_type, combine, draft_evidence, fit_issue, grade_signals
 from icploop.fit.signals import (
+    CriteriaPeriod,
     FitInputs,
     champion_status,
     committed_use_cases,
@@ -23,9 +25,16 @@ from icploop.fit.signals import (
 )
 
 
-def compute_fit(inputs: FitInputs, as_of: dt.date, config: FitConfig) -> pd.DataFrame:
+def compute_fit(
+    inputs: FitInputs,
+    as_of: dt.date,
+    config: FitConfig,
+    icp_periods: Sequence[CriteriaPeriod] = (),
+) -> pd.DataFrame:
     """One row per account that reached day 90 by ``as_of``: features, signals, tag, type.
 
+    The ICP match uses ``icp_periods`` (the published ICP versions, in order of start) where
+    given, and the configuration's ``icp_criteria`` for accounts closed before the first of them.
     Adoption is judged against retained peers of the same ``segment`` (accounts still paying
     ``retained_peer_months`` after close): their median events in days 60-90; where a segment has
     fewer than 10 retained peers, all retained peers are the reference; with none, unknown.
@@ -40,7 +49,7 @@ def compute_fit(inputs: FitInputs, as_of: dt.date, config: FitConfig) -> pd.Data
         usage_features(inputs, due, config),
         champion_status(inputs, due),
         committed_use_cases(inputs, due, config),
-        icp_match(inputs, due, config.icp_criteria),
+        icp_match(inputs, due, [CriteriaPeriod(None, tuple(config.icp_criteria)), *icp_periods]),
     ):
         frame = frame.merge(part, on="account_id", how="left")
     frame["adoption_ratio"] = _adoption_ratio(

@@ -7,6 +7,7 @@ already have a tag are skipped, so no tag and no flag is created twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
-from icploop.fit.signals import FitInputs
+from icploop.fit.signals import CriteriaPeriod, FitInputs
 from icploop.fit.tagging import compute_fit
 from icploop.flags.drafts import draft_flag
 from icploop.flags.people import sync_people
@@ -61,13 +62,16 @@ def run_tagging(
     routing: RoutingRules,
     actor: str = "fit-run",
     send: bool = True,
+    icp_periods: Sequence[CriteriaPeriod] = (),
 ) -> TaggingReport:
     """Tag every account past day 90 that has no tag, and flag (and send) each new bad fit.
 
-    The people of the ``org`` table are synced first so that flags route to current roles.
+    ``icp_periods`` are the published ICP versions (each account is matched against the one in
+    force at its close). The people of the ``org`` table are synced first so that flags route
+    to current roles.
     """
     inputs = fit_inputs(backend)
-    fit = compute_fit(inputs, as_of, config)
+    fit = compute_fit(inputs, as_of, config, icp_periods)
     report = TaggingReport(as_of=as_of, due_accounts=len(fit))
     owners = inputs.accounts.select("account_id", "owner_ae", "csm", "segment").to_pandas()
     owners = owners.set_index("account_id")

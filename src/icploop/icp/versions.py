@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
+from icploop.fit.signals import CriteriaPeriod
 from icploop.icp.document import IcpContent, IcpVersion, diff, from_yaml, to_yaml
 from icploop.store.audit import audit
 from icploop.store.models import IcpVersionRecord, ImplementationStep, Person
@@ -102,6 +103,14 @@ def as_document(record: IcpVersionRecord) -> IcpVersion:
 def timeline(session: Session) -> list[IcpVersion]:
     """Every published (or superseded) version, to find the one in force on any date."""
     return [as_document(r) for r in list_versions(session) if r.effective_date is not None]
+
+
+def criteria_periods(session: Session) -> list[CriteriaPeriod]:
+    """The published versions' criteria in order of the date they came into force."""
+    published = sorted(timeline(session), key=lambda v: (v.published_at, v.number))
+    return [
+        CriteriaPeriod(v.published_at, tuple(v.content.criteria), f"v{v.number}") for v in published
+    ]
 
 
 def create_draft(
