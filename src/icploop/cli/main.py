@@ -31,13 +31,14 @@ def main(
 
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
-    from icploop.cli import demo, fit, flags, ingest, metrics
+    from icploop.cli import demo, fit, flags, icp, ingest, metrics
 
     ingest.register(app)
     demo.register(app)
     metrics.register(app)
     fit.register(app)
     flags.register(app)
+    icp.register(app)
 
 
 _register()

@@ -1,0 +1,184 @@
+"""``icploop icp``: the versioned ICP document and its implementation tracker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    print_json,
+    settings_for,
+    user_errors,
+)
+from icploop.icp import versions
+from icploop.icp.versions import STEPS
+from icploop.store.database import open_store, utcnow
+
+icp_app = typer.Typer(help="The ICP document: versions, diff, YAML, publish, implementation steps.")
+ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
+
+
+@icp_app.command("list")
+def list_versions(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """Every version with its status, who published it and when it came into force."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        rows = [
+            {
+                "number": v.number,
+                "status": v.status,
+                "created_by": v.created_by,
+                "published_by": v.published_by,
+                "in_force_from": v.effective_date,
+                "criteria": len(v.content.get("criteria", [])),
+            }
+            for v in versions.list_versions(session)
+        ]
+        if json:
+            print_json(rows)
+            return
+        table = Table(
+            "version", "status", "created by", "published by", "in force from", "criteria"
+        )
+        for r in rows:
+            table.add_row(*(str(r[k] or "-") for k in r))
+        console.print(table)
+
+
+@icp_app.command("show")
+def show(number: int, workspace: WorkspaceOption = None) -> None:
+    """A version's content as YAML."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        console.print(versions.export_yaml(session, number), markup=False, highlight=False)
+
+
+@icp_app.command("export")
+def export(number: int, out: Path, workspace: WorkspaceOption = None) -> None:
+    """Write a version's content to a YAML file."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        out.write_text(versions.export_yaml(session, number))
+        console.print(f"wrote {out}")
+
+
+@icp_app.command("import")
+def import_(path: Path, actor: ActorOption, workspace: WorkspaceOption = None) -> None:
+    """Create a draft version from a YAML file."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        record = versions.import_yaml(session, path.read_text(), str(path), actor, utcnow())
+        console.print(f"draft version {record.number} created from {path}")
+
+
+@icp_app.command("diff")
+def diff(old: int, new: int, workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """What changed between two versions."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        changes = versions.version_diff(session, old, new)
+        if json:
+            print_json(changes)
+            return
+        if not changes:
+            console.print(f"versions {old} and {new} say the same")
+        for part, change in changes.items():
+            for item in change["added"]:
+                console.print(f"[green]+ {part}: {item}[/]")
+            for item in change["removed"]:
+                console.print(f"[red]- {part}: {item}[/]")
+
+
+@icp_app.command("publish")
+def publish(
+    number: int,
+    actor: ActorOption,
+    workspace: WorkspaceOption = None,
+    effective: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="In force from (default today)."),
+    ] = None,
+) -> None:
+    """Publish a draft (RevOps): it comes into force and the implementation clock starts."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        record = versions.publish(
+            session, number, actor, utcnow(), effective.date() if effective else None
+        )
+        console.print(f"version {number} published, in force from {record.effective_date}")
+        for step in record.steps:
+            console.print(f"  {step.step} ({step.owner_role}) due {step.due_date}")
+
+
+@icp_app.command("step")
+def step(
+    number: int,
+    name: Annotated[str, typer.Argument(help=", ".join(s.step for s in STEPS))],
+    actor: ActorOption,
+    note: Annotated[str, typer.Option(help="E.g. the timeline Marketing commits to.")] = "",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Record an implementation step: circulate, marketing_timeline or cs_acknowledge."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        versions.record_step(session, number, name, actor, utcnow(), note)
+        console.print(f"version {number}: {name} recorded by {actor}")
+
+
+@icp_app.command("status")
+def status(
+    workspace: WorkspaceOption = None,
+    as_of: Annotated[
+        dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default today.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """The version in force, its implementation steps, and every step past due."""
+    day = as_of.date() if as_of else dt.date.today()
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        current = next(
+            (v for v in versions.list_versions(session) if v.status == "published"), None
+        )
+        overdue = versions.overdue_steps(session, day)
+        payload: dict[str, Any] = {
+            "as_of": day,
+            "in_force": current.number if current else None,
+            "steps": [
+                {
+                    "step": s.step,
+                    "owner": s.owner_role,
+                    "due": s.due_date,
+                    "done_by": s.done_by,
+                    "done_at": s.done_at,
+                }
+                for s in (current.steps if current else [])
+            ],
+            "overdue": [
+                {
+                    "version": s.version.number,
+                    "step": s.step,
+                    "owner": s.owner_role,
+                    "due": s.due_date,
+                }
+                for s in overdue
+            ],
+        }
+        if json:
+            print_json(payload)
+            return
+        if current is None:
+            console.print("no ICP version is published yet")
+        else:
+            console.print(f"ICP version {current.number} in force since {current.effective_date}")
+            for s in payload["steps"]:
+                done = f"done by {s['done_by']}" if s["done_by"] else f"due {s['due']}"
+                console.print(f"  {s['step']} ({s['owner']}): {done}")
+        for s in payload["overdue"]:
+            console.print(
+                f"[red]overdue:[/] version {s['version']} {s['step']} ({s['owner']}), due {s['due']}"
+            )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``icploop icp`` to the root app."""
+    app.add_typer(icp_app, name="icp")

@@ -1,0 +1,106 @@
+"""The loop's commands on a small demo workspace: fit run, show, override, list; ICP publish and steps."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from icploop.cli.main import app
+
+runner = CliRunner()
+REVOPS = "revops.marsh@demo.icploop.dev"
+MARKETING = "marketing.varga@demo.icploop.dev"
+
+
+@pytest.fixture
+def workspace(demo_warehouse: Path, tmp_path: Path) -> Path:
+    shutil.copy(demo_warehouse, tmp_path / "analytics.duckdb")
+    return tmp_path
+
+
+def icploop(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_fit_run_tags_lists_and_an_override_shows_in_the_history(workspace: Path) -> None:
+    ws = ("--workspace", str(workspace))
+    run = json.loads(icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--json"))
+    assert run["due_accounts"] == sum(run["tagged"].values()) > 0
+    again = json.loads(icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--json"))
+    assert again["tagged"] == {} and again["flags"] == []
+    bad = json.loads(icploop("fit", "list", *ws, "--tag", "bad_fit", "--json"))
+    assert len(bad) == run["tagged"]["bad_fit"]
+    account = bad[0]["account_id"]
+    icploop(
+        "fit",
+        "override",
+        account,
+        "adoption_trajectory",
+        "strong",
+        *ws,
+        "--reason",
+        "usage moved to a second workspace",
+        "--as",
+        "csm.example",
+    )
+    shown = json.loads(icploop("fit", "show", account, *ws, "--json"))
+    assert [t["current"] for t in shown["history"]] == [False, True]
+    signal = next(s for s in shown["history"][1]["signals"] if s["name"] == "adoption_trajectory")
+    assert signal["value"] == "strong" and signal["overridden_by"] == "csm.example"
+    flags = json.loads(icploop("flags", "list", *ws, "--json"))
+    assert len(flags) == run["tagged"]["bad_fit"]
+
+
+def test_an_override_without_a_reason_fails_with_a_clear_message(workspace: Path) -> None:
+    ws = ("--workspace", str(workspace))
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--json")
+    account = json.loads(icploop("fit", "list", *ws, "--json"))[0]["account_id"]
+    result = runner.invoke(
+        app,
+        [
+            "fit",
+            "override",
+            account,
+            "champion_stability",
+            "bad",
+            *ws,
+            "--reason",
+            " ",
+            "--as",
+            "x",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "an override needs a reason" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_icp_version_is_imported_published_and_its_steps_tracked(
+    workspace: Path, tmp_path: Path
+) -> None:
+    ws = ("--workspace", str(workspace))
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")  # syncs the org
+    doc = tmp_path / "icp.yaml"
+    doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 75}\n")
+    icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2026-10-01")
+    status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
+    assert status["in_force"] == 1
+    assert {s["step"] for s in status["overdue"]} == {
+        "circulate",
+        "marketing_timeline",
+        "cs_acknowledge",
+    }
+    denied = runner.invoke(app, ["icp", "step", "1", "marketing_timeline", *ws, "--as", REVOPS])
+    assert denied.exit_code == 1 and "may not" in denied.output
+    icploop(
+        "icp", "step", "1", "marketing_timeline", *ws, "--as", MARKETING, "--note", "live 1 Nov"
+    )
+    status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
+    assert "marketing_timeline" not in {s["step"] for s in status["overdue"]}
