@@ -1,9 +1,193 @@
-"""Commands of the metrics package (to be filled in)."""
+"""``icploop metrics`` (headline and breakdowns) and ``icploop retention project`` (sBG)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from typing import Annotated, Any
+
 import typer
+from ibis.backends import BaseBackend
+from rich.table import Table
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    command,
+    console,
+    print_json,
+    settings_for,
+)
+from icploop.engine import open_analytics
+from icploop.errors import IcploopError
+from icploop.metrics import CanonicalTables, ShiftedBetaGeometric, headline, retention
+
+retention_app = typer.Typer(help="Retention projections.", no_args_is_help=True)
+
+
+def latest_month(tables: CanonicalTables) -> dt.date:
+    """The latest month in mrr_monthly (the default as-of month)."""
+    mrr = tables.mrr_monthly
+    value = mrr.aggregate(m=mrr.month.max()).to_pyarrow().column("m")[0].as_py()
+    if value is None:
+        raise IcploopError("mrr_monthly is empty", "run `icploop load` first")
+    return (
+        value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()
+    )
+
+
+def headline_summary(backend: BaseBackend, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The headline metrics of the as-of month (default: the latest MRR month) as plain values."""
+    tables = CanonicalTables.from_backend(backend)
+    return headline(tables, as_of or latest_month(tables)).to_dict()
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+
+
+def _num(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.2f}"
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if hasattr(v, "item"):
+        return _clean(v.item())
+    return v
+
+
+def metrics_command(
+    by: Annotated[str | None, typer.Option("--by", help="Break down by ATTR[,ATTR].")] = None,
+    cohort: Annotated[
+        str | None, typer.Option("--cohort", help="'quarter': break down by close cohort.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date (default: latest MRR month).")
+    ] = None,
+    as_json: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Headline MRR, NRR, GRR, logo churn and quick ratio, and breakdowns with group sizes."""
+    _metrics(by, cohort, as_of, as_json, workspace)
+
+
+def _metrics(
+    by: str | None, cohort: str | None, as_of: str | None, as_json: bool, workspace: Any
+) -> None:
+    dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
+    if cohort is not None:
+        if cohort != "quarter":
+            raise IcploopError(f"unknown --cohort {cohort!r}", "use --cohort quarter")
+        dims = ["close_cohort", *dims]
+    if len(dims) > 2:
+        raise IcploopError("at most two breakdown attributes", "e.g. --by segment,industry")
+    tables = CanonicalTables.from_backend(open_analytics(settings_for(workspace)))
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else latest_month(tables)
+    except ValueError as exc:
+        raise IcploopError(f"--as-of {as_of!r} is not a date", "use YYYY-MM-DD") from exc
+    head = headline(tables, day)
+    groups = retention(tables, day.replace(day=1), by=dims, start=day) if dims else None
+    if as_json:
+        payload: dict[str, Any] = {"headline": head.to_dict()}
+        if groups is not None:
+            records = groups.frame.drop(columns=["period_end"]).to_dict(orient="records")
+            payload["breakdown"] = {
+                "by": dims,
+                "groups": [{k: _clean(v) for k, v in r.items()} for r in records],
+                "caveats": list(groups.caveats),
+            }
+        print_json(payload)
+        return
+    t = Table(title=f"Headline metrics, {head.as_of:%B %Y}")
+    for col in ("metric", "value", "based on"):
+        t.add_column(col)
+    t.add_row("MRR", _num(head.mrr), f"{head.active_accounts} paying accounts")
+    t.add_row("NRR (12 months)", _pct(head.nrr), f"{head.nrr_accounts} accounts")
+    t.add_row("GRR (12 months)", _pct(head.grr), f"{head.nrr_accounts} accounts")
+    t.add_row("Logo churn (month)", _pct(head.logo_churn_rate), f"{head.logo_start} accounts")
+    t.add_row("Quick ratio (month)", _num(head.quick_ratio), "")
+    console.print(t)
+    if groups is not None:
+        b = Table(title=f"By {', '.join(dims)}")
+        for col in [*dims, "accounts", "MRR base", "NRR", "GRR", "logo churn", "quick ratio"]:
+            b.add_column(col)
+        for r in groups.frame.itertuples(index=False):
+            b.add_row(
+                *(str(getattr(r, d)) for d in dims),
+                str(r.n_accounts),
+                _num(r.mrr_base),
+                _pct(r.nrr),
+                _pct(r.grr),
+                _pct(r.logo_churn_rate),
+                _num(r.quick_ratio),
+            )
+        console.print(b)
+        for c in groups.caveats:
+            console.print(f"[yellow]caveat:[/] {c}")
+
+
+@retention_app.command("project")
+@command
+def project_command(
+    alive: Annotated[str, typer.Option("--alive", help="Survivors N0,N1,...,Nk (period 0 first).")],
+    horizon: Annotated[int, typer.Option("--horizon", help="Project to this period.")],
+    discount: Annotated[
+        float | None, typer.Option("--discount", help="Discount rate per period, e.g. 0.1.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit the shifted-beta-geometric model to one cohort and project its retention."""
+    try:
+        counts = [int(x) for x in alive.split(",") if x.strip()]
+    except ValueError as exc:
+        raise IcploopError("--alive takes whole numbers separated by commas") from exc
+    if horizon < 0:
+        raise IcploopError("--horizon must be 0 or more")
+    model = ShiftedBetaGeometric().fit(counts)
+    proj = model.projection(horizon)
+    proj["observed"] = [counts[t] if t < len(counts) else None for t in proj.period]
+    payload: dict[str, Any] = {
+        "alpha": model.alpha_,
+        "beta": model.beta_,
+        "log_likelihood": model.log_likelihood_,
+        "projection": [
+            {k: _clean(v) for k, v in r.items()} for r in proj.to_dict(orient="records")
+        ],
+    }
+    if discount is not None:
+        payload["discount"] = discount
+        payload["discounted_expected_lifetime"] = model.discounted_expected_lifetime(discount)
+        payload["discounted_expected_residual_lifetime"] = (
+            model.discounted_expected_residual_lifetime(discount, len(counts) - 1)
+        )
+    if as_json:
+        print_json(payload)
+        return
+    console.print(f"sBG fit: alpha = {model.alpha_:.4f}, beta = {model.beta_:.4f}")
+    t = Table(title="Projected retention")
+    for col in ("period", "observed", "projected alive", "survival", "retention rate"):
+        t.add_column(col, justify="right")
+    for r in proj.itertuples(index=False):
+        t.add_row(
+            str(r.period),
+            "" if r.observed is None or r.observed != r.observed else str(int(r.observed)),
+            f"{r.projected_alive:,.1f}",
+            _pct(r.survival),
+            _pct(r.retention_rate),
+        )
+    console.print(t)
+    if discount is not None:
+        console.print(
+            f"DEL({discount}) = {payload['discounted_expected_lifetime']:.3f} periods; "
+            f"DERL after {len(counts) - 1} renewals = "
+            f"{payload['discounted_expected_residual_lifetime']:.3f} periods"
+        )
 
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    app.command("metrics")(command(metrics_command))
+    app.add_typer(retention_app, name="retention")

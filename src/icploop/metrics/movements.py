@@ -1,0 +1,175 @@
+"""MRR movements per account and month: new, expansion, contraction, churn, reactivation, fx.
+
+Money is computed in integer minor units (cents) inside the engine so that the identity
+
+    MRR_end = MRR_start + new + reactivation + expansion - contraction - churn + fx
+
+holds exactly, per account, per month and in any sum of them. Summaries convert to currency
+units at the end. See ``docs/metrics.md`` for the definitions and every edge case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from icploop.errors import IcploopError
+from icploop.metrics.calendar import index_of, month_index, month_start
+
+DiscountPolicy = Literal["none", "forever_only", "all_recurring"]
+DISCOUNT_POLICIES: tuple[str, ...] = ("none", "forever_only", "all_recurring")
+MOVEMENT_COLUMNS: tuple[str, ...] = (
+    "new",
+    "reactivation",
+    "expansion",
+    "contraction",
+    "churn",
+    "fx",
+)
+
+
+@dataclass(frozen=True)
+class MovementSettings:
+    """How MRR is measured and how brief lapses are treated.
+
+    ``discount_policy``: which discounts reduce MRR. ``forever_only`` (default): forever discounts
+    do, limited-time ones do not (MRR = mrr + discount_limited); ``all_recurring``: both do
+    (MRR = mrr); ``none``: neither (MRR = mrr + discount_forever + discount_limited).
+    ``net_returns_within_days``: when set, a churn followed by a return within that many days
+    (first day of the first zero month to first day of the return month) is shown as contraction
+    to zero and expansion back, not as churn and reactivation; ``None`` (default) keeps raw rows.
+    """
+
+    discount_policy: DiscountPolicy = "forever_only"
+    net_returns_within_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.discount_policy not in DISCOUNT_POLICIES:
+            raise IcploopError(
+                f"unknown discount_policy {self.discount_policy!r}",
+                f"use one of {', '.join(DISCOUNT_POLICIES)}",
+            )
+        if self.net_returns_within_days is not None and self.net_returns_within_days < 0:
+            raise IcploopError("net_returns_within_days must be 0 or more")
+
+
+DEFAULT_SETTINGS = MovementSettings()
+
+
+def policy_mrr(mrr_monthly: ir.Table, policy: DiscountPolicy) -> ir.FloatingValue:
+    """MRR in the reporting currency under a discount policy (currency units)."""
+    t = mrr_monthly
+    forever = t.discount_forever.fill_null(0) if "discount_forever" in t.columns else 0
+    limited = t.discount_limited.fill_null(0) if "discount_limited" in t.columns else 0
+    value = t.mrr.fill_null(0).cast("float64")
+    if policy == "none":
+        return value + forever + limited
+    if policy == "forever_only":
+        return value + limited
+    return value
+
+
+def paying_months(
+    mrr_monthly: ir.Table, as_of: dt.date, settings: MovementSettings = DEFAULT_SETTINGS
+) -> ir.Table:
+    """Account-months with MRR > 0 up to the as-of month.
+
+    Columns: ``account_id``, ``m`` (month index), ``cents`` (int64 MRR in minor units under the
+    discount policy), ``rate`` (effective rate mrr / mrr_local, null when either is 0 or
+    missing), ``currency``. Rows at 0 (a $0 plan, a 100% discount) count as not paying: churn.
+    """
+    t = mrr_monthly
+    cents = (policy_mrr(t, settings.discount_policy) * 100).round().cast("int64")
+    local = t.mrr_local.cast("float64")
+    rate = ibis.ifelse((local > 0) & (t.mrr > 0), t.mrr.cast("float64") / local, ibis.null())
+    out = t.select(
+        "account_id",
+        m=month_index(t.month),
+        cents=cents,
+        rate=rate.cast("float64"),
+        currency=t.currency.cast("string"),
+    )
+    return out.filter((out.cents > 0) & (out.m <= index_of(as_of)))
+
+
+def _within(later: ir.IntegerValue, earlier: ir.IntegerValue, days: int | None) -> ir.BooleanValue:
+    """Whether the first day of month ``later`` is at most ``days`` after that of ``earlier``."""
+    if days is None:
+        return ibis.literal(False)
+    gap = month_start(later).delta(month_start(earlier), unit="day")
+    return (later.notnull() & (gap <= days)).fill_null(False)
+
+
+def movements(
+    mrr_monthly: ir.Table, as_of: dt.date, settings: MovementSettings = DEFAULT_SETTINGS
+) -> ir.Table:
+    """MRR movements per account and month, as a lazy Ibis table.
+
+    One row per account and month where the account pays (MRR > 0) or churns (first month at 0
+    after a paying month, up to ``as_of``); other zero months carry no movement and have no row.
+    Columns: ``account_id``, ``m`` (month index), ``month`` (first day), ``mrr_start`` (last
+    month), ``mrr_end`` (this month), ``new``, ``reactivation``, ``expansion``, ``contraction``,
+    ``churn``, ``fx`` (all int64 minor units, movements >= 0 except fx), ``netted`` (a lapse
+    shown as contraction/expansion under ``net_returns_within_days``).
+
+    ``fx`` = cur_local * (r_cur - r_prev) with r = mrr / mrr_local, when the account paid in both
+    months in the same currency; the rest of the change is the business movement at last month's
+    rate. ``new`` is the first paying month; a later return after a zero month is reactivation.
+    """
+    as_of_m = index_of(as_of)
+    days = settings.net_returns_within_days
+    pos = paying_months(mrr_monthly, as_of, settings)
+    # window functions over each account's paying months, not self-joins: the engine sorts
+    # once per account instead of hashing every row twice (about 10x faster on DuckDB)
+    w = ibis.window(group_by=pos.account_id, order_by=pos.m)
+    p = pos.mutate(
+        pm=pos.m.lag().over(w),
+        pc=pos.cents.lag().over(w),
+        prate=pos.rate.lag().over(w),
+        pccy=pos.currency.lag().over(w),
+        nm=pos.m.lead().over(w),
+    )
+    zero = ibis.literal(0, "int64")
+    contiguous = (p.pm == p.m - 1).fill_null(False)
+    start = ibis.ifelse(contiguous, p.pc, zero)
+    fx_ok = contiguous & (p.pccy == p.currency).fill_null(False)
+    fx_ok = fx_ok & p.rate.notnull() & p.prate.notnull()
+    fx = ibis.ifelse(fx_ok, (p.cents - p.cents.cast("float64") * p.prate / p.rate).round(), 0)
+    fx = fx.cast("int64")
+    biz = p.cents - start - fx
+    returning = p.pm.notnull() & ~contiguous
+    ret_netted = returning & _within(p.m, p.pm + 1, days)
+    paying = p.select(
+        "account_id",
+        "m",
+        mrr_start=start,
+        mrr_end=p.cents,
+        new=ibis.ifelse(p.pm.isnull(), p.cents, zero),
+        reactivation=ibis.ifelse(returning & ~ret_netted, p.cents, zero),
+        expansion=ibis.ifelse(contiguous & (biz > 0), biz, ibis.ifelse(ret_netted, p.cents, zero)),
+        contraction=ibis.ifelse(contiguous & (biz < 0), -biz, zero),
+        churn=zero,
+        fx=fx,
+        netted=ret_netted,
+    )
+    ends = p.filter((p.nm.isnull() & (p.m < as_of_m)) | (p.nm > p.m + 1))
+    lapse = _within(ends.nm, ends.m + 1, days)
+    churns = ends.select(
+        "account_id",
+        m=ends.m + 1,
+        mrr_start=ends.cents,
+        mrr_end=zero,
+        new=zero,
+        reactivation=zero,
+        expansion=zero,
+        contraction=ibis.ifelse(lapse, ends.cents, zero),
+        churn=ibis.ifelse(lapse, zero, ends.cents),
+        fx=zero,
+        netted=lapse,
+    )
+    out = paying.union(churns, distinct=False)
+    return out.mutate(month=month_start(out.m)).relocate("month", after="m")
