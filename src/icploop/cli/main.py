@@ -31,7 +31,7 @@ def main(
 
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
-    from icploop.cli import demo, fit, flags, icp, ingest, metrics
+    from icploop.cli import demo, fit, flags, icp, ingest, metrics, segments
 
     ingest.register(app)
     demo.register(app)
@@ -39,6 +39,7 @@ def _register() -> None:
     fit.register(app)
     flags.register(app)
     icp.register(app)
+    segments.register(app)
 
 
 _register()

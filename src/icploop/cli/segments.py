@@ -1,0 +1,174 @@
+"""``icploop segments``: which segments retain, grow and adopt, with their evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import ibis
+import pandas as pd
+import typer
+from rich.table import Table
+
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    print_json,
+    settings_for,
+    user_errors,
+)
+from icploop.engine import open_analytics
+from icploop.errors import IcploopError
+from icploop.metrics.tables import CanonicalTables
+from icploop.segments.catalog import OUTCOMES
+from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes, extra_attributes
+from icploop.segments.search import search_segments
+from icploop.segments.thresholds import find_threshold
+
+THRESHOLD_UNITS = {"seats_at_close": "seats", "employees": "employees"}
+
+
+def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
+    """The per-account (or, for ``win``, per-deal) frame the search runs on."""
+    tables = CanonicalTables.from_backend(backend)
+    if outcome == "win":
+        if tables.deals is None or tables.accounts is None:
+            raise IcploopError("win rates need the deals and accounts tables", "load them first")
+        deals = tables.deals.filter(tables.deals.outcome.isin(["won", "lost"]))
+        cols = [
+            c
+            for c in (*CATEGORICAL, "seats_at_close", "employees", "intent_score")
+            if c in tables.accounts.columns
+        ]
+        frame = deals.select(
+            "account_id", "outcome", "discount", deal_amount=deals.amount.cast("float64")
+        )
+        frame = frame.join(tables.accounts.select("account_id", *cols), "account_id").to_pandas()
+        frame["won"] = (frame["outcome"] == "won").astype(int)
+        return frame
+    return account_outcomes(tables, as_of, _opt(backend, "usage"), _opt(backend, "deal_use_cases"))
+
+
+def _opt(backend: Any, name: str) -> Any:
+    return backend.table(name) if name in backend.list_tables() else None
+
+
+def latest_as_of(backend: Any) -> dt.date:
+    """The last day of the latest month with MRR (the default as-of date)."""
+    latest = backend.table("mrr_monthly").month.max().to_pandas()
+    month = pd.Timestamp(latest)
+    return (month + pd.offsets.MonthEnd(0)).date()
+
+
+def run_search(
+    frame: pd.DataFrame, outcome: str, depth: int, min_size: int | None
+) -> tuple[Any, list[Any]]:
+    """The segment search and, for binary outcomes, the thresholds of the numeric attributes."""
+    spec = OUTCOMES[outcome]
+    categorical = [c for c in (*CATEGORICAL, *extra_attributes(frame)) if c in frame.columns]
+    numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
+    table = ibis.memtable(frame[[spec.column, *categorical, *numeric]])
+    result = search_segments(
+        table,
+        spec.column,
+        categorical,
+        numeric,
+        depth=depth,
+        min_support=min_size,
+        outcome_kind=spec.kind,
+        higher_is=spec.higher_is,
+    )
+    thresholds = []
+    if spec.kind == "binary":
+        for attribute in ("seats_at_close", "employees", "discount", "deal_amount"):
+            if attribute not in numeric:
+                continue
+            found = find_threshold(
+                table,
+                attribute,
+                spec.column,
+                higher_is=spec.higher_is,
+                unit=THRESHOLD_UNITS.get(attribute, ""),
+                event_phrase=spec.event_phrase,
+                horizon_phrase=" in year one" if outcome == "churn" else "",
+            )
+            if found.permutation_p < 0.05:
+                thresholds.append(found)
+    return result, thresholds
+
+
+def segments_command(
+    outcome: Annotated[str, typer.Option(help="churn, nrr, ltv, adoption or win.")] = "churn",
+    depth: Annotated[int, typer.Option(min=1, max=3, help="Conditions per segment.")] = 2,
+    min_size: Annotated[
+        int | None, typer.Option(help="Smallest segment (default max(30, 5/p0)).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Findings to show each way.")] = 8,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default: latest month."),
+    ] = None,
+    json: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Segments that retain, grow and adopt (and those that churn), each with its evidence."""
+    with user_errors():
+        if outcome not in OUTCOMES:
+            raise IcploopError(f"unknown outcome {outcome!r}", f"use one of {', '.join(OUTCOMES)}")
+        backend = open_analytics(settings_for(workspace))
+        day = as_of.date() if as_of else latest_as_of(backend)
+        frame = outcome_frame(backend, day, outcome)
+        result, thresholds = run_search(frame, outcome, depth, min_size)
+        findings = result.findings()
+        if json:
+            print_json(
+                {
+                    "outcome": outcome,
+                    "as_of": day,
+                    "accounts": result.n_accounts,
+                    "base_rate": result.base_rate,
+                    "segments_evaluated": result.n_evaluated,
+                    "caveats": list(result.caveats),
+                    "findings": findings.to_dict("records"),
+                    "thresholds": [t.recommendation for t in thresholds],
+                }
+            )
+            return
+        print_findings(result, OUTCOMES[outcome].label, top)
+        for t in thresholds:
+            console.print(f"[bold]Threshold:[/] {t.recommendation}")
+
+
+def print_findings(result: Any, label: str, top: int) -> None:
+    """The best and worst segments that survive multiple testing, as two tables."""
+    findings = result.findings()
+    spec_rate = "{:.1%}" if result.outcome_kind == "binary" else "{:.2f}"
+    console.print(
+        f"{label}: {result.n_accounts:,} accounts, base {spec_rate.format(result.base_rate)}; "
+        f"{result.n_evaluated:,} segments tested, {len(findings)} significant at q < 0.05 "
+        f"after Benjamini-Hochberg"
+    )
+    for direction, title in (("better", "retain and grow"), ("worse", "churn and shrink")):
+        rows = result.top(top, direction=direction, max_q=0.05)
+        table = Table(title=f"Segments that {title} ({label})")
+        for col in ("segment", "n", "rate (95% CI)", "shrunk", "vs rest", "q"):
+            table.add_column(col, justify="left" if col == "segment" else "right")
+        for r in rows.to_dict("records"):
+            ratio = f"{r['ratio']:.2f}x" if r["ratio"] == r["ratio"] else f"{r['difference']:+.2f}"
+            table.add_row(
+                r["segment"],
+                f"{int(r['n']):,}",
+                f"{spec_rate.format(r['rate'])} ({spec_rate.format(r['rate_lo'])}-{spec_rate.format(r['rate_hi'])})",
+                spec_rate.format(r["shrunk_rate"]),
+                ratio,
+                f"{r['q_value']:.1g}",
+            )
+        console.print(table)
+    for caveat in result.caveats:
+        console.print(f"[yellow]caveat:[/] {caveat}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``icploop segments`` to the root app."""
+    app.command("segments")(segments_command)

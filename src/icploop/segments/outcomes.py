@@ -1,0 +1,199 @@
+"""Outcomes per account: who stayed, grew and adopted, from the retention engine.
+
+One row per customer (an account that ever paid), with its attributes at close and its outcomes
+as of a date. Censoring is respected: an outcome that needs 12 months of history is missing (not
+"retained") for younger accounts. Definitions are in ``docs/statistics.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from icploop.metrics.calendar import index_of
+from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
+from icploop.metrics.survival import durations
+from icploop.metrics.tables import CanonicalTables
+
+#: Attribute columns of ``accounts`` used as segment dimensions (extra attributes are added).
+CATEGORICAL = ("industry", "segment", "region", "lead_source", "use_case", "owner_ae")
+NUMERIC = ("seats_at_close", "employees", "intent_score", "discount", "deal_amount")
+
+
+def _first_deals(deals: ir.Table) -> ir.Table:
+    """Per account, its first won deal(s): close date, mean discount, summed amount, AE."""
+    won = deals.filter(deals.outcome == "won")
+    first = won.group_by("account_id").agg(first_close=won.close_date.min())
+    firsts = won.join(first, "account_id")
+    firsts = firsts.filter(firsts.close_date == firsts.first_close)
+    return firsts.group_by("account_id").agg(
+        close_date=firsts.close_date.min(),
+        discount=firsts.discount.mean(),
+        deal_amount=firsts.amount.sum().cast("float64"),
+        closing_ae=firsts.ae.min(),
+    )
+
+
+def account_outcomes(
+    tables: CanonicalTables,
+    as_of: dt.date,
+    usage: ir.Table | None = None,
+    deal_use_cases: ir.Table | None = None,
+    settings: MovementSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """One row per customer account with attributes and outcomes as of ``as_of``.
+
+    Outcomes (money in the reporting currency, monthly amounts):
+
+    - ``first_year_churn``: 1 if MRR reached 0 within 12 months of the first paid month, 0 if
+      not, missing when the account has less than 12 months of history (censored).
+    - ``churn_6m``: the same within 6 months (missing under 6 months of history).
+    - ``start_mrr`` (first paid month), ``nrr_12m`` (MRR 12 months later / start MRR; 0 after
+      churn; missing under 12 months).
+    - ``ltv``: revenue realised to date (sum of monthly MRR): honest but age-dependent, so
+      compare it within cohorts or through ``ltv_per_month`` (revenue per paid month).
+    - ``churned_mrr``: the MRR lost when the account churned (0 while it pays).
+    - ``adoption``: share of the use cases committed on won deals that saw use in days 0-90;
+      ``stalled``: usage in days 60-90 fell under half of days 0-30 (or stopped), both missing
+      without usage data.
+    """
+    as_of_m = index_of(as_of)
+    pos = paying_months(tables.mrr_monthly, as_of, settings)
+    d = durations(tables, as_of, settings)
+    first = pos.group_by("account_id").agg(
+        first_m=pos.m.min(), revenue=pos.cents.sum(), paid_months=pos.m.count()
+    )
+    at = pos.join(first, "account_id")
+    month0 = at.cents.sum(where=at.m == at.first_m)
+    month12 = at.cents.sum(where=at.m == at.first_m + 12)
+    per = at.group_by("account_id").agg(
+        first_m=at.first_m.min(),
+        revenue=at.revenue.max(),
+        paid_months=at.paid_months.max(),
+        start=month0,
+        at12=month12,
+    )
+    churn = d.select("account_id", "duration", "event")
+    last = pos.join(churn.filter(churn.event), "account_id")
+    last = last.join(first.select("account_id", f_m="first_m"), "account_id")
+    lost = (
+        last.filter(last.m == last.f_m + last.duration - 1)
+        .group_by("account_id")
+        .agg(churned_cents=last.cents.sum())
+    )
+    out = per.left_join(churn, "account_id").left_join(lost, "account_id")
+    age = as_of_m - out.first_m
+    event = out.event.fill_null(False)
+    duration = out.duration
+    frame = out.select(
+        account_id=out.account_id,
+        first_month=ibis.date(out.first_m // 12, out.first_m % 12 + 1, 1),
+        first_year_churn=ibis.ifelse(
+            age >= 12, (event & (duration <= 12)).cast("int8"), ibis.null("int8")
+        ),
+        churn_6m=ibis.ifelse(age >= 6, (event & (duration <= 6)).cast("int8"), ibis.null("int8")),
+        start_mrr=out.start.cast("float64") / 100,
+        nrr_12m=ibis.ifelse(
+            age >= 12, out.at12.fill_null(0).cast("float64") / out.start, ibis.null("float64")
+        ),
+        ltv=out.revenue.cast("float64") / 100,
+        months_observed=age,
+        paid_months=out.paid_months,
+        churned=event,
+        churned_mrr=out.churned_cents.fill_null(0).cast("float64") / 100,
+    ).to_pandas()
+    frame["ltv_per_month"] = frame["ltv"] / frame["paid_months"].clip(lower=1)
+    frame = _with_attributes(frame, tables)
+    if usage is not None and tables.deals is not None:
+        frame = frame.merge(
+            _adoption(tables.deals, usage, deal_use_cases), on="account_id", how="left"
+        )
+    return frame.sort_values("account_id").reset_index(drop=True)
+
+
+def _with_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
+    if tables.accounts is not None:
+        cols = [
+            c
+            for c in (*CATEGORICAL, "seats_at_close", "employees", "intent_score", "csm")
+            if c in tables.accounts.columns
+        ]
+        accounts = tables.accounts.select("account_id", *cols).to_pandas()
+        frame = frame.merge(accounts, on="account_id", how="left")
+    if tables.deals is not None:
+        deals = _first_deals(tables.deals).to_pandas()
+        frame = frame.merge(deals, on="account_id", how="left")
+        closes = pd.to_datetime(frame["close_date"]).fillna(pd.to_datetime(frame["first_month"]))
+        frame["close_date"] = closes.dt.date
+        frame["close_quarter"] = closes.dt.year.astype(str) + "Q" + closes.dt.quarter.astype(str)
+    if tables.account_attributes is not None:
+        extra = tables.account_attributes.to_pandas()
+        if not extra.empty:
+            wide = extra.pivot_table(
+                index="account_id", columns="attribute", values="value", aggfunc="first"
+            )
+            wide = wide[[c for c in wide.columns if c not in frame.columns]]
+            frame = frame.merge(wide.reset_index(), on="account_id", how="left")
+    return frame
+
+
+def extra_attributes(frame: pd.DataFrame) -> list[str]:
+    """Text columns of an outcomes frame that are neither canonical nor outcomes (extra attributes)."""
+    known = {
+        *CATEGORICAL,
+        *NUMERIC,
+        *OUTCOME_COLUMNS,
+        "account_id",
+        "csm",
+        "closing_ae",
+        "close_date",
+        "close_quarter",
+        "first_month",
+    }
+    return [c for c in frame.columns if c not in known and frame[c].dtype == object]
+
+
+OUTCOME_COLUMNS = (
+    "first_year_churn",
+    "churn_6m",
+    "start_mrr",
+    "nrr_12m",
+    "ltv",
+    "ltv_per_month",
+    "months_observed",
+    "churned",
+    "churned_mrr",
+    "adoption",
+    "stalled",
+)
+
+
+def _adoption(deals: ir.Table, usage: ir.Table, deal_use_cases: ir.Table | None) -> pd.DataFrame:
+    closes = _first_deals(deals).select("account_id", "close_date")
+    u = usage.join(closes, "account_id")
+    day = u.date.delta(u.close_date, unit="day")
+    u = u.mutate(day=day).filter(lambda r: (r.day >= 0) & (r.day < 90))
+    trend = (
+        u.group_by("account_id")
+        .agg(
+            early=u.events.sum(where=u.day < 30).cast("float64"),
+            late=u.events.sum(where=u.day >= 60).cast("float64"),
+        )
+        .to_pandas()
+    )
+    early, late = trend["early"].fillna(0), trend["late"].fillna(0)
+    trend["stalled"] = (late < 0.5 * early) | (late == 0)
+    result = trend[["account_id", "stalled"]]
+    if deal_use_cases is not None:
+        won = deals.filter(deals.outcome == "won").select("deal_id")
+        committed = deal_use_cases.join(won, "deal_id").select("account_id", "use_case").distinct()
+        used = u.select("account_id", "use_case").distinct().mutate(used=ibis.literal(1))
+        both = committed.left_join(used, ["account_id", "use_case"])
+        share = (
+            both.group_by(both.account_id).agg(adoption=both.used.fill_null(0).mean()).to_pandas()
+        )
+        result = result.merge(share, on="account_id", how="outer")
+    return result
