@@ -31,8 +31,9 @@ def main(
 
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
-    from icploop.cli import demo, fit, flags, icp, ingest, metrics, segments
+    from icploop.cli import demo, demo_run, fit, flags, icp, ingest, metrics, segments
 
+    del demo_run  # registers `demo run` on the demo sub-app when imported
     ingest.register(app)
     demo.register(app)
     metrics.register(app)

@@ -1,0 +1,86 @@
+"""``icploop demo run``: the main job end to end on the demo company (what ``make demo`` runs).
+
+Generate the company (once per size and seed), load it, then print what each capability says
+about it: the workspace summary, retention, the segments that retain and churn, the fit tags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from icploop.cli.common import console, user_errors
+from icploop.cli.demo import demo_app
+
+DEMO_AS_OF = dt.date(2026, 10, 31)
+
+
+def _existing_truth(data: Path, accounts: int, seed: int) -> bool:
+    truth = data / "truth.json"
+    if not truth.exists():
+        return False
+    saved = json.loads(truth.read_text())
+    return bool(saved.get("accounts") == accounts and saved.get("seed") == seed)
+
+
+def _section(title: str) -> None:
+    console.rule(f"[bold]{title}")
+
+
+@demo_app.command("run")
+def run(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo's source files (data/).")
+    ] = Path("icploop-demo"),
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Workspace (default DIR/workspace).")
+    ] = None,
+    accounts: Annotated[int, typer.Option(min=100, help="Customers to generate.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo company.")] = 7,
+) -> None:
+    """Generate, load and analyse the demo company; safe to run again."""
+    from icploop.cli import fit, ingest, metrics, segments
+    from icploop.demo.generator import generate_company
+
+    with user_errors():
+        data = directory / "data"
+        ws = workspace or directory / "workspace"
+        _section("1. The demo company")
+        if _existing_truth(data, accounts, seed):
+            console.print(f"using the demo company already in {data}")
+        else:
+            with console.status("generating the demo company"):
+                truth = generate_company(data, accounts=accounts, seed=seed)
+            console.print(
+                f"generated {accounts:,} customers and {truth['prospects']:,} prospects "
+                f"into {data} (planted effects in truth.json)"
+            )
+        _section("2. Load (validated, all or nothing, idempotent)")
+        ingest.load(paths=[data], mapping=None, preset=None, workspace=ws, analytics_url=None)
+        ingest.status(json_output=False, workspace=ws)
+        _section("3. Retention")
+        metrics.metrics_command(
+            by="seats_band", cohort=None, as_of=None, as_json=False, workspace=ws
+        )
+        _section("4. Which segments retain and which churn")
+        segments.segments_command(
+            outcome="churn", depth=2, min_size=None, top=5, as_of=None, json=False, workspace=ws
+        )
+        _section("5. The 90-day fit tags and bad-fit flags")
+        fit.run(
+            workspace=ws,
+            as_of=dt.datetime.combine(DEMO_AS_OF, dt.time()),
+            config=None,
+            routing=None,
+            send=True,
+            json=False,
+        )
+        console.rule()
+        console.print(
+            f"Workspace: {ws}. Explore it with `.venv/bin/icploop --help`, e.g. "
+            f"`.venv/bin/icploop fit list --tag bad_fit --workspace {ws}`."
+        )
