@@ -75,3 +75,22 @@ def demo_warehouse(demo_company: dict[str, object], tmp_path_factory: pytest.Tem
     load_paths(backend, [Path(str(demo_company["folder"]))])
     backend.disconnect()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_5000(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The default demo company (5,000 customers, seed 7) loaded once per session, with its
+    truth: big enough that every planted effect is reliably significant."""
+    from pathlib import Path
+
+    from icploop.demo.generator import generate_company
+    from icploop.engine import connect
+    from icploop.ingest.load import load_paths
+
+    folder = tmp_path_factory.mktemp("demo-5000")
+    truth = generate_company(folder / "data", accounts=5000, seed=7)
+    path = Path(folder) / "analytics.duckdb"
+    backend = connect(f"duckdb://{path}")
+    load_paths(backend, [folder / "data"])
+    backend.disconnect()
+    return {"warehouse": path, "truth": truth}

@@ -19,7 +19,16 @@ from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 
 #: Attribute columns of ``accounts`` used as segment dimensions (extra attributes are added).
-CATEGORICAL = ("industry", "segment", "region", "lead_source", "use_case", "owner_ae")
+CATEGORICAL = (
+    "industry",
+    "segment",
+    "region",
+    "lead_source",
+    "use_case",
+    "owner_ae",
+    "quarter_end_deal",
+)
+QUARTER_END_DAYS = 14
 NUMERIC = ("seats_at_close", "employees", "intent_score", "discount", "deal_amount")
 
 
@@ -129,6 +138,12 @@ def _with_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFra
         closes = pd.to_datetime(frame["close_date"]).fillna(pd.to_datetime(frame["first_month"]))
         frame["close_date"] = closes.dt.date
         frame["close_quarter"] = closes.dt.year.astype(str) + "Q" + closes.dt.quarter.astype(str)
+        frame["close_year"] = closes.dt.year.astype(str)
+        # deals pulled into the last two weeks of a quarter are where quota pressure shows
+        to_quarter_end = (closes + pd.offsets.QuarterEnd(0) - closes).dt.days
+        frame["quarter_end_deal"] = (to_quarter_end < QUARTER_END_DAYS).map(
+            {True: "yes", False: "no"}
+        )
     if tables.account_attributes is not None:
         extra = tables.account_attributes.to_pandas()
         if not extra.empty:
