@@ -231,3 +231,20 @@ def test_each_account_is_matched_against_the_icp_in_force_at_its_close() -> None
     assert fit.loc["before", "icp_segment_match"] is None
     assert fit.loc["after", "icp_segment_match"] == "bad"
     assert fit.loc["after", "icp_version"] == "v2"
+
+
+def test_a_champion_who_leaves_is_a_departure_but_a_new_title_is_not() -> None:
+    from icploop.fit.signals import champion_departures
+
+    start, change = dt.date(2024, 6, 1), dt.date(2025, 8, 31)
+    contacts = [
+        _champion("left", "c1", "VP Ops", start, change),
+        _champion("promoted", "c2", "VP Ops", start, change),
+        _champion("promoted", "c2", "COO", change + dt.timedelta(days=1), None),
+        _champion("staying", "c3", "VP Ops", start, None),
+        _champion("later", "c4", "VP Ops", start, dt.date(2026, 12, 31)),
+    ]
+    accounts = [{"account_id": a} for a in ("left", "promoted", "staying", "later")]
+    departures = champion_departures(inputs(accounts, contacts=contacts), AS_OF)
+    assert departures[["account_id", "contact_id"]].values.tolist() == [["left", "c1"]]
+    assert pd.Timestamp(departures.loc[0, "departed_on"]) == pd.Timestamp(change)

@@ -49,7 +49,8 @@ def test_every_account_past_day_90_is_tagged_once_and_a_rerun_adds_nothing(
     assert again.tagged == {} and again.already_tagged == eligible and again.flags_sent == []
     with store() as session:
         assert session.scalar(select(func.count()).select_from(FitTag)) == eligible
-        assert session.scalar(select(func.count()).select_from(Flag)) == len(first.flags_sent)
+        flags = len(first.flags_sent) + len(first.departure_flags)
+        assert session.scalar(select(func.count()).select_from(Flag)) == flags
 
 
 def test_each_new_bad_fit_is_flagged_to_the_ae_revops_and_the_csm_manager(
@@ -73,7 +74,27 @@ def test_flags_reach_a_local_webhook_in_the_channel_format(
     with webhook_receiver() as receiver, store() as session:
         run = deliver_due(session, {"webhook": WebhookChannel(receiver.url)}, utcnow())
         webhooks = session.scalars(select(Delivery).where(Delivery.channel == "webhook")).all()
-    assert len(receiver.bodies) == len(report.flags_sent) == len(webhooks)
+    flags = len(report.flags_sent) + len(report.departure_flags)
+    assert len(receiver.bodies) == flags == len(webhooks)
     assert sorted(run.delivered) == sorted(d.id for d in webhooks)
     first = receiver.bodies[0]["text"]
     assert first.startswith("Flag: ") and "| fit issue: " in first and "| evidence: " in first
+
+
+def test_champion_departures_since_close_are_flagged_once(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    first = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    assert first.departure_flags
+    contacts = backend.table("contacts").to_pandas()
+    champions = contacts[contacts["is_champion"] & contacts["valid_to"].notna()]
+    with store() as session:
+        flags = session.scalars(
+            select(Flag).where(Flag.fit_issue == "champion_vulnerability")
+        ).all()
+        for flag in flags:
+            theirs = champions[champions["account_id"] == flag.account_id]
+            assert not theirs.empty and flag.status == "sent"
+    again = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules())
+    assert again.departure_flags == []

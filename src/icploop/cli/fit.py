@@ -103,6 +103,7 @@ def run(
                     "already_tagged": report.already_tagged,
                     "watch_added": report.watch_added,
                     "flags": report.flags_sent,
+                    "champion_departure_flags": report.departure_flags,
                     "warnings": sorted(set(report.warnings)),
                     "by_segment": report.by_segment.to_dict("records"),
                 }
@@ -112,7 +113,8 @@ def run(
         console.print(
             f"Fit run as of {report.as_of}: {report.due_accounts} accounts past day 90, "
             f"{new} newly tagged, {report.already_tagged} already tagged, "
-            f"{len(report.flags_sent)} bad-fit flags raised, {report.watch_added} added to the watch list."
+            f"{len(report.flags_sent)} bad-fit flags raised, {report.watch_added} added to the "
+            f"watch list, {len(report.departure_flags)} champion departures flagged."
         )
         print_tag_mix(report.by_segment)
         for warning in sorted(set(report.warnings))[:10]:

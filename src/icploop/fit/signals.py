@@ -201,3 +201,29 @@ def retained_peers(inputs: FitInputs, due: ir.Table, as_of: dt.date, months: int
     kept = closes.join(mrr, [closes.account_id == mrr.account_id, closes.check_month == mrr.month])
     kept = kept.filter(kept.mrr > 0)
     return kept.select(account_id=closes.account_id).distinct().to_pandas()["account_id"]
+
+
+def champion_departures(inputs: FitInputs, as_of: dt.date) -> pd.DataFrame:
+    """Champions who left their account by ``as_of``: ``account_id``, ``contact_id``,
+    ``departed_on`` (their last valid day). A champion row ending with no later row for the same
+    person at the account is a departure; a row followed by another (a new title) is a role
+    change, not a departure. Accounts with a champion in place on ``as_of`` are left out."""
+    c = inputs.contacts
+    champions = c.filter((c.is_champion == True) & c.valid_to.notnull())  # noqa: E712
+    champions = champions.filter(champions.valid_to < ibis.literal(as_of))
+    later = c.select("account_id", "contact_id", later_from="valid_from")
+    joined = champions.join(later, ["account_id", "contact_id"], how="left")
+    followed = joined.filter(joined.later_from > joined.valid_to)
+    gone = champions.select("account_id", "contact_id", departed_on="valid_to").anti_join(
+        followed.select("account_id", "contact_id"), ["account_id", "contact_id"]
+    )
+    # an account that has found a new champion by as_of is no longer exposed
+    day = ibis.literal(as_of)
+    current = c.filter(
+        (c.is_champion == True)  # noqa: E712
+        & (c.valid_from <= day)
+        & (c.valid_to.isnull() | (c.valid_to >= day))
+    ).select("account_id")
+    gone = gone.anti_join(current, "account_id")
+    frame = gone.group_by(["account_id", "contact_id"]).agg(departed_on=gone.departed_on.max())
+    return frame.to_pandas().sort_values(["account_id", "departed_on"]).reset_index(drop=True)

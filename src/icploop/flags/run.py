@@ -13,18 +13,20 @@ from typing import Any
 
 import pandas as pd
 from ibis.backends import BaseBackend
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
-from icploop.fit.signals import CriteriaPeriod, FitInputs
+from icploop.fit.signals import CriteriaPeriod, FitInputs, champion_departures
 from icploop.fit.tagging import compute_fit
 from icploop.flags.drafts import draft_flag
 from icploop.flags.people import sync_people
-from icploop.flags.records import send_flag
+from icploop.flags.records import create_flag, send_flag
 from icploop.flags.routing import RoutingRules
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
+from icploop.store.models import FitTag, Flag
 
 FIT_TABLES = ("accounts", "deals", "deal_use_cases", "usage", "contacts", "mrr_monthly")
 
@@ -39,6 +41,7 @@ class TaggingReport:
     already_tagged: int = 0
     watch_added: int = 0
     flags_sent: list[int] = field(default_factory=list)
+    departure_flags: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     by_segment: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -105,12 +108,72 @@ def run_tagging(
                 result = send_flag(session, flag.id, actor, routing, now)
                 report.warnings.extend(result.warnings)
             report.flags_sent.append(flag.id)
+        report.departure_flags = _flag_departures(
+            session, inputs, as_of, owners, routing, actor, send, report.warnings
+        )
         current = pd.DataFrame(
             [(t.account_id, t.tag) for t in fit_tags.list_current(session)],
             columns=["account_id", "tag"],
         )
     report.by_segment = tag_mix(current, owners["segment"])
     return report
+
+
+def _flag_departures(
+    session: Session,
+    inputs: FitInputs,
+    as_of: dt.date,
+    owners: pd.DataFrame,
+    routing: RoutingRules,
+    actor: str,
+    send: bool,
+    warnings: list[str],
+) -> list[int]:
+    """A champion-vulnerability flag for each tagged, still-paying account whose champion has
+    left since close, once per account (an existing flag of that kind is not repeated)."""
+    departures = champion_departures(inputs, as_of)
+    if departures.empty:
+        return []
+    mrr = inputs.mrr_monthly
+    paying = mrr.filter(mrr.month == mrr.month.max()).filter(lambda t: t.mrr > 0)
+    paying_ids = set(paying.account_id.to_pandas())
+    flagged = set(
+        session.scalars(select(Flag.account_id).where(Flag.fit_issue == "champion_vulnerability"))
+    )
+    created: list[int] = []
+    now = utcnow()
+    for account, rows in departures.groupby("account_id"):
+        account = str(account)
+        if account in flagged or account not in paying_ids:
+            continue
+        tag = session.scalars(
+            select(FitTag).where(FitTag.account_id == account, FitTag.current.is_(True))
+        ).one_or_none()
+        if tag is None or tag.close_date is None:
+            continue
+        left = rows[pd.to_datetime(rows["departed_on"]).dt.date >= tag.close_date]
+        if left.empty:
+            continue
+        owner: dict[str, Any] = owners.loc[account].to_dict() if account in owners.index else {}
+        flag = create_flag(
+            session,
+            account_id=account,
+            fit_issue="champion_vulnerability",
+            evidence=(
+                f"Champion {left.iloc[-1]['contact_id']} left on {left.iloc[-1]['departed_on']}; "
+                "no champion has replaced them in the contact record."
+            ),
+            fit_tag_id=tag.id,
+            ae=owner.get("owner_ae"),
+            csm=owner.get("csm"),
+            links={"account": f"/accounts/{account}"},
+            actor=actor,
+            now=now,
+        )
+        if send:
+            warnings.extend(send_flag(session, flag.id, actor, routing, now).warnings)
+        created.append(flag.id)
+    return created
 
 
 def tag_mix(tags: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
