@@ -104,3 +104,13 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     )
     status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
     assert "marketing_timeline" not in {s["step"] for s in status["overdue"]}
+
+
+def test_flagger_credibility_waits_for_data_before_judging_a_flag(workspace: Path) -> None:
+    """Flags sent today about accounts whose data ends in October are pending, not wrong."""
+    ws = ("--workspace", str(workspace))
+    run = json.loads(icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--json"))
+    scores = json.loads(icploop("flags", "credibility", *ws, "--as-of", "2030-01-01", "--json"))
+    assert len(scores) == 1 and scores[0]["flagger"] == "fit-run"
+    assert scores[0]["flags"] == len(run["flags"]) + len(run["champion_departure_flags"])
+    assert scores[0]["pending"] == scores[0]["flags"] and scores[0]["borne_out_share"] is None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.table import Table
 from sqlalchemy import select
@@ -17,9 +19,11 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.engine import open_analytics
 from icploop.flags import (
     deliver_due,
     edit_evidence,
+    flagger_credibility,
     format_flag,
     load_routing,
     requeue,
@@ -27,6 +31,8 @@ from icploop.flags import (
     stuck_deliveries,
 )
 from icploop.flags.channels import ChannelSettings, configured_channels
+from icploop.metrics.movements import movements
+from icploop.metrics.tables import CanonicalTables
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Flag
 
@@ -161,6 +167,79 @@ def requeue_delivery(
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
         requeue(session, delivery_id, actor, utcnow())
         console.print(f"delivery {delivery_id} requeued")
+
+
+def first_declines_after(
+    backend: Any, flagged: dict[str, dt.date], as_of: dt.date
+) -> dict[str, dt.date]:
+    """Per flagged account, the first month on or after its flag with churn or contraction."""
+    tables = CanonicalTables.from_backend(backend)
+    mv = movements(tables.mrr_monthly, as_of)
+    declines = mv.filter((mv.churn > 0) | (mv.contraction > 0)).select("account_id", "month")
+    frame = declines.filter(declines.account_id.isin(list(flagged))).to_pandas()
+    outcomes: dict[str, dt.date] = {}
+    for account, month in frame.sort_values("month").itertuples(index=False):
+        day = pd.Timestamp(month).date()
+        # a decline in the month of the flag counts: MRR is measured at month end
+        if account not in outcomes and day >= flagged[account].replace(day=1):
+            outcomes[account] = max(day, flagged[account])
+    return outcomes
+
+
+@flags_app.command("credibility")
+def credibility(
+    workspace: WorkspaceOption = None,
+    as_of: Annotated[
+        dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default today.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Per flagger: flags raised and the share borne out by churn or contraction within 12 months."""
+    day = as_of.date() if as_of else dt.date.today()
+    with user_errors():
+        settings = settings_for(workspace)
+        with open_store(settings)() as session:
+            rows = session.execute(
+                select(Flag.account_id, Flag.sent_at).where(Flag.sent_at.is_not(None))
+            ).all()
+            flagged: dict[str, dt.date] = {}
+            for account, sent in rows:
+                if sent is not None:
+                    flagged[account] = min(flagged.get(account, sent.date()), sent.date())
+            backend = open_analytics(settings)
+            # months after the data ends are unknown, not churned: stop at the last loaded month
+            data_end = backend.table("mrr_monthly").month.max().to_pandas()
+            last = (pd.Timestamp(data_end) + pd.offsets.MonthEnd(0)).date()
+            outcomes = first_declines_after(backend, flagged, min(day, last))
+            scores = flagger_credibility(session, outcomes, min(day, last))
+        payload = [
+            {
+                "flagger": s.flagger,
+                "flags": s.flags,
+                "borne_out": s.borne_out,
+                "not_borne_out": s.not_borne_out,
+                "pending": s.pending,
+                "borne_out_share": s.borne_out_share,
+            }
+            for s in scores
+        ]
+        if json:
+            print_json(payload)
+            return
+        table = Table(
+            "flagger", "flags", "borne out", "not borne out", "pending", "share borne out"
+        )
+        for p in payload:
+            share = p["borne_out_share"]
+            table.add_row(
+                str(p["flagger"]),
+                str(p["flags"]),
+                str(p["borne_out"]),
+                str(p["not_borne_out"]),
+                str(p["pending"]),
+                "-" if share is None else f"{share:.0%}",
+            )
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:
