@@ -54,7 +54,7 @@ def test_fit_run_tags_lists_and_an_override_shows_in_the_history(workspace: Path
     signal = next(s for s in shown["history"][1]["signals"] if s["name"] == "adoption_trajectory")
     assert signal["value"] == "strong" and signal["overridden_by"] == "csm.example"
     flags = json.loads(icploop("flags", "list", *ws, "--json"))
-    assert len(flags) == run["tagged"]["bad_fit"]
+    assert len(flags) == run["tagged"]["bad_fit"] + len(run["champion_departure_flags"])
 
 
 def test_an_override_without_a_reason_fails_with_a_clear_message(workspace: Path) -> None:

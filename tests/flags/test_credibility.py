@@ -73,3 +73,21 @@ def test_no_decided_flags_means_no_share_yet() -> None:
 def test_twelve_months_after_the_end_of_january_is_the_end_of_january() -> None:
     assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
     assert add_months(dt.date(2025, 3, 15), 12) == dt.date(2026, 3, 15)
+
+
+def test_a_window_reaching_past_the_revenue_data_stays_pending() -> None:
+    """Flagged 1 Nov 2025, judged on 1 Jan 2027 but with revenue known only to 31 Oct 2026:
+    the 12-month window (to 1 Nov 2026) is not covered by data, so the flag is pending."""
+    from icploop.flags.credibility import verdict
+
+    flagged = dt.date(2025, 11, 1)
+    assert verdict(flagged, None, dt.date(2027, 1, 1)) == "not_borne_out"
+    assert (
+        verdict(flagged, None, dt.date(2027, 1, 1), known_until=dt.date(2026, 10, 31)) == "pending"
+    )
+    assert (
+        verdict(
+            flagged, dt.date(2026, 3, 1), dt.date(2027, 1, 1), known_until=dt.date(2026, 10, 31)
+        )
+        == "borne_out"
+    )

@@ -211,7 +211,7 @@ def credibility(
             data_end = backend.table("mrr_monthly").month.max().to_pandas()
             last = (pd.Timestamp(data_end) + pd.offsets.MonthEnd(0)).date()
             outcomes = first_declines_after(backend, flagged, min(day, last))
-            scores = flagger_credibility(session, outcomes, min(day, last))
+            scores = flagger_credibility(session, outcomes, day, known_until=last)
         payload = [
             {
                 "flagger": s.flagger,

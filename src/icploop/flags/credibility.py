@@ -59,17 +59,23 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def verdict(
-    flagged_on: dt.date, outcome: dt.date | None, as_of: dt.date, months: int = WINDOW_MONTHS
+    flagged_on: dt.date,
+    outcome: dt.date | None,
+    as_of: dt.date,
+    months: int = WINDOW_MONTHS,
+    known_until: dt.date | None = None,
 ) -> str:
     """``borne_out``, ``not_borne_out`` or ``pending`` for one flag.
 
     An outcome known at ``as_of`` and inside the window bears the flag out even before the
     window closes; an outcome before the flag does not count (the flag did not predict it).
+    ``known_until`` is the end of the revenue data: a window reaching past it stays pending.
     """
     window_end = add_months(flagged_on, months)
-    if outcome is not None and flagged_on <= outcome <= min(window_end, as_of):
+    horizon = min(as_of, known_until) if known_until else as_of
+    if outcome is not None and flagged_on <= outcome <= min(window_end, horizon):
         return "borne_out"
-    return "not_borne_out" if window_end <= as_of else "pending"
+    return "not_borne_out" if window_end <= horizon else "pending"
 
 
 def score_flaggers(
@@ -77,6 +83,7 @@ def score_flaggers(
     outcomes: Mapping[str, dt.date],
     as_of: dt.date,
     months: int = WINDOW_MONTHS,
+    known_until: dt.date | None = None,
 ) -> list[FlaggerCredibility]:
     """Credibility per flagger, sorted by flagger, from flags and account outcomes."""
     counts: dict[str, dict[str, int]] = {}
@@ -84,7 +91,8 @@ def score_flaggers(
         if flag.flagged_on > as_of:
             continue  # not raised yet at as_of: keeps the numbers reproducible in time
         tally = counts.setdefault(flag.flagger, {"borne_out": 0, "not_borne_out": 0, "pending": 0})
-        tally[verdict(flag.flagged_on, outcomes.get(flag.account_id), as_of, months)] += 1
+        outcome = outcomes.get(flag.account_id)
+        tally[verdict(flag.flagged_on, outcome, as_of, months, known_until)] += 1
     return [
         FlaggerCredibility(flagger=name, flags=sum(t.values()), **t)
         for name, t in sorted(counts.items())
@@ -92,7 +100,10 @@ def score_flaggers(
 
 
 def flagger_credibility(
-    session: Session, outcomes: Mapping[str, dt.date], as_of: dt.date
+    session: Session,
+    outcomes: Mapping[str, dt.date],
+    as_of: dt.date,
+    known_until: dt.date | None = None,
 ) -> list[FlaggerCredibility]:
     """Credibility per CSM (``Flag.created_by``) over every sent flag in the store."""
     rows = session.execute(
@@ -105,4 +116,4 @@ def flagger_credibility(
         for flagger, account_id, sent_at in rows
         if sent_at is not None
     ]
-    return score_flaggers(flags, outcomes, as_of)
+    return score_flaggers(flags, outcomes, as_of, known_until=known_until)
