@@ -1,0 +1,214 @@
+"""Benchmark of the fit signals: usage features over Parquet events, and a whole tagging run.
+
+Targets (2-core machine): usage features (active weeks, events by 30-day third, features and
+use cases per account in days 0-90 after close) over 100M events read from Parquet in at most
+8 s and 2 GiB peak; tagging 100k accounts end to end reported as seconds and peak memory. The
+baseline is the same usage features in pandas over the same Parquet file, in the same run.
+
+    python bench/bench_fit.py            # 10M and 100M events; tagging 100k accounts
+    python bench/bench_fit.py --quick    # 1M events; tagging 5k accounts
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import child_main, measure, table
+
+USE_CASES = ["reporting", "forecasting", "billing", "integration", "health"]
+START = np.datetime64("2022-01-01")
+
+
+def write_usage(path: Path, events: int, accounts: int, seed: int = 7) -> None:
+    """Weekly-ish usage rows in chunks of 5M, and a closes file (one close date per account)."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"A{i:07d}" for i in range(accounts)], dtype=object)
+    close_days = rng.integers(0, 1200, accounts)
+    closes = pa.table(
+        {
+            "account_id": ids,
+            "close_date": (START + close_days.astype("timedelta64[D]")).astype("datetime64[D]"),
+        }
+    )
+    pq.write_table(closes, path.parent / "closes.parquet")
+    schema = pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("date", pa.date32()),
+            ("feature", pa.string()),
+            ("use_case", pa.string()),
+            ("events", pa.int64()),
+        ]
+    )
+    with pq.ParquetWriter(path, schema) as writer:
+        for done in range(0, events, 5_000_000):
+            n = min(5_000_000, events - done)
+            acc = rng.integers(0, accounts, n)
+            day = close_days[acc] + rng.integers(-7, 200, n)
+            uc = rng.integers(0, len(USE_CASES), n)
+            writer.write_table(
+                pa.table(
+                    {
+                        "account_id": ids[acc],
+                        "date": (START + day.astype("timedelta64[D]")).astype("datetime64[D]"),
+                        "feature": np.array(
+                            [
+                                f"{u}-{k}"
+                                for u, k in zip(
+                                    np.array(USE_CASES)[uc], rng.integers(0, 2, n), strict=True
+                                )
+                            ],
+                            dtype=object,
+                        ),
+                        "use_case": np.array(USE_CASES, dtype=object)[uc],
+                        "events": rng.integers(1, 50, n),
+                    },
+                    schema=schema,
+                )
+            )
+
+
+def usage_features_icploop(folder: str) -> None:
+    import ibis
+
+    from icploop.fit.config import FitConfig
+    from icploop.fit.signals import FitInputs, usage_features
+
+    con = ibis.duckdb.connect()
+    usage = con.read_parquet(str(Path(folder) / "usage.parquet"))
+    closes = con.read_parquet(str(Path(folder) / "closes.parquet"))
+    due = closes.mutate(tag_day=closes.close_date + ibis.interval(days=90))
+    accounts = closes.select("account_id", use_case=ibis.literal("reporting"))
+    empty = closes.limit(0)
+    inputs = FitInputs(
+        accounts=accounts,
+        deals=empty,
+        deal_use_cases=empty,
+        usage=usage,
+        contacts=empty,
+        mrr_monthly=empty,
+    )
+    frame = usage_features(inputs, due, FitConfig())
+    assert len(frame) > 0
+
+
+def usage_features_pandas(folder: str) -> None:
+    import pandas as pd
+
+    usage = pd.read_parquet(Path(folder) / "usage.parquet")
+    closes = pd.read_parquet(Path(folder) / "closes.parquet")
+    rows = usage.merge(closes, on="account_id")
+    rows["day"] = (pd.to_datetime(rows["date"]) - pd.to_datetime(rows["close_date"])).dt.days
+    rows = rows[(rows["day"] >= 0) & (rows["day"] < 90)]
+    rows["third"] = rows["day"] // 30
+    rows["week"] = pd.to_datetime(rows["date"]).dt.to_period("W")
+    events = rows.pivot_table(index="account_id", columns="third", values="events", aggfunc="sum")
+    recent = rows[rows["day"] >= 60]
+    weeks = recent.groupby("account_id")["week"].nunique()
+    features = rows.groupby("account_id")["feature"].nunique()
+    assert len(events.join(weeks).join(features)) > 0
+
+
+def tag_demo(folder: str) -> None:
+    from icploop.engine import connect
+    from icploop.fit.config import FitConfig
+    from icploop.fit.signals import FitInputs
+    from icploop.fit.tagging import compute_fit
+
+    backend = connect(f"duckdb://{Path(folder) / 'analytics.duckdb'}")
+    inputs = FitInputs(
+        **{
+            t: backend.table(t)
+            for t in ("accounts", "deals", "deal_use_cases", "usage", "contacts", "mrr_monthly")
+        }
+    )
+    fit = compute_fit(inputs, dt.date(2026, 10, 31), FitConfig())
+    assert len(fit) > 0
+
+
+def prepare_demo(folder: str, accounts: str) -> None:
+    from icploop.demo.generator import generate_company
+    from icploop.engine import connect
+    from icploop.ingest.load import load_paths
+
+    data = Path(folder) / "data"
+    generate_company(data, accounts=int(accounts), seed=7, usage_format="parquet")
+    load_paths(connect(f"duckdb://{Path(folder) / 'analytics.duckdb'}"), [data])
+
+
+STEPS = {
+    "icploop": usage_features_icploop,
+    "pandas": usage_features_pandas,
+    "tag": tag_demo,
+    "prepare": prepare_demo,
+}
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    sizes = [1_000_000] if quick else [10_000_000, 100_000_000]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for events in sizes:
+            folder = Path(tmp) / f"usage-{events}"
+            folder.mkdir()
+            write_usage(folder / "usage.parquet", events, accounts=max(events // 1000, 1000))
+            seconds, peak = measure(__file__, "icploop", [str(folder)])
+            base_s, base_peak = (
+                measure(__file__, "pandas", [str(folder)])
+                if events <= 10_000_000
+                else (float("nan"), float("nan"))
+            )
+            ratio = (
+                f"{base_s / seconds:.1f}x" if base_s == base_s else "(pandas not run: > 10M rows)"
+            )
+            rows.append(
+                [
+                    f"usage features, {events:,} events",
+                    f"{seconds:.2f}",
+                    f"{peak:,.0f}",
+                    f"{base_s:.2f}",
+                    f"{base_peak:,.0f}",
+                    ratio,
+                ]
+            )
+        accounts = 5_000 if quick else 100_000
+        demo = Path(tmp) / "demo"
+        demo.mkdir()
+        measure(__file__, "prepare", [str(demo), str(accounts)])
+        seconds, peak = measure(__file__, "tag", [str(demo)])
+        rows.append(
+            [
+                f"tagging {accounts:,} accounts end to end",
+                f"{seconds:.2f}",
+                f"{peak:,.0f}",
+                "",
+                "",
+                "",
+            ]
+        )
+    print(
+        table(
+            [
+                "workload",
+                "icploop s",
+                "icploop peak MiB",
+                "pandas s",
+                "pandas peak MiB",
+                "icploop vs pandas",
+            ],
+            rows,
+        )
+    )
+
+
+if __name__ == "__main__" and not child_main(STEPS):
+    main()
