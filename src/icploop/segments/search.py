@@ -17,7 +17,20 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.segments import stats
-from icploop.segments.counts import SegmentCounts, overview, segment_counts, value_counts
+from icploop.segments.counts import (
+    LOCAL_MAX_ROWS,
+    Columns,
+    Overview,
+    SegmentCounts,
+    fetch_columns,
+    local_overview,
+    local_segment_counts,
+    local_value_counts,
+    overview,
+    row_count,
+    segment_counts,
+    value_counts,
+)
 from icploop.segments.folding import fold_mask
 from icploop.segments.result import COLUMNS, OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.selectors import AttributeCoding, categorical_coding, numeric_coding
@@ -66,20 +79,18 @@ def search_segments(
     """
     names = [*numeric_attributes, *attributes]
     _check(table, outcome, names, depth, outcome_kind, quality_a)
-    table = table.filter(table[outcome].notnull())
-    probs = [i / n_bins for i in range(1, n_bins)]
-    ov = overview(table, outcome, list(numeric_attributes), probs)
+    ov, support, codings, centre, counts = _count(
+        table,
+        outcome,
+        attributes,
+        numeric_attributes,
+        depth,
+        min_support,
+        outcome_kind,
+        n_bins,
+        max_values,
+    )
     caveats: list[str] = []
-    if outcome_kind == "binary" and ov.n and (ov.minimum < 0 or ov.maximum > 1):
-        raise IcploopError(
-            f"outcome {outcome!r} has values outside 0-1 but outcome_kind is 'binary'",
-            "pass outcome_kind='continuous' or a 0/1 outcome column",
-        )
-    base = ov.mean if ov.n else float("nan")
-    support = min_support if min_support is not None else default_min_support(base, outcome_kind)
-    codings = _codings(table, attributes, numeric_attributes, ov.quantiles, support, max_values)
-    centre = 0.0 if outcome_kind == "binary" or not ov.n else ov.mean
-    counts = segment_counts(table, outcome, codings, depth, centre)
     labels = np.array([lab for c in codings for lab in c.labels], dtype=object)
 
     n_all = counts.all_n
@@ -98,21 +109,28 @@ def search_segments(
         sub.selectors, sub.depth, est["rate"], est["rate_lo"], est["rate_hi"], effect
     )
 
+    show = ev & ~folded
     prior: stats.BetaPrior | stats.NormalPrior
     if outcome_kind == "binary":
         prior = stats.fit_beta_prior(sub.total[ev], sub.n[ev])
-        shrunk = stats.beta_posterior(sub.total, sub.n, prior, level)
+        # every segment needs its posterior mean (the ranking); only shown ones need the
+        # credible interval, whose beta quantiles are the costly part
+        est["shrunk_rate"] = (sub.total + prior.a) / (sub.n + prior.a + prior.b)
+        est["shrunk_lo"] = np.full(sub.n.shape, np.nan)
+        est["shrunk_hi"] = np.full(sub.n.shape, np.nan)
+        _, est["shrunk_lo"][show], est["shrunk_hi"][show] = stats.beta_posterior(
+            sub.total[show], sub.n[show], prior, level
+        )
     else:
         se2 = est["var"] / sub.n
         prior = stats.fit_normal_prior(est["rate"][ev], se2[ev], centre + counts.all_total / n_all)
         shrunk = stats.normal_posterior(est["rate"], se2, prior, level)
-    est["shrunk_rate"], est["shrunk_lo"], est["shrunk_hi"] = shrunk
+        est["shrunk_rate"], est["shrunk_lo"], est["shrunk_hi"] = shrunk
     base_rate = centre + counts.all_total / n_all if n_all else float("nan")
     weight = (sub.n / n_all) ** quality_a if n_all else sub.n * 0
     est["quality_raw"] = weight * (est["rate"] - base_rate)
     est["quality"] = weight * (est["shrunk_rate"] - base_rate)
 
-    show = ev & ~folded
     frame = _frame(sub, est, labels, show, n_all, base_rate)
     caveats += _caveats(ov.n, ov.total, outcome_kind, int(ev.sum()), prior, codings, counts)
     return SegmentSearchResult(
@@ -137,6 +155,106 @@ def search_segments(
         segments=frame,
         caveats=tuple(caveats),
     )
+
+
+def _count(
+    table: ir.Table,
+    outcome: str,
+    attributes: Sequence[str],
+    numeric_attributes: Sequence[str],
+    depth: int,
+    min_support: int | None,
+    outcome_kind: OutcomeKind,
+    n_bins: int,
+    max_values: int,
+) -> tuple[Overview, int, list[AttributeCoding], float, SegmentCounts]:
+    """Overview, minimum support, codings and counts of every candidate segment."""
+    table = table.filter(table[outcome].notnull())
+    probs = [i / n_bins for i in range(1, n_bins)]
+    cols: Columns | None = None
+    if row_count(table) <= LOCAL_MAX_ROWS:
+        cols = fetch_columns(table, outcome, attributes, numeric_attributes)
+        ov = local_overview(cols, probs)
+    else:
+        ov = overview(table, outcome, list(numeric_attributes), probs)
+    if outcome_kind == "binary" and ov.n and (ov.minimum < 0 or ov.maximum > 1):
+        raise IcploopError(
+            f"outcome {outcome!r} has values outside 0-1 but outcome_kind is 'binary'",
+            "pass outcome_kind='continuous' or a 0/1 outcome column",
+        )
+    base = ov.mean if ov.n else float("nan")
+    support = min_support if min_support is not None else default_min_support(base, outcome_kind)
+    value_n = local_value_counts(cols) if cols is not None else value_counts(table, attributes)
+    codings = [numeric_coding(a, ov.quantiles[a]) for a in numeric_attributes] + [
+        categorical_coding(a, value_n[a], support, max_values) for a in attributes
+    ]
+    centre = 0.0 if outcome_kind == "binary" or not ov.n else ov.mean
+    if cols is not None:
+        counts = local_segment_counts(cols, codings, depth, centre, outcome_kind == "binary")
+    else:
+        counts = segment_counts(table, outcome, codings, depth, centre)
+    return ov, support, codings, centre, counts
+
+
+def top_by_raw_quality(
+    table: ir.Table,
+    outcome: str,
+    attributes: Sequence[str],
+    numeric_attributes: Sequence[str] = (),
+    depth: int = 3,
+    k: int = 20,
+    quality_a: float = 0.5,
+    min_support: int | None = None,
+    *,
+    min_events: int = 5,
+    max_share: float = 0.9,
+    n_bins: int = 5,
+    max_values: int = 20,
+) -> tuple[pd.DataFrame, dict[str, tuple[float, ...]]]:
+    """The ``k`` segments of highest raw quality ``(n/N)^a (p - p0)`` for a 0/1 outcome, with no
+    tests, shrinkage or folding: the plain subgroup-discovery ranking, for comparisons with
+    other tools on the same quality function (``bench/``).
+
+    Same candidates and minimum support as ``search_segments``. Returns the frame (segment,
+    conditions as a tuple of labels, n, events, quality) and the numeric cuts used per
+    attribute, so a peer can search the same selectors.
+    """
+    _check(table, outcome, [*numeric_attributes, *attributes], depth, "binary", quality_a)
+    _, support, codings, _, counts = _count(
+        table,
+        outcome,
+        attributes,
+        numeric_attributes,
+        depth,
+        min_support,
+        "binary",
+        n_bins,
+        max_values,
+    )
+    labels = np.array([lab for c in codings for lab in c.labels], dtype=object)
+    n_all = counts.all_n
+    ok = (counts.n >= support) & (counts.total >= min_events) & (counts.n <= max_share * n_all)
+    idx = np.flatnonzero(ok)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = counts.all_total / n_all
+        q = (counts.n[idx] / n_all) ** quality_a * (counts.total[idx] / counts.n[idx] - base)
+    order = idx[np.argsort(-q, kind="stable")[:k]]
+    conds = [tuple(labels[g] for g in row if g >= 0) for row in counts.selectors[order].tolist()]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quality = (counts.n[order] / n_all) ** quality_a * (
+            counts.total[order] / counts.n[order] - base
+        )
+    frame = pd.DataFrame(
+        {
+            "segment": [" AND ".join(c) for c in conds],
+            "conditions": conds,
+            "n": counts.n[order].astype(np.int64),
+            "events": counts.total[order].astype(np.int64),
+            "quality": quality,
+        }
+    )
+    cuts = {c.name: c.cuts for c in codings if c.numeric}
+    return frame, cuts
 
 
 def _check(
@@ -165,20 +283,6 @@ def _check(
         raise IcploopError(f"unknown outcome_kind {kind!r}", "use 'binary' or 'continuous'")
     if quality_a < 0:
         raise IcploopError("quality_a must be >= 0", "0 = lift, 0.5 = binomial-like, 1 = WRAcc")
-
-
-def _codings(
-    table: ir.Table,
-    attributes: Sequence[str],
-    numeric: Sequence[str],
-    quantiles: dict[str, list[float | None]],
-    support: int,
-    max_values: int,
-) -> list[AttributeCoding]:
-    value_n = value_counts(table, list(attributes))
-    return [numeric_coding(a, quantiles[a]) for a in numeric] + [
-        categorical_coding(a, value_n[a], support, max_values) for a in attributes
-    ]
 
 
 def _subset(c: SegmentCounts, mask: BoolArray) -> SegmentCounts:

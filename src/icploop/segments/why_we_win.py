@@ -1,0 +1,193 @@
+"""Why we win: win rate by segment and use case beside the same segments' retention, and how
+concentrated the best customers are on one use case. See ``docs/statistics.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from icploop.errors import IcploopError
+from icploop.segments.compare import as_frame, check_columns
+from icploop.segments.stats import wilson_interval
+
+DEFAULT_ATTRIBUTES = ("segment", "industry", "use_case", "lead_source", "region")
+
+
+@dataclass(frozen=True)
+class UseCaseConcentration:
+    """Among the top-LTV accounts, the share using the most common use case, against that use
+    case's share of all accounts (Wilson intervals; exact binomial test of top share = overall)."""
+
+    use_case: str
+    top_accounts: int
+    top_using: int
+    top_share: float
+    top_share_lo: float
+    top_share_hi: float
+    overall_accounts: int
+    overall_using: int
+    overall_share: float
+    p_value: float
+    sentence: str
+
+
+@dataclass(frozen=True)
+class WhyWeWin:
+    """``table``: one row per attribute value (attribute, value, won, lost, win_rate, win_lo,
+    win_hi, accounts_full_year, retention, retention_lo, retention_hi), by win rate within each
+    attribute. ``concentration``: use-case concentration among the best customers."""
+
+    table: pd.DataFrame
+    concentration: UseCaseConcentration | None
+    level: float
+
+
+def win_rate_table(
+    deals: pd.DataFrame | ir.Table,
+    accounts: pd.DataFrame | ir.Table | None = None,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    *,
+    min_deals: int = 30,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Win rate = won / (won + lost) per attribute value of ``deals`` (open deals ignored), with
+    Wilson intervals, beside first-year retention (1 - ``first_year_churn``, accounts with a full
+    year only) of ``accounts`` with the same value. Values with fewer than ``min_deals`` decided
+    deals are left out; retention is NaN where no account has a full year."""
+    d = as_frame(deals)
+    attrs = [a for a in attributes if a in d.columns]
+    if not attrs:
+        raise IcploopError("deals have none of the attributes", "join account attributes first")
+    check_columns(d, ["outcome"], "deals")
+    outcome = d["outcome"].astype("string").str.lower()
+    won = (outcome == "won").fillna(False).to_numpy(bool)
+    decided = outcome.isin(["won", "lost"]).fillna(False).to_numpy(bool)
+    acc = as_frame(accounts) if accounts is not None else None
+    if acc is not None:
+        check_columns(acc, ["first_year_churn"], "accounts")
+    rows = []
+    for a in attrs:
+        text = d[a].astype("string")
+        for value in text.dropna().unique():
+            m = (text == value).fillna(False).to_numpy(bool) & decided
+            n = int(m.sum())
+            if n < min_deals:
+                continue
+            k = int(won[m].sum())
+            row: dict[str, object] = {
+                "attribute": a,
+                "value": str(value),
+                "won": k,
+                "lost": n - k,
+                "win_rate": k / n,
+            }
+            lo, hi = wilson_interval(k, n, level)
+            row["win_lo"], row["win_hi"] = float(lo), float(hi)
+            row.update(_retention(acc, a, str(value), level))
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    return table.sort_values(["attribute", "win_rate"], ascending=[True, False]).reset_index(
+        drop=True
+    )
+
+
+def _retention(
+    acc: pd.DataFrame | None, attribute: str, value: str, level: float
+) -> dict[str, float]:
+    out: dict[str, float] = {"accounts_full_year": 0, "retention": np.nan}
+    out["retention_lo"] = np.nan
+    out["retention_hi"] = np.nan
+    if acc is None or attribute not in acc.columns:
+        return out
+    churn = pd.to_numeric(acc["first_year_churn"], errors="coerce")
+    m = (acc[attribute].astype("string") == value).fillna(False) & churn.notna()
+    n = int(m.sum())
+    if n == 0:
+        return out
+    kept = int(n - churn[m].sum())
+    lo, hi = wilson_interval(kept, n, level)
+    return {
+        "accounts_full_year": n,
+        "retention": kept / n,
+        "retention_lo": float(lo),
+        "retention_hi": float(hi),
+    }
+
+
+def use_case_concentration(
+    accounts: pd.DataFrame | ir.Table,
+    *,
+    top_share: float = 0.1,
+    top_n: int | None = None,
+    level: float = 0.95,
+) -> UseCaseConcentration | None:
+    """Among the top-LTV accounts (the top ``top_share`` of accounts with an LTV, or the
+    ``top_n`` highest), how many use the most common use case, against its share overall.
+
+    Ties at the LTV cut are broken by order in the frame. Returns None when no account has both
+    an LTV and a use case.
+    """
+    frame = as_frame(accounts, ["ltv", "use_case"])
+    check_columns(frame, ["ltv", "use_case"], "accounts")
+    ltv = pd.to_numeric(frame["ltv"], errors="coerce")
+    use = frame["use_case"].astype("string")
+    ok = ltv.notna() & use.notna()
+    ltv, use = ltv[ok], use[ok]
+    if ltv.empty:
+        return None
+    n_top = top_n if top_n is not None else max(1, int(np.ceil(top_share * len(ltv))))
+    n_top = min(n_top, len(ltv))
+    top = use.iloc[np.argsort(-ltv.to_numpy(float), kind="stable")[:n_top]]
+    case = str(top.value_counts().index[0])
+    k = int((top == case).sum())
+    overall_k = int((use == case).sum())
+    overall = overall_k / len(use)
+    lo, hi = wilson_interval(k, n_top, level)
+    p = float(sps.binomtest(k, n_top, overall).pvalue) if 0 < overall < 1 else 1.0
+    sentence = (
+        f"{k} of {n_top} top-LTV accounts use one use case: {case} "
+        f"({100 * k / n_top:.0f}%, {100 * level:.0f}% CI {100 * float(lo):.0f}-"
+        f"{100 * float(hi):.0f}%), against {100 * overall:.0f}% of all {len(use):,} accounts"
+    )
+    return UseCaseConcentration(
+        use_case=case,
+        top_accounts=n_top,
+        top_using=k,
+        top_share=k / n_top,
+        top_share_lo=float(lo),
+        top_share_hi=float(hi),
+        overall_accounts=len(use),
+        overall_using=overall_k,
+        overall_share=overall,
+        p_value=p,
+        sentence=sentence,
+    )
+
+
+def why_we_win(
+    deals: pd.DataFrame | ir.Table,
+    accounts: pd.DataFrame | ir.Table,
+    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    *,
+    min_deals: int = 30,
+    top_share: float = 0.1,
+    top_n: int | None = None,
+    level: float = 0.95,
+) -> WhyWeWin:
+    """``win_rate_table`` and ``use_case_concentration`` together (see each for the rules)."""
+    acc = as_frame(accounts)
+    table = win_rate_table(deals, acc, attributes, min_deals=min_deals, level=level)
+    conc = (
+        use_case_concentration(acc, top_share=top_share, top_n=top_n, level=level)
+        if "use_case" in acc.columns and "ltv" in acc.columns
+        else None
+    )
+    return WhyWeWin(table=table, concentration=conc, level=level)
