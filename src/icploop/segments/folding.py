@@ -75,3 +75,75 @@ def fold_mask(
         small = np.abs(rate - p_rate) < min_effect
         folded |= ok & (inside | small)
     return folded
+
+
+def no_interaction_mask(
+    selectors: IntArray,
+    depth: IntArray,
+    n: FloatArray,
+    total: FloatArray,
+    rate_lo: FloatArray,
+    rate_hi: FloatArray,
+    n_all: float,
+    total_all: float,
+    centre: float,
+    multiplicative: bool,
+    min_departure: float,
+    min_cell: int = 5,
+) -> BoolArray:
+    """True for every conjunction that shows no interaction between a parent and its last
+    condition: what the two do apart predicts what they do together.
+
+    For a conjunction A AND B (A a parent, B the remaining single condition) the accounts split
+    into the cells A&B, A&~B, ~A&B and ~A&~B, all counted from the segment counts already made.
+    With no interaction a binary outcome's risk ratios multiply, so A&B is expected at
+    rate(A&~B) x rate(~A&B) / rate(~A&~B); a continuous outcome's differences add, so at
+    mean(A&~B) + mean(~A&B) - mean(~A&~B). When the conjunction's interval holds that
+    expectation, it tells the reader nothing its parts do not (small deals AND intent leads
+    churning as much as either predicts), and it is folded; one AE's quarter-end deals, which
+    churn far beyond what that AE's other deals and other AEs' quarter-end deals predict, stay.
+    The departure must also be material: at least ``min_departure`` as a ratio (binary, either
+    way) or as a difference (continuous), because correlated proxies (deal size and seats, intent
+    score and intent source) leave small apparent interactions that are not worth a finding.
+    Cells under ``min_cell`` accounts cannot show anything and fold nothing.
+    """
+    folded = np.zeros(len(n), dtype=bool)
+    if selectors.size == 0:
+        return folded
+    base = int(selectors.max()) + 2
+    keys = segment_keys(selectors, base)
+    order = np.argsort(keys, kind="stable")
+    keys_sorted = keys[order]
+    deep = depth >= 2
+    for slot in range(selectors.shape[1]):
+        used = deep & (selectors[:, slot] >= 0)
+        if not used.any():
+            continue
+        a = parent_index(selectors, slot, keys_sorted, order, base)
+        single = np.full_like(selectors, -1)
+        single[:, 0] = selectors[:, slot]
+        b = parent_index(
+            np.column_stack([single, np.full(len(n), -1)]), 1, keys_sorted, order, base
+        )
+        ok = used & (a >= 0) & (b >= 0)
+        ia, ib = np.where(ok, a, 0), np.where(ok, b, 0)
+        cells_n = (n[ia] - n, n[ib] - n, n_all - n[ia] - n[ib] + n)
+        cells_t = (total[ia] - total, total[ib] - total, total_all - total[ia] - total[ib] + total)
+        ok &= np.all([c >= min_cell for c in cells_n], axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a_only, b_only, neither = (
+                centre + t / np.maximum(c, 1) for t, c in zip(cells_t, cells_n, strict=True)
+            )
+            if multiplicative:
+                expected = np.where(neither > 0, a_only * b_only / neither, np.nan)
+            else:
+                expected = a_only + b_only - neither
+            observed = centre + total / np.maximum(n, 1)
+            if multiplicative:
+                ratio = observed / expected
+                material = (ratio >= min_departure) | (ratio <= 1 / min_departure)
+            else:
+                material = np.abs(observed - expected) >= min_departure
+        inside = (expected >= rate_lo) & (expected <= rate_hi)
+        folded |= ok & (inside | ~material)
+    return folded

@@ -31,12 +31,16 @@ from icploop.segments.counts import (
     segment_counts,
     value_counts,
 )
-from icploop.segments.folding import fold_mask
+from icploop.segments.folding import fold_mask, no_interaction_mask
 from icploop.segments.result import COLUMNS, OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.selectors import AttributeCoding, categorical_coding, numeric_coding
 
 Array = stats.Array
 BoolArray = npt.NDArray[np.bool_]
+
+
+# a conjunction must beat what its parts predict by this factor (binary) to be a finding
+MIN_INTERACTION_RATIO = 1.5
 
 
 def default_min_support(base_rate: float, outcome_kind: OutcomeKind) -> int:
@@ -107,6 +111,18 @@ def search_segments(
     effect = min_effect if min_effect is not None else 0.1 * sd
     folded = fold_mask(
         sub.selectors, sub.depth, est["rate"], est["rate_lo"], est["rate_hi"], effect
+    ) | no_interaction_mask(
+        sub.selectors,
+        sub.depth,
+        sub.n,
+        sub.total,
+        est["rate_lo"],
+        est["rate_hi"],
+        n_all,
+        counts.all_total,
+        centre,
+        multiplicative=outcome_kind == "binary",
+        min_departure=MIN_INTERACTION_RATIO if outcome_kind == "binary" else 3 * effect,
     )
 
     show = ev & ~folded

@@ -79,9 +79,11 @@ def rate_difference(
     """Difference of rates k1/n1 - k2/n2 with Newcombe's hybrid score interval (method 10).
 
     Built from the two Wilson intervals, so it behaves well near 0 and 1 and for small groups.
+    An empty group (n = 0, e.g. a segment holding every account) gives NaN, not a warning.
     """
     k1, n1, k2, n2 = _f(k1), _f(n1), _f(k2), _f(n2)
-    p1, p2 = k1 / n1, k2 / n2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = k1 / n1, k2 / n2
     l1, u1 = wilson_interval(k1, n1, level)
     l2, u2 = wilson_interval(k2, n2, level)
     d = p1 - p2
