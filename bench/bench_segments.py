@@ -171,17 +171,23 @@ def main() -> int:
             r = json.loads(done.stdout.strip().splitlines()[-1])
             peer_cells = [why or "n/a", "n/a", "n/a", "n/a"]
             if python and csv:
+                p: dict[str, object] | None = None
                 try:
                     p = run_peer(python, csv, r)
                 except subprocess.CalledProcessError as exc:
+                    peer_cells = ["failed", "n/a", "n/a", "n/a"]
                     notes.append(f"pysubgroup failed at {n:,}: {exc.stderr.strip()[-300:]}")
-                else:
+                if p is not None and "error" in p:
+                    peer_cells = [str(p["error"]), "n/a", "n/a", "n/a"]
+                    notes.append(f"pysubgroup at {n:,}: {p['error']}")
+                elif p is not None:
                     ours = {tuple(c) for c in r["raw_top"]}
-                    theirs = {tuple(t["conditions"]) for t in p["top"]}
+                    theirs = {tuple(t["conditions"]) for t in p["top"]}  # type: ignore[attr-defined]
+                    seconds = float(p["seconds"])  # type: ignore[arg-type]
                     peer_cells = [
-                        f"{p['seconds']:.2f}",
+                        f"{seconds:.2f}",
                         f"{p['peak_mib']:.0f} ({p['data_mib']:.0f})",
-                        f"{p['seconds'] / r['seconds']:.1f}x",
+                        f"{seconds / r['seconds']:.1f}x",
                         f"{len(ours & theirs)} of {TOP_K}",
                     ]
                 Path(csv).unlink(missing_ok=True)

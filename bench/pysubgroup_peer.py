@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -46,8 +47,18 @@ def label(sel: Any) -> str:
     return f"{sel.attribute_name} = {sel.attribute_value}"
 
 
+def limit_memory() -> float:
+    """Cap the address space at 70% of RAM (16 GiB at most), so a search that outgrows the
+    machine fails with MemoryError instead of swapping it to a halt; the cap in GiB."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cap = int(min(0.7 * ram, 16 * 2**30))
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    return cap / 2**30
+
+
 def main() -> int:
     spec = json.loads(Path(sys.argv[1]).read_text())
+    cap_gib = limit_memory()
     categorical = spec["categorical"]
     data = pd.read_csv(spec["csv"], dtype={c: str for c in categorical})
     for c in categorical:
@@ -71,7 +82,13 @@ def main() -> int:
         constraints=[ps.MinSupportConstraint(spec["min_support"])],
     )
     t0 = time.perf_counter()
-    result = ps.Apriori().execute(task)
+    try:
+        result = ps.Apriori().execute(task)
+    except MemoryError:
+        seconds = time.perf_counter() - t0
+        error = f"out of memory at the {cap_gib:.0f} GiB cap after {seconds:.0f} s"
+        print(json.dumps({"error": error, "data_mib": data_mib}))
+        return 0
     seconds = time.perf_counter() - t0
     top = []
     for quality, sg, _ in sorted(result.results, key=lambda r: -r[0]):
