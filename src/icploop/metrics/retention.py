@@ -70,7 +70,8 @@ def _nrr_part(
         & (base.end_m >= start_m)
         & ((base.end_m % size == size - 1) | (base.end_m == as_of_m))
     )
-    later = pos.select(l_account=pos.account_id, l_m=pos.m, l_cents=pos.cents)
+    later = pos.filter(pos.m >= start_m)
+    later = later.select(l_account=later.account_id, l_m=later.m, l_cents=later.cents)
     j = base.left_join(later, [base.account_id == later.l_account, base.end_m == later.l_m])
     cur = j.l_cents.fill_null(0)
     return j.group_by(["end_m", *dims]).agg(
@@ -145,7 +146,8 @@ def retention(
         start = first or as_of
     start_m = index_of(start)
     pos = paying_months(mrr, as_of, settings)
-    mv = movements(mrr, as_of, settings)
+    # flows need only the periods reported (and the history that tells new from reactivation)
+    mv = movements(mrr, as_of, settings, from_month=date_of(start_m - start_m % size))
     if dims:
         dim_t = account_dimensions(tables, dims)
         pos = pos.join(dim_t, "account_id")
