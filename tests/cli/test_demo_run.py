@@ -21,7 +21,8 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
         "2. Load",
         "3. Retention",
         "4. Which segments",
-        "5. The 90-day fit tags",
+        "5. The value-based ICP",
+        "6. The 90-day fit tags",
     ):
         assert section in first.output
     assert "Headline metrics" in first.output and "Fit tags by segment" in first.output

@@ -70,7 +70,9 @@ def run(
         segments.segments_command(
             outcome="churn", depth=2, min_size=None, top=5, as_of=None, json=False, workspace=ws
         )
-        _section("5. The 90-day fit tags and bad-fit flags")
+        _section("5. The value-based ICP against the lookalike, intent and win-rate ICPs")
+        segments.segments_command(view="compare", top=5, as_of=None, json=False, workspace=ws)
+        _section("6. The 90-day fit tags and bad-fit flags")
         fit.run(
             workspace=ws,
             as_of=dt.datetime.combine(DEMO_AS_OF, dt.time()),

@@ -22,9 +22,12 @@ from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
 from icploop.segments.catalog import OUTCOMES
+from icploop.segments.compare import compare_icp_views
+from icploop.segments.early_warning import segment_early_warning
 from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes, extra_attributes
 from icploop.segments.search import search_segments
 from icploop.segments.thresholds import find_threshold
+from icploop.segments.why_we_win import why_we_win
 
 THRESHOLD_UNITS = {"seats_at_close": "seats", "employees": "employees"}
 
@@ -98,8 +101,19 @@ def run_search(
     return result, thresholds
 
 
+VIEWS = ("findings", "compare", "why-win", "early-warning")
+
+
 def segments_command(
     outcome: Annotated[str, typer.Option(help="churn, nrr, ltv, adoption or win.")] = "churn",
+    view: Annotated[
+        str,
+        typer.Option(
+            help="findings (segments by outcome); compare (value-based vs lookalike, intent "
+            "and win-rate ICPs); why-win (win rate beside retention, use-case concentration); "
+            "early-warning (targeted segments heading for high churn)."
+        ),
+    ] = "findings",
     depth: Annotated[int, typer.Option(min=1, max=3, help="Conditions per segment.")] = 2,
     min_size: Annotated[
         int | None, typer.Option(help="Smallest segment (default max(30, 5/p0)).")
@@ -116,8 +130,13 @@ def segments_command(
     with user_errors():
         if outcome not in OUTCOMES:
             raise IcploopError(f"unknown outcome {outcome!r}", f"use one of {', '.join(OUTCOMES)}")
+        if view not in VIEWS:
+            raise IcploopError(f"unknown view {view!r}", f"use one of {', '.join(VIEWS)}")
         backend = open_analytics(settings_for(workspace))
         day = as_of.date() if as_of else latest_as_of(backend)
+        if view != "findings":
+            show_view(backend, day, view, top, json)
+            return
         frame = outcome_frame(backend, day, outcome)
         result, thresholds = run_search(frame, outcome, depth, min_size)
         findings = result.findings()
@@ -138,6 +157,53 @@ def segments_command(
         print_findings(result, OUTCOMES[outcome].label, top)
         for t in thresholds:
             console.print(f"[bold]Threshold:[/] {t.recommendation}")
+
+
+def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> None:
+    """The comparison views: what an ICP chosen each way captures, why we win, early warning."""
+    accounts = outcome_frame(backend, as_of, "churn")
+    deals = outcome_frame(backend, as_of, "win")
+    if view == "compare":
+        result = compare_icp_views(accounts, deals, k=3, value_outcome="first_year_churn")
+        if json:
+            print_json(
+                {
+                    "summary": result.summary.to_dict("records"),
+                    "sentence": result.sentence,
+                    "caveats": list(result.caveats),
+                }
+            )
+            return
+        print_frame(result.summary, "What an ICP chosen each way captures")
+        console.print(result.sentence)
+    elif view == "why-win":
+        result_w = why_we_win(deals, accounts)
+        sentence = result_w.concentration.sentence if result_w.concentration else ""
+        if json:
+            print_json({"win_rates": result_w.table.to_dict("records"), "concentration": sentence})
+            return
+        print_frame(result_w.table.head(top * 3), "Win rate beside first-year retention")
+        console.print(sentence)
+    else:
+        warning = segment_early_warning(accounts)
+        if json:
+            print_json(warning.drop(columns=["cohorts"], errors="ignore").to_dict("records"))
+            return
+        flagged = warning[warning["heading_for_high_churn"]]
+        for sentence in (flagged if not flagged.empty else warning.head(top))["evidence"]:
+            console.print(f"- {sentence}")
+
+
+def print_frame(frame: pd.DataFrame, title: str) -> None:
+    """A small frame as a table, fractions shown as percentages."""
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            *(f"{v:.0%}" if isinstance(v, float) and 0 <= v <= 1 else str(v) for v in row)
+        )
+    console.print(table)
 
 
 def print_findings(result: Any, label: str, top: int) -> None:

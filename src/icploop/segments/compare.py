@@ -82,7 +82,8 @@ class IcpComparison:
     """Per view: the segments chosen and what the accounts in them hold.
 
     ``summary`` columns: view, segments (labels joined by "; "), accounts, account_share,
-    ltv_share, churned_mrr_share. ``rankings`` holds every candidate segment's score per view.
+    ltv_share, churned_mrr_share, first_year_churn (rate among the chosen accounts with a full
+    year; shares of money follow account size, this rate does not). ``rankings`` holds every candidate segment's score per view.
     """
 
     k: int
@@ -143,6 +144,12 @@ def compare_icp_views(
 
     ltv = pd.to_numeric(frame["ltv"], errors="coerce").fillna(0).to_numpy(float)
     lost = pd.to_numeric(frame["churned_mrr"], errors="coerce").fillna(0).to_numpy(float)
+    # shares of money follow account size; the churn rate of the chosen accounts does not
+    first_year = (
+        pd.to_numeric(frame["first_year_churn"], errors="coerce").to_numpy(float)
+        if "first_year_churn" in frame.columns
+        else np.full(len(frame), np.nan)
+    )
     rows = []
     for view in VIEWS:
         if view not in scores:
@@ -161,6 +168,9 @@ def compare_icp_views(
                 "account_share": covered.mean() if len(frame) else np.nan,
                 "ltv_share": _share(ltv, covered),
                 "churned_mrr_share": _share(lost, covered),
+                "first_year_churn": float(np.nanmean(first_year[covered]))
+                if np.isfinite(first_year[covered]).any()
+                else float("nan"),
             }
         )
     summary = pd.DataFrame(rows)
@@ -256,6 +266,11 @@ def _sentence(summary: pd.DataFrame) -> str:
             f"the {VIEW_NAMES[view]} covers {_pct(r['account_share'])} of accounts holding "
             f"{_pct(r['ltv_share'])} of lifetime value and {_pct(r['churned_mrr_share'])} of "
             "churned MRR"
+            + (
+                f", churning {_pct(r['first_year_churn'])} in year one"
+                if np.isfinite(r.get("first_year_churn", np.nan))
+                else ""
+            )
         )
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."

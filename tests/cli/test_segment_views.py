@@ -1,0 +1,59 @@
+"""`icploop segments` views on the small demo company: findings, the ICP comparison, early warning."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from icploop.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workspace(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("views")
+    shutil.copy(demo_warehouse, folder / "analytics.duckdb")
+    return folder
+
+
+def _json(*args: str) -> object:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_the_value_based_icp_picks_accounts_that_churn_less_than_the_intent_icp(
+    workspace: Path,
+) -> None:
+    compared = _json("segments", "--view", "compare", "--workspace", str(workspace))
+    churn = {row["view"]: row["first_year_churn"] for row in compared["summary"]}  # type: ignore[index]
+    assert churn["value"] < churn["intent"] and churn["value"] < churn["win_rate"]
+    assert "churning" in compared["sentence"]  # type: ignore[index]
+
+
+def test_findings_carry_their_evidence_and_thresholds_are_phrased_for_the_review(
+    workspace: Path,
+) -> None:
+    found = _json("segments", "--workspace", str(workspace))
+    assert found["findings"] and found["segments_evaluated"] >= len(found["findings"])  # type: ignore[index]
+    first = found["findings"][0]  # type: ignore[index]
+    for key in ("n", "rate", "rate_lo", "rate_hi", "ratio", "q_value", "shrunk_rate"):
+        assert key in first
+    assert any("recommended floor" in t for t in found["thresholds"])  # type: ignore[index]
+
+
+def test_an_unknown_view_or_outcome_is_a_clear_error(workspace: Path) -> None:
+    result = runner.invoke(app, ["segments", "--view", "vibes", "--workspace", str(workspace)])
+    assert result.exit_code == 1 and "unknown view 'vibes'" in result.output
+    result = runner.invoke(app, ["segments", "--outcome", "joy", "--workspace", str(workspace)])
+    assert result.exit_code == 1 and "unknown outcome 'joy'" in result.output
+
+
+def test_early_warning_lists_evidence_for_each_watched_segment(workspace: Path) -> None:
+    rows = _json("segments", "--view", "early-warning", "--workspace", str(workspace))
+    assert rows and all("evidence" in r and "heading_for_high_churn" in r for r in rows)  # type: ignore[union-attr]
