@@ -114,3 +114,29 @@ def test_flagger_credibility_waits_for_data_before_judging_a_flag(workspace: Pat
     assert len(scores) == 1 and scores[0]["flagger"] == "fit-run"
     assert scores[0]["flags"] == len(run["flags"]) + len(run["champion_departure_flags"])
     assert scores[0]["pending"] == scores[0]["flags"] and scores[0]["borne_out_share"] is None
+
+
+def test_tables_of_another_database_load_through_the_cli(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    """The demo warehouse plays the role of a company's own database (any Ibis URL works)."""
+    source = f"duckdb://{demo_warehouse}"
+    target = tmp_path / "copy"
+    icploop(
+        "load",
+        "--source-url",
+        source,
+        "--table",
+        "accounts=accounts",
+        "--table",
+        "org=org",
+        "--workspace",
+        str(target),
+    )
+    status = json.loads(icploop("status", "--workspace", str(target), "--json"))
+    rows = {t["table"]: t["rows"] for t in status["tables"]}
+    assert rows["accounts"] > 1500 and rows["org"] > 10
+    bad = runner.invoke(
+        app, ["load", "--source-url", source, "--table", "accounts", "--workspace", str(target)]
+    )
+    assert bad.exit_code == 1 and "CANONICAL=SOURCE" in bad.output

@@ -60,7 +60,15 @@ def run(
                 f"into {data} (planted effects in truth.json)"
             )
         _section("2. Load (validated, all or nothing, idempotent)")
-        ingest.load(paths=[data], mapping=None, preset=None, workspace=ws, analytics_url=None)
+        ingest.load(
+            paths=[data],
+            mapping=None,
+            preset=None,
+            workspace=ws,
+            analytics_url=None,
+            source_url=None,
+            source_tables=None,
+        )
         ingest.status(json_output=False, workspace=ws)
         _section("3. Retention")
         metrics.metrics_command(

@@ -17,15 +17,17 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
+from icploop.engine import connect, open_analytics
 from icploop.errors import IcploopError
-from icploop.ingest.load import load_paths
+from icploop.ingest.load import load_from_tables, load_paths
 from icploop.ingest.mapping import load_mapping, load_preset
 from icploop.ingest.status import status as workspace_status
 
 
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="CSV/Parquet files or folders to load.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="CSV/Parquet files or folders to load.")
+    ] = None,
     mapping: Annotated[
         Path | None, typer.Option("--mapping", "-m", help="Mapping file (YAML).")
     ] = None,
@@ -37,9 +39,30 @@ def load(
     analytics_url: Annotated[
         str | None, typer.Option("--analytics-url", help="Ibis URL of the analytics database.")
     ] = None,
+    source_url: Annotated[
+        str | None,
+        typer.Option(
+            "--source-url",
+            help="Load from tables of another database Ibis can reach (e.g. postgres://...).",
+        ),
+    ] = None,
+    source_tables: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--table",
+            help="With --source-url: CANONICAL=SOURCE_TABLE, e.g. accounts=crm_accounts (repeat).",
+        ),
+    ] = None,
 ) -> None:
-    """Validate files and load them into the workspace, all or nothing."""
+    """Validate files (or another database's tables) and load them, all or nothing."""
     with user_errors():
+        if source_url is not None:
+            _load_from_database(
+                source_url, source_tables or [], mapping, preset, workspace, analytics_url
+            )
+            return
+        if not paths:
+            raise IcploopError("name the files or folders to load", "e.g. icploop load exports/")
         if mapping is not None and preset is not None:
             raise IcploopError("give --mapping or --preset, not both")
         chosen = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
@@ -76,6 +99,40 @@ def load(
             console.print(f"note: {note}", highlight=False)
         for skipped in result.skipped:
             console.print(f"skipped (not a table name): {skipped}", highlight=False)
+
+
+def _load_from_database(
+    source_url: str,
+    pairs: list[str],
+    mapping: Path | None,
+    preset: str | None,
+    workspace: Path | None,
+    analytics_url: str | None,
+) -> None:
+    if not pairs:
+        raise IcploopError(
+            "--source-url needs at least one --table CANONICAL=SOURCE",
+            "e.g. --table accounts=crm_accounts --table deals=crm_opportunities",
+        )
+    tables: dict[str, str] = {}
+    for pair in pairs:
+        canonical, sep, source = pair.partition("=")
+        if not sep or not canonical or not source:
+            raise IcploopError(f"--table {pair!r} is not CANONICAL=SOURCE")
+        tables[canonical.strip()] = source.strip()
+    chosen = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
+    settings = settings_for(workspace)
+    if analytics_url:
+        settings = settings.model_copy(update={"analytics_url": analytics_url})
+    result = load_from_tables(
+        open_analytics(settings),
+        connect(source_url),
+        tables,
+        chosen,
+        reporting_currency=settings.reporting_currency,
+    )
+    for count in result.tables.values():
+        console.print(f"{count.table}: {count.inserted:,} inserted, {count.replaced:,} replaced")
 
 
 def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
