@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -28,6 +29,16 @@ WorkspaceOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
+AsOfOption = Annotated[
+    dt.datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="The date to judge at (default today)."),
+]
+
+
+def as_of_or_today(value: dt.datetime | None) -> dt.date:
+    """The ``--as-of`` date, or today: the clock is read here, at the edge, never in analytics."""
+    return value.date() if value else dt.date.today()
 
 
 def settings_for(workspace: Path | None) -> Settings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +9,11 @@ import typer
 from rich.table import Table
 
 from icploop.cli.common import (
+    ActorOption,
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
+    as_of_or_today,
     console,
     print_json,
     settings_for,
@@ -29,16 +31,6 @@ from icploop.store.models import FitTag
 fit_app = typer.Typer(
     help="The 90-day fit tag: run, show, list, override, quick check, watch list."
 )
-
-AsOfOption = Annotated[
-    dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Date of the run (default today)."),
-]
-ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
-
-
-def _as_of(value: dt.datetime | None) -> dt.date:
-    return value.date() if value else dt.date.today()
 
 
 def tag_json(tag: FitTag) -> dict[str, object]:
@@ -88,7 +80,7 @@ def run(
         report = run_tagging(
             open_analytics(settings),
             store,
-            _as_of(as_of),
+            as_of_or_today(as_of),
             load_fit_config(config),
             load_routing(routing),
             send=send,
@@ -240,7 +232,7 @@ def watch(
 ) -> None:
     """Near-fit accounts due for their 180-day review."""
     with user_errors(), open_store(settings_for(workspace))() as session:
-        items = fit_tags.watch_list(session, _as_of(as_of), due_only=not all_items)
+        items = fit_tags.watch_list(session, as_of_or_today(as_of), due_only=not all_items)
         rows = [{"account_id": w.account_id, "due_date": w.due_date} for w in items]
         if json:
             print_json(rows)

@@ -12,8 +12,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from icploop.cli.common import (
+    ActorOption,
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
+    as_of_or_today,
     console,
     print_json,
     settings_for,
@@ -37,7 +40,6 @@ from icploop.store.database import open_store, utcnow
 from icploop.store.models import Flag
 
 flags_app = typer.Typer(help="Bad-fit flags: list, show, edit, send, deliver, stuck deliveries.")
-ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
 
 
 @flags_app.command("list")
@@ -189,13 +191,11 @@ def first_declines_after(
 @flags_app.command("credibility")
 def credibility(
     workspace: WorkspaceOption = None,
-    as_of: Annotated[
-        dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default today.")
-    ] = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
 ) -> None:
     """Per flagger: flags raised and the share borne out by churn or contraction within 12 months."""
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of_or_today(as_of)
     with user_errors():
         settings = settings_for(workspace)
         with open_store(settings)() as session:

@@ -10,8 +10,11 @@ import typer
 from rich.table import Table
 
 from icploop.cli.common import (
+    ActorOption,
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
+    as_of_or_today,
     console,
     print_json,
     settings_for,
@@ -22,7 +25,6 @@ from icploop.icp.versions import STEPS
 from icploop.store.database import open_store, utcnow
 
 icp_app = typer.Typer(help="The ICP document: versions, diff, YAML, publish, implementation steps.")
-ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
 
 
 @icp_app.command("list")
@@ -128,13 +130,11 @@ def step(
 @icp_app.command("status")
 def status(
     workspace: WorkspaceOption = None,
-    as_of: Annotated[
-        dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default today.")
-    ] = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
 ) -> None:
     """The version in force, its implementation steps, and every step past due."""
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of_or_today(as_of)
     with user_errors(), open_store(settings_for(workspace))() as session:
         current = next(
             (v for v in versions.list_versions(session) if v.status == "published"), None

@@ -43,6 +43,28 @@ def parent_index(
     return np.where(found, order[pos] if keys_sorted.size else -1, -1)
 
 
+class SegmentIndex:
+    """Finds, for every segment, the row of its parent without one slot or of one single
+    condition (-1 where that segment was not evaluated)."""
+
+    def __init__(self, selectors: IntArray) -> None:
+        self.selectors = selectors
+        self.base = int(selectors.max()) + 2
+        keys = segment_keys(selectors, self.base)
+        self.order = np.argsort(keys, kind="stable")
+        self.keys_sorted = keys[self.order]
+
+    def parent(self, slot: int) -> IntArray:
+        """Row of each segment's parent without selector slot ``slot``."""
+        return parent_index(self.selectors, slot, self.keys_sorted, self.order, self.base)
+
+    def single(self, slot: int) -> IntArray:
+        """Row of the single-condition segment made of each segment's selector in ``slot``."""
+        alone = np.full((len(self.selectors), 2), -1, dtype=self.selectors.dtype)
+        alone[:, 0] = self.selectors[:, slot]
+        return parent_index(alone, 1, self.keys_sorted, self.order, self.base)
+
+
 def fold_mask(
     selectors: IntArray,
     depth: IntArray,
@@ -59,16 +81,13 @@ def fold_mask(
     folded = np.zeros(len(rate), dtype=bool)
     if selectors.size == 0:
         return folded
-    base = int(selectors.max()) + 2
-    keys = segment_keys(selectors, base)
-    order = np.argsort(keys, kind="stable")
-    keys_sorted = keys[order]
+    index = SegmentIndex(selectors)
     deep = depth >= 2
     for slot in range(selectors.shape[1]):
         has_slot = deep & (selectors[:, slot] >= 0)
         if not has_slot.any():
             continue
-        idx = parent_index(selectors, slot, keys_sorted, order, base)
+        idx = index.parent(slot)
         ok = has_slot & (idx >= 0)
         p_rate = rate[np.where(ok, idx, 0)]
         inside = (p_rate >= rate_lo) & (p_rate <= rate_hi)
@@ -110,21 +129,13 @@ def no_interaction_mask(
     folded = np.zeros(len(n), dtype=bool)
     if selectors.size == 0:
         return folded
-    base = int(selectors.max()) + 2
-    keys = segment_keys(selectors, base)
-    order = np.argsort(keys, kind="stable")
-    keys_sorted = keys[order]
+    index = SegmentIndex(selectors)
     deep = depth >= 2
     for slot in range(selectors.shape[1]):
         used = deep & (selectors[:, slot] >= 0)
         if not used.any():
             continue
-        a = parent_index(selectors, slot, keys_sorted, order, base)
-        single = np.full_like(selectors, -1)
-        single[:, 0] = selectors[:, slot]
-        b = parent_index(
-            np.column_stack([single, np.full(len(n), -1)]), 1, keys_sorted, order, base
-        )
+        a, b = index.parent(slot), index.single(slot)
         ok = used & (a >= 0) & (b >= 0)
         ia, ib = np.where(ok, a, 0), np.where(ok, b, 0)
         cells_n = (n[ia] - n, n[ib] - n, n_all - n[ia] - n[ib] + n)
