@@ -50,33 +50,35 @@ def usage_features(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.Da
     """Per due account: usage in days 0-90 after close, in 30-day thirds and for the core use case.
 
     Columns: ``events_0_30``, ``events_30_60``, ``events_60_90`` (events in each third),
-    ``active_weeks_recent`` (distinct ISO weeks with any use in the recent window before the tag
-    day), ``core_active_weeks_recent`` (the same for the account's stated use case),
-    ``features_used`` (distinct features in days 0-90). Accounts without usage get zeros.
+    ``active_weeks_recent`` (distinct weeks since close, counted in 7-day steps, with any use in
+    the recent window before the tag day), ``core_active_weeks_recent`` (the same for the
+    account's stated use case). Accounts without usage get zeros. One pass over usage: weeks are
+    integers computed from the day offset (cheaper to count distinct than calendar weeks).
     """
     t = config.thresholds
-    usage = inputs.usage
     base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
-    joined = usage.join(base, "account_id")
+    base = base.select("account_id", "close_date", core_use_case="use_case")
+    joined = inputs.usage.join(base, "account_id")
     day = joined.date.delta(joined.close_date, unit="day")
-    rows = joined.mutate(day=day, week=joined.date.truncate("W")).filter(
-        lambda r: (r.day >= 0) & (r.day < t.tag_after_days)
+    rows = joined.select(
+        "events", "use_case", "core_use_case", account_id=joined.account_id, day=day
     )
+    rows = rows.filter((rows.day >= 0) & (rows.day < t.tag_after_days))
+    week = rows.day // 7
     recent = rows.day >= t.tag_after_days - t.recent_window_days
-    core = rows.use_case_right == rows.use_case if "use_case_right" in rows.columns else None
-    aggs = {
-        "events_0_30": rows.events.sum(where=rows.day < 30),
-        "events_30_60": rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
-        "events_60_90": rows.events.sum(where=rows.day >= 60),
-        "active_weeks_recent": rows.week.nunique(where=recent),
-        "features_used": rows.feature.nunique(),
-    }
-    if core is not None:
-        aggs["core_active_weeks_recent"] = rows.week.nunique(where=recent & core)
-    features = rows.group_by("account_id").agg(**aggs).to_pandas()
+    core = (rows.use_case == rows.core_use_case).fill_null(False)
+    features = (
+        rows.group_by("account_id")
+        .agg(
+            events_0_30=rows.events.sum(where=rows.day < 30),
+            events_30_60=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
+            events_60_90=rows.events.sum(where=rows.day >= 60),
+            active_weeks_recent=week.nunique(where=recent),
+            core_active_weeks_recent=week.nunique(where=recent & core),
+        )
+        .to_pandas()
+    )
     frame = due.select("account_id").to_pandas().merge(features, on="account_id", how="left")
-    if "core_active_weeks_recent" not in frame:
-        frame["core_active_weeks_recent"] = 0
     counts = [c for c in frame.columns if c != "account_id"]
     frame[counts] = frame[counts].astype(float).fillna(0)
     return frame
