@@ -75,6 +75,8 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(20), default="org")  # org table or admin
     created_at: Mapped[dt.datetime]
+    # argon2 hash of the web password; None means the person cannot log in to the web app
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class FitTag(Base):
@@ -277,3 +279,18 @@ class Proposal(Base):
     comment: Mapped[str | None] = mapped_column(Text)
 
     review: Mapped[Review] = relationship(back_populates="proposals")
+
+
+class ApiToken(Base):
+    """A person's API token for ``/api/v1``. Only the SHA-256 of the token is stored, so a leaked
+    database does not leak usable tokens; a revoked token stays for the audit trail."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.person_id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]

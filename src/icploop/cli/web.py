@@ -1,0 +1,123 @@
+"""``icploop serve`` (the web app) and ``icploop user`` (web users and API tokens).
+
+uvicorn loads the app by its import string (the app reads its workspace from the environment);
+passwords and tokens are made by ``icploop.web.auth``, the same code the web app verifies with.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from icploop.cli.common import WorkspaceOption, console, settings_for, user_errors
+from icploop.errors import IcploopError
+from icploop.ingest.schema import ROLES
+from icploop.store.audit import audit
+from icploop.store.database import open_store, utcnow
+from icploop.store.models import Person
+from icploop.web.auth import check_password_strength, create_token, hash_password
+
+user_app = typer.Typer(help="Web users: add or update a user, create an API token.")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Serve the web app and the REST API over the workspace."""
+    import uvicorn
+
+    settings = settings_for(workspace)
+    # the app reads its workspace from the environment, like every other setting
+    os.environ["ICPLOOP_WORKSPACE"] = str(settings.workspace.resolve())
+    console.print(f"icploop serving on http://{host}:{port} (Ctrl+C to stop)")
+    uvicorn.run(
+        "icploop.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = typer.prompt("Password", hide_input=True)
+    if typer.prompt("Repeat the password", hide_input=True) != first:
+        raise IcploopError("the two passwords differ", "run the command again")
+    return str(first)
+
+
+@user_app.command("add")
+def add(
+    email: str,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create or update a person who can log in (an existing person keeps their id)."""
+    with user_errors():
+        if role not in ROLES:
+            raise IcploopError(f"unknown role {role!r}", f"use one of {', '.join(ROLES)}")
+        password = _read_password(password_stdin)
+        check_password_strength(password)
+        store = open_store(settings_for(workspace))
+        with store() as session, session.begin():
+            person = session.scalars(
+                select(Person).where(func.lower(Person.email) == email.lower())
+            ).first() or session.get(Person, email)
+            created = person is None
+            if person is None:
+                person = Person(
+                    person_id=email, email=email, name=name, role=role, active=True,
+                    source="admin", created_at=utcnow(),
+                )  # fmt: skip
+                session.add(person)
+            person.role, person.active = role, True
+            if name:
+                person.name = name
+            person.password_hash = hash_password(password)
+            audit(
+                session,
+                actor="cli",
+                action="user.created" if created else "user.updated",
+                object_type="person",
+                object_id=person.person_id,
+                details={"role": role, "password_set": True},
+            )
+        console.print(f"{'created' if created else 'updated'} {email} ({role})")
+
+
+@user_app.command("token")
+def token(
+    email: str,
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'crm sync'.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create an API token for a person; it is printed once and cannot be shown again."""
+    with user_errors():
+        store = open_store(settings_for(workspace))
+        with store() as session, session.begin():
+            person = session.scalars(
+                select(Person).where(func.lower(Person.email) == email.lower())
+            ).first() or session.get(Person, email)
+            if person is None:
+                raise IcploopError(f"no person {email!r}", "add them first: icploop user add")
+            value = create_token(session, person.person_id, name, actor="cli")
+        typer.echo(value)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``icploop serve`` and ``icploop user`` to the root app."""
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")

@@ -1,0 +1,145 @@
+"""The changes users make, shared by pages and the API: ownership checks, then the domain call.
+
+Each function checks what the route guard cannot (is this account or flag theirs?) and calls
+the same domain function the CLI calls; those functions write the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from icploop.flags import create_flag, edit_evidence, load_routing, send_flag
+from icploop.flags.records import SendResult
+from icploop.icp import versions
+from icploop.store import fit_tags
+from icploop.store.database import utcnow
+from icploop.store.models import FitTag, Flag, IcpVersionRecord, ImplementationStep, Person
+from icploop.web import queries
+from icploop.web.errors import Forbidden, NotFound
+from icploop.web.flag_notes import add_context
+from icploop.web.permissions import step_roles
+from icploop.web.scope import may_see_flag, require_owner
+from icploop.web.state import WebState
+
+
+def account_owners(state: WebState, account_id: str) -> dict[str, Any]:
+    """The account's attributes (NotFound when unknown)."""
+    return state.analytics(lambda backend: queries.account(backend, account_id))
+
+
+def override(
+    state: WebState,
+    session: Session,
+    person: Person,
+    account_id: str,
+    signal: str,
+    value: str,
+    reason: str,
+) -> FitTag:
+    """A CS person overrides one signal of an account they own."""
+    require_owner(session, person, account_id, account_owners(state, account_id))
+    return fit_tags.override_signal(session, account_id, signal, value, reason, person.person_id)
+
+
+def quick_check(
+    state: WebState,
+    session: Session,
+    person: Person,
+    account_id: str,
+    answers: tuple[bool, bool, bool],
+) -> FitTag:
+    """The three-question quick check on an account the person owns."""
+    require_owner(session, person, account_id, account_owners(state, account_id))
+    return fit_tags.quick_check(session, account_id, *answers, person.person_id)
+
+
+def new_flag(
+    state: WebState,
+    session: Session,
+    person: Person,
+    account_id: str,
+    fit_issue: str,
+    evidence: str,
+) -> Flag:
+    """A draft flag on an account the person owns, with its current tag, AE and CSM."""
+    owners = account_owners(state, account_id)
+    require_owner(session, person, account_id, owners)
+    tag_id = None
+    try:
+        tag_id = fit_tags.current_tag(session, account_id).id
+    except Exception:  # an untagged account can still be flagged on a CSM's judgement
+        tag_id = None
+    return create_flag(
+        session,
+        account_id=account_id,
+        fit_issue=fit_issue,
+        evidence=evidence,
+        fit_tag_id=tag_id,
+        ae=owners.get("owner_ae"),
+        csm=owners.get("csm"),
+        links={"account": f"/accounts/{account_id}"},
+        actor=person.person_id,
+    )
+
+
+def visible_flag(session: Session, person: Person, flag_id: int) -> Flag:
+    """A flag in the person's inbox (404 otherwise, so ids of others' flags do not leak)."""
+    flag = session.get(Flag, flag_id)
+    if flag is None or not may_see_flag(session, person, flag):
+        raise NotFound(f"no flag {flag_id} in your inbox", "open the flag inbox")
+    return flag
+
+
+def _require_writer(session: Session, person: Person, flag: Flag) -> None:
+    if person.role == "admin" or flag.created_by == person.person_id:
+        return
+    if person.role == "cs_manager" and may_see_flag(session, person, flag):
+        return
+    raise Forbidden("only the flag's author (or their CS manager) may change it")
+
+
+def edit_flag(session: Session, person: Person, flag_id: int, evidence: str) -> Flag:
+    """Edit a draft flag's evidence."""
+    flag = visible_flag(session, person, flag_id)
+    _require_writer(session, person, flag)
+    return edit_evidence(session, flag.id, evidence, person.person_id)
+
+
+def send(session: Session, person: Person, flag_id: int) -> SendResult:
+    """Send a draft flag to its recipients (default routing rules)."""
+    flag = visible_flag(session, person, flag_id)
+    _require_writer(session, person, flag)
+    return send_flag(session, flag.id, person.person_id, load_routing(None), utcnow())
+
+
+def context(session: Session, person: Person, flag_id: int, text: str) -> Flag:
+    """An AE adds context to a flag about their deal."""
+    flag = visible_flag(session, person, flag_id)
+    add_context(session, flag, text, person.person_id)
+    return flag
+
+
+def get_version(session: Session, number: int) -> IcpVersionRecord:
+    """An ICP version; 404 when there is none."""
+    try:
+        return versions.get_version(session, number)
+    except Exception as exc:
+        raise NotFound(f"there is no ICP version {number}", "list the versions") from exc
+
+
+def record_step(
+    session: Session, person: Person, number: int, step: str, note: str
+) -> ImplementationStep:
+    """Record an implementation step, only by a role that owns it."""
+    if person.role not in step_roles(step):
+        raise Forbidden(f"{person.role} does not own the step {step!r}")
+    get_version(session, number)
+    return versions.record_step(session, number, step, person.person_id, utcnow(), note)
+
+
+def publish(session: Session, person: Person, number: int) -> IcpVersionRecord:
+    """Publish a draft ICP version (RevOps)."""
+    get_version(session, number)
+    return versions.publish(session, number, person.person_id, utcnow())

@@ -1,0 +1,299 @@
+"""The REST API under ``/api/v1``: JSON for scripts, authenticated by bearer tokens.
+
+Every route passes through ``guard_api`` (token, then the role from the permissions table) and
+calls the same functions as the pages and the CLI; errors have the one shape of
+``icploop.web.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+
+from icploop.icp import versions
+from icploop.store import fit_tags
+from icploop.store.database import utcnow
+from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
+from icploop.web import actions, queries, schemas
+from icploop.web import dashboard as numbers
+from icploop.web.deps import DB, guard_api, web_state
+from icploop.web.errors import ERROR_RESPONSES, NotFound
+from icploop.web.flag_notes import contexts
+from icploop.web.routes.audit import audit_query
+from icploop.web.scope import flag_inbox
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(guard_api)], responses=ERROR_RESPONSES)
+
+
+def api_user(request: Request) -> Person:
+    """The token's person (set by the guard)."""
+    person: Person = request.state.user
+    return person
+
+
+ApiUser = Annotated[Person, Depends(api_user)]
+
+
+def tag_out(tag: FitTag) -> schemas.Tag:
+    return schemas.Tag(
+        id=tag.id, account_id=tag.account_id, tag=tag.tag, computed_tag=tag.computed_tag,
+        method=tag.method, account_type=tag.account_type, close_date=tag.close_date,
+        current=tag.current, created_by=tag.created_by, created_at=tag.created_at,
+        reason=tag.reason,
+        signals=[
+            schemas.Signal(
+                name=s.name, computed=s.computed_value, value=s.value, evidence=s.evidence or {},
+                overridden_by=s.overridden_by, override_reason=s.override_reason,
+            )
+            for s in tag.signals
+        ],
+    )  # fmt: skip
+
+
+def flag_out(flag: Flag, notes: list[str] | None = None) -> schemas.FlagOut:
+    return schemas.FlagOut(
+        id=flag.id, account_id=flag.account_id, fit_issue=flag.fit_issue, evidence=flag.evidence,
+        status=flag.status, ae=flag.ae, csm=flag.csm, created_by=flag.created_by,
+        created_at=flag.created_at, sent_at=flag.sent_at, context=notes or [],
+    )  # fmt: skip
+
+
+def version_out(v: IcpVersionRecord) -> schemas.Version:
+    return schemas.Version(
+        number=v.number, status=v.status, created_by=v.created_by, published_by=v.published_by,
+        effective_date=v.effective_date, content=v.content or {},
+        steps=[
+            schemas.Step(step=s.step, owner_role=s.owner_role, due_date=s.due_date,
+                         done_by=s.done_by, done_at=s.done_at, note=s.note)
+            for s in v.steps
+        ],
+    )  # fmt: skip
+
+
+@router.get("/me", name="api_me", response_model=schemas.Me)
+def me(user: ApiUser) -> schemas.Me:
+    """Who the token belongs to."""
+    return schemas.Me(person_id=user.person_id, name=user.name, role=user.role)
+
+
+@router.get("/accounts", name="api_accounts", response_model=schemas.AccountList)
+def accounts(
+    request: Request,
+    session: DB,
+    q: Annotated[str, Query(max_length=200)] = "",
+    fit_tag: Annotated[str, Query(max_length=20)] = "",
+    segment: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+) -> schemas.AccountList:
+    """Accounts with their fit tag in force; search by id or name; filter by tag and segment."""
+    ids = [t.account_id for t in fit_tags.list_current(session, fit_tag)] if fit_tag else None
+    result = web_state(request).analytics(
+        lambda b: queries.list_accounts(
+            b, search=q or None, segment=segment or None, only_ids=ids, owner=None,
+            page=page, page_size=page_size,
+        )
+    )  # fmt: skip
+    shown = [r["account_id"] for r in result.rows]
+    query = select(FitTag.account_id, FitTag.tag).where(
+        FitTag.current.is_(True), FitTag.account_id.in_(shown)
+    )
+    tags = {str(account_id): str(tag) for account_id, tag in session.execute(query).all()}
+    items = [schemas.AccountRow(**r, fit_tag=tags.get(r["account_id"])) for r in result.rows]
+    return schemas.AccountList(items=items, total=result.total, page=page, page_size=page_size)
+
+
+@router.get("/accounts/{account_id}", name="api_account", response_model=schemas.AccountDetail)
+def account(request: Request, session: DB, account_id: str) -> schemas.AccountDetail:
+    """One account: attributes, fit tag in force, MRR by month."""
+    state = web_state(request)
+    info = actions.account_owners(state, account_id)
+    history = fit_tags.history(session, account_id)
+    current = next((t for t in history if t.current), None)
+    mrr = state.analytics(lambda b: queries.mrr_history(b, account_id))
+    return schemas.AccountDetail(
+        account={
+            k: (str(v) if v is not None and not isinstance(v, int | float | str) else v)
+            for k, v in info.items()
+        },
+        fit=tag_out(current) if current else None,
+        mrr=mrr,
+    )
+
+
+@router.get("/accounts/{account_id}/fit", name="api_fit_show", response_model=schemas.FitHistory)
+def fit_show(session: DB, account_id: str) -> schemas.FitHistory:
+    """The account's tag history, oldest first (the tag in force has current = true)."""
+    history = fit_tags.history(session, account_id)
+    if not history:
+        raise NotFound(f"account {account_id!r} has no fit tag", "accounts are tagged at day 90")
+    return schemas.FitHistory(account_id=account_id, history=[tag_out(t) for t in history])
+
+
+@router.post(
+    "/accounts/{account_id}/fit/override", name="api_fit_override", response_model=schemas.Tag
+)
+def fit_override(
+    request: Request, session: DB, user: ApiUser, account_id: str, body: schemas.OverrideIn
+) -> schemas.Tag:
+    """Override one signal with a reason (CS, on their accounts)."""
+    tag = actions.override(
+        web_state(request), session, user, account_id, body.signal, body.value, body.reason
+    )
+    return tag_out(tag)
+
+
+@router.post("/accounts/{account_id}/fit/check", name="api_fit_check", response_model=schemas.Tag)
+def fit_check(
+    request: Request, session: DB, user: ApiUser, account_id: str, body: schemas.QuickCheckIn
+) -> schemas.Tag:
+    """The three-question quick check (CS, on their accounts)."""
+    answers = (body.primary_use_case_in_use, body.champion_in_same_role, body.competitor_or_regret)
+    return tag_out(actions.quick_check(web_state(request), session, user, account_id, answers))
+
+
+@router.get("/flags", name="api_flags", response_model=schemas.FlagList)
+def flags(
+    session: DB,
+    user: ApiUser,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.FlagList:
+    """The flags in the token owner's inbox, newest first."""
+    rows = list(
+        session.scalars(flag_inbox(session, user).limit(page_size).offset((page - 1) * page_size))
+    )
+    notes = contexts(session, [f.id for f in rows])
+    items = [flag_out(f, [n.details.get("text", "") for n in notes.get(f.id, [])]) for f in rows]
+    return schemas.FlagList(items=items, page=page, page_size=page_size)
+
+
+@router.get("/flags/{flag_id}", name="api_flag", response_model=schemas.FlagOut)
+def flag(session: DB, user: ApiUser, flag_id: int) -> schemas.FlagOut:
+    """One flag from the inbox."""
+    found = actions.visible_flag(session, user, flag_id)
+    notes = contexts(session, [found.id]).get(found.id, [])
+    return flag_out(found, [n.details.get("text", "") for n in notes])
+
+
+@router.post("/flags", name="api_flag_create", response_model=schemas.FlagOut, status_code=201)
+def flag_create(
+    request: Request, session: DB, user: ApiUser, body: schemas.FlagIn
+) -> schemas.FlagOut:
+    """Raise a draft flag on an account the caller owns."""
+    made = actions.new_flag(
+        web_state(request), session, user, body.account_id, body.fit_issue, body.evidence
+    )
+    return flag_out(made)
+
+
+@router.patch("/flags/{flag_id}", name="api_flag_edit", response_model=schemas.FlagOut)
+def flag_edit(
+    session: DB, user: ApiUser, flag_id: int, body: schemas.EvidenceIn
+) -> schemas.FlagOut:
+    """Edit a draft flag's evidence."""
+    return flag_out(actions.edit_flag(session, user, flag_id, body.evidence))
+
+
+@router.post("/flags/{flag_id}/send", name="api_flag_send", response_model=schemas.SendOut)
+def flag_send(session: DB, user: ApiUser, flag_id: int) -> schemas.SendOut:
+    """Send a draft flag to its recipients."""
+    result = actions.send(session, user, flag_id)
+    return schemas.SendOut(
+        flag_id=result.flag_id,
+        deliveries=[f"{d.channel}:{d.recipient}" for d in result.deliveries],
+        warnings=result.warnings,
+    )
+
+
+@router.post("/flags/{flag_id}/context", name="api_flag_context", response_model=schemas.FlagOut)
+def flag_context(
+    session: DB, user: ApiUser, flag_id: int, body: schemas.ContextIn
+) -> schemas.FlagOut:
+    """Add an AE's context to a flag about their deal."""
+    found = actions.context(session, user, flag_id, body.text)
+    notes = contexts(session, [found.id]).get(found.id, [])
+    return flag_out(found, [n.details.get("text", "") for n in notes])
+
+
+@router.get("/icp/versions", name="api_icp_versions", response_model=list[schemas.Version])
+def icp_versions(session: DB) -> list[schemas.Version]:
+    """Every ICP version, newest first."""
+    return [version_out(v) for v in versions.list_versions(session)]
+
+
+@router.get("/icp/versions/{number}", name="api_icp_version", response_model=schemas.Version)
+def icp_version(session: DB, number: int) -> schemas.Version:
+    """One ICP version with its implementation steps."""
+    return version_out(actions.get_version(session, number))
+
+
+@router.get("/icp/diff", name="api_icp_diff", response_model=dict[str, dict[str, list[str]]])
+def icp_diff(session: DB, old: int, new: int) -> dict[str, dict[str, list[str]]]:
+    """What changed between two versions."""
+    actions.get_version(session, old)
+    actions.get_version(session, new)
+    return versions.version_diff(session, old, new)
+
+
+@router.post("/icp/versions", name="api_icp_draft", response_model=schemas.Version, status_code=201)
+def icp_draft(session: DB, user: ApiUser, body: schemas.DraftIn) -> schemas.Version:
+    """A new draft version from a YAML document (RevOps)."""
+    record = versions.import_yaml(session, body.yaml, "api", user.person_id, utcnow())
+    return version_out(actions.get_version(session, record.number))
+
+
+@router.post(
+    "/icp/versions/{number}/publish", name="api_icp_publish", response_model=schemas.Version
+)
+def icp_publish(session: DB, user: ApiUser, number: int) -> schemas.Version:
+    """Publish a draft (RevOps); the implementation steps start."""
+    actions.publish(session, user, number)
+    session.flush()
+    session.expire_all()
+    return version_out(actions.get_version(session, number))
+
+
+@router.post(
+    "/icp/versions/{number}/steps/{step}", name="api_icp_step", response_model=schemas.Step
+)
+def icp_step(
+    session: DB, user: ApiUser, number: int, step: str, body: schemas.StepIn
+) -> schemas.Step:
+    """Record an implementation step (only its owner role)."""
+    s = actions.record_step(session, user, number, step, body.note)
+    return schemas.Step(step=s.step, owner_role=s.owner_role, due_date=s.due_date,
+                        done_by=s.done_by, done_at=s.done_at, note=s.note)  # fmt: skip
+
+
+@router.get("/metrics/headline", name="api_metrics_headline", response_model=schemas.Headline)
+def metrics_headline(request: Request) -> schemas.Headline:
+    """The headline metrics of the latest month (same as ``icploop metrics``)."""
+    state = web_state(request)
+    data: dict[str, Any] = numbers.headline_of(state, state.as_of())
+    return schemas.Headline(**{k: data[k] for k in schemas.Headline.model_fields})
+
+
+@router.get("/segments", name="api_segments", response_model=schemas.SegmentFindings)
+def segments(request: Request) -> schemas.SegmentFindings:
+    """Top value and top risk segments for first-year churn, with their evidence."""
+    state = web_state(request)
+    found = numbers.top_segments(state, state.as_of())
+    return schemas.SegmentFindings(**vars(found))
+
+
+@router.get("/audit", name="api_audit", response_model=list[schemas.AuditOut])
+def audit_log(
+    session: DB,
+    actor: Annotated[str, Query(max_length=200)] = "",
+    action: Annotated[str, Query(max_length=60)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[schemas.AuditOut]:
+    """Audit events, newest first (admins)."""
+    query = audit_query(actor, action).limit(page_size).offset((page - 1) * page_size)
+    return [
+        schemas.AuditOut.model_validate(e, from_attributes=True) for e in session.scalars(query)
+    ]

@@ -1,0 +1,215 @@
+"""Who is asking: argon2 passwords, signed session cookies with CSRF tokens, and API tokens.
+
+- Passwords are argon2id hashes (argon2-cffi); a plain password is never stored or logged.
+- A browser session is a signed cookie (itsdangerous) holding the person id, a CSRF token and a
+  fingerprint of the password hash, so changing the password ends every old session. The cookie
+  is HttpOnly, SameSite=Lax, and Secure over https or when ``ICPLOOP_COOKIE_SECURE=1``.
+- Every form carries the session's CSRF token; every unsafe request on a cookie session must
+  return it (form field ``csrf_token`` or header ``X-CSRF-Token``).
+- Scripts use ``Authorization: Bearer <token>`` on ``/api/v1``; only the token's SHA-256 is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icploop.errors import IcploopError
+from icploop.store.audit import audit
+from icploop.store.database import utcnow
+from icploop.store.models import ApiToken, Person
+
+SESSION_COOKIE = "icploop_session"
+SESSION_MAX_AGE = 12 * 3600
+SECRET_FILE = "secret.key"
+MIN_PASSWORD = 10
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+_hasher = PasswordHasher()
+# verifying against a dummy hash when the user is unknown keeps the timing of both cases alike
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords too short to resist guessing."""
+    if len(password) < MIN_PASSWORD:
+        raise IcploopError(
+            f"the password has {len(password)} characters; at least {MIN_PASSWORD} are needed",
+            "use a longer passphrase",
+        )
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of a password (after the strength check)."""
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def verify_password(person: Person | None, password: str) -> bool:
+    """Whether ``password`` is the active person's; False for unknown or inactive people."""
+    stored = person.password_hash if person is not None and person.active else None
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def load_secret(workspace: Path) -> str:
+    """The signing secret: ``ICPLOOP_SECRET_KEY``, else the workspace's ``secret.key`` (made
+    once, readable by its owner only). Never kept in the repository."""
+    from_env = os.environ.get("ICPLOOP_SECRET_KEY")
+    if from_env:
+        return from_env
+    path = workspace / SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    workspace.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _fingerprint(person: Person) -> str:
+    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What the session cookie says: the person (None before login) and the CSRF token."""
+
+    person_id: str | None
+    csrf: str
+    fingerprint: str = ""
+
+
+class Sessions:
+    """Signing and reading session cookies."""
+
+    def __init__(self, secret: str, secure: bool | None = None) -> None:
+        self._signer = URLSafeTimedSerializer(secret, salt="icploop-session")
+        env = os.environ.get("ICPLOOP_COOKIE_SECURE", "") == "1"
+        self._secure = env if secure is None else secure
+
+    def read(self, request: Request) -> SessionData | None:
+        """The request's session, or None when the cookie is missing, forged or expired."""
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        try:
+            data: dict[str, Any] = self._signer.loads(raw, max_age=SESSION_MAX_AGE)
+        except BadSignature:
+            return None
+        return SessionData(data.get("pid"), str(data.get("csrf", "")), str(data.get("fp", "")))
+
+    def write(self, request: Request, response: Response, data: SessionData) -> None:
+        """Set the signed cookie (Secure over https or when configured)."""
+        value = self._signer.dumps(
+            {"pid": data.person_id, "csrf": data.csrf, "fp": data.fingerprint}
+        )
+        response.set_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=self._secure or request.url.scheme == "https",
+            path="/",
+        )
+
+    def anonymous(self, request: Request) -> SessionData:
+        """The current session, or a new anonymous one (the login form needs a CSRF token)."""
+        current = self.read(request)
+        return current or SessionData(None, secrets.token_urlsafe(32))
+
+    def login(self, request: Request, response: Response, person: Person) -> None:
+        """Start a session for ``person`` with a fresh CSRF token (no session fixation)."""
+        data = SessionData(person.person_id, secrets.token_urlsafe(32), _fingerprint(person))
+        self.write(request, response, data)
+
+    @staticmethod
+    def logout(response: Response) -> None:
+        """End the session."""
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def session_person(session: Session, data: SessionData | None) -> Person | None:
+    """The active person a session belongs to, if its password has not changed since login."""
+    if data is None or data.person_id is None:
+        return None
+    person = session.get(Person, data.person_id)
+    if person is None or not person.active or not person.password_hash:
+        return None
+    if not hmac.compare_digest(_fingerprint(person), data.fingerprint):
+        return None
+    return person
+
+
+def csrf_ok(data: SessionData | None, supplied: str | None) -> bool:
+    """Whether the supplied CSRF token is the session's (constant-time)."""
+    if data is None or not data.csrf or not supplied:
+        return False
+    return hmac.compare_digest(data.csrf, supplied)
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 the store keeps of an API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, person_id: str, name: str, actor: str) -> str:
+    """A new API token for a person; the token itself is returned once and never stored."""
+    if session.get(Person, person_id) is None:
+        raise IcploopError(f"no person {person_id!r}", "add them first: icploop user add")
+    token = "icp_" + secrets.token_urlsafe(32)
+    row = ApiToken(
+        person_id=person_id, token_hash=token_hash(token), name=name, created_at=utcnow()
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="token.created",
+        object_type="api_token",
+        object_id=row.id,
+        details={"person_id": person_id, "name": name},
+    )
+    return token
+
+
+def revoke_token(session: Session, token_id: int, actor: str) -> None:
+    """Revoke a token (kept for the audit trail)."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise IcploopError(f"no API token {token_id}")
+    row.revoked_at = utcnow()
+    audit(session, actor=actor, action="token.revoked", object_type="api_token", object_id=token_id)
+
+
+def token_person(session: Session, header: str | None) -> Person | None:
+    """The active person of a valid, unrevoked bearer token; records when it was last used."""
+    if not header or not header.lower().startswith("bearer "):
+        return None
+    digest = token_hash(header[7:].strip())
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one_or_none()
+    if row is None or row.revoked_at is not None:
+        return None
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return None
+    row.last_used_at = utcnow()
+    return person

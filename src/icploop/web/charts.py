@@ -1,0 +1,79 @@
+"""Small charts drawn on the server as inline SVG (no scripts, no CDN, no external fonts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT, PAD = 560, 180, 34
+
+
+def _scale(values: Sequence[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+    return low, high
+
+
+def line_chart(
+    labels: Sequence[str], values: Sequence[float | None], title: str, percent: bool = True
+) -> Markup:
+    """A line of values over labelled periods (None values are left out)."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not points:
+        return Markup('<p class="muted">No data for this chart.</p>')
+    low, high = _scale([v for _, v in points])
+    step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        y = HEIGHT - PAD - (v - low) / (high - low) * (HEIGHT - 2 * PAD)
+        return PAD + i * step, y
+
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
+    fmt = (lambda v: f"{100 * v:.1f}%") if percent else (lambda v: f"{v:,.0f}")
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<polyline fill="none" stroke="#2563eb" stroke-width="2" points="{path}"/>',
+    ]
+    for i, v in points:
+        x, y = xy(i, v)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2563eb"/>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="10" text-anchor="middle">'
+            f"{escape(fmt(v))}</text>"
+        )
+    for i, label in enumerate(labels):
+        x = PAD + i * step
+        parts.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 8}" font-size="10" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float], title: str) -> Markup:
+    """Bars of non-negative values (e.g. MRR by month); every few labels shown."""
+    if not values:
+        return Markup('<p class="muted">No data for this chart.</p>')
+    high = max(max(values), 1.0)
+    width = (WIDTH - 2 * PAD) / len(values)
+    every = max(1, len(values) // 8)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{PAD}" y="14" font-size="10">max {escape(f"{high:,.0f}")}</text>',
+    ]
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        h = v / high * (HEIGHT - 2 * PAD)
+        x = PAD + i * width
+        parts.append(
+            f'<rect x="{x:.1f}" y="{HEIGHT - PAD - h:.1f}" width="{max(width - 1, 1):.1f}" '
+            f'height="{h:.1f}" fill="#0f766e"><title>{escape(label)}: {v:,.0f}</title></rect>'
+        )
+        if i % every == 0:
+            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" font-size="9">{escape(label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

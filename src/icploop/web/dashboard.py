@@ -1,0 +1,115 @@
+"""The numbers the dashboard and the API show, from the same functions the CLI calls.
+
+Each is computed on demand and cached per as-of date (see ``WebState.cached``), so a page shows
+in milliseconds after the first visit. Segment findings run the same search as
+``icploop segments`` (churn outcome, depth 2) and keep the best and worst few.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from icploop.metrics import CanonicalTables, headline, retention
+from icploop.segments.catalog import OUTCOMES
+from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes, extra_attributes
+from icploop.segments.search import search_segments
+from icploop.web.state import WebState
+
+TOP_SEGMENTS = 5
+
+
+def clean(value: Any) -> Any:
+    """A JSON-friendly scalar (NaN and infinities become None)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The top value and top risk segments of one outcome, with the search's evidence."""
+
+    outcome: str
+    label: str
+    n_accounts: int
+    base_rate: float | None
+    segments_evaluated: int
+    value: list[dict[str, Any]] = field(default_factory=list)
+    risk: list[dict[str, Any]] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+
+
+def headline_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
+    """``icploop metrics`` headline for the month of ``as_of``."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        result = headline(CanonicalTables.from_backend(backend), as_of).to_dict()
+        return {k: clean(v) for k, v in result.items()}
+
+    return state.cached(("headline", as_of), work)
+
+
+def nrr_trend(state: WebState, as_of: dt.date, quarters: int = 8) -> list[dict[str, Any]]:
+    """NRR, GRR and logo churn by quarter, the last ``quarters`` quarters."""
+
+    def work(backend: BaseBackend) -> list[dict[str, Any]]:
+        tables = CanonicalTables.from_backend(backend)
+        start = (pd.Timestamp(as_of) - pd.DateOffset(months=3 * quarters)).date().replace(day=1)
+        frame = retention(tables, as_of, period="quarter", start=start).frame
+        rows = frame[["period", "nrr", "grr", "logo_churn_rate", "n_accounts"]].tail(quarters)
+        return [{k: clean(v) for k, v in r.items()} for r in rows.to_dict("records")]
+
+    return state.cached(("nrr_trend", as_of, quarters), work)
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    keep = ["segment", "n", "rate", "rate_lo", "rate_hi", "ratio", "q_value"]
+    return [{k: clean(r[k]) for k in keep if k in r} for r in frame.to_dict("records")]
+
+
+def top_segments(state: WebState, as_of: dt.date, outcome: str = "churn") -> Findings:
+    """The segments that retain best (value) and churn most (risk), significant at q < 0.05."""
+    spec = OUTCOMES[outcome]
+
+    def work(backend: BaseBackend) -> Findings:
+        tables = CanonicalTables.from_backend(backend)
+        names = set(backend.list_tables())
+        frame = account_outcomes(
+            tables,
+            as_of,
+            backend.table("usage") if "usage" in names else None,
+            backend.table("deal_use_cases") if "deal_use_cases" in names else None,
+        )
+        categorical = [c for c in (*CATEGORICAL, *extra_attributes(frame)) if c in frame.columns]
+        numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
+        table = ibis.memtable(frame[[spec.column, *categorical, *numeric]])
+        result = search_segments(
+            table,
+            spec.column,
+            categorical,
+            numeric,
+            depth=2,
+            outcome_kind=spec.kind,
+            higher_is=spec.higher_is,
+        )
+        return Findings(
+            outcome=outcome,
+            label=spec.label,
+            n_accounts=result.n_accounts,
+            base_rate=clean(result.base_rate),
+            segments_evaluated=result.n_evaluated,
+            value=_rows(result.top(TOP_SEGMENTS, direction="better", max_q=0.05)),
+            risk=_rows(result.top(TOP_SEGMENTS, direction="worse", max_q=0.05)),
+            caveats=list(result.caveats),
+        )
+
+    return state.cached(("segments", as_of, outcome), work)

@@ -1,0 +1,102 @@
+"""Who may do what: one table of actions per role, and one table of routes per action.
+
+The app reads these tables to guard every route, and the tests read the same tables to prove
+that each route refuses an anonymous request and a role without the right. Roles are those of
+the org table (``icploop.ingest.schema.ROLES``); ``admin`` may do everything.
+"""
+
+from __future__ import annotations
+
+from icploop.icp.versions import STEPS
+from icploop.ingest.schema import ROLES
+
+ALL_ROLES: frozenset[str] = frozenset(ROLES)
+CS_ROLES = frozenset({"csm", "cs_manager"})
+SALES_ROLES = frozenset({"ae", "sales_manager"})
+
+#: Action -> roles allowed (admin is added to every action below).
+_ACTIONS: dict[str, frozenset[str]] = {
+    # reading evidence: dashboard, accounts, ICP document, metrics, segments
+    "read": ALL_ROLES,
+    # the flag inbox; what each role sees in it is scoped by ``icploop.web.scope``
+    "flags.read": ALL_ROLES,
+    # 90-day tags: CSMs on their accounts, CS managers on their team's
+    "fit.tag": CS_ROLES,
+    # creating, editing and sending bad-fit flags
+    "flags.write": CS_ROLES,
+    # AEs read flags about their deals and add context to them
+    "flags.context": SALES_ROLES,
+    # RevOps owns the ICP document: drafts and publication
+    "icp.edit": frozenset({"revops"}),
+    "icp.publish": frozenset({"revops"}),
+    # each implementation step belongs to its owners (checked per step in the handler)
+    "icp.step": frozenset(role for rule in STEPS for role in rule.owner_roles),
+    # the audit log and user administration
+    "audit.read": frozenset(),
+}
+ACTIONS: dict[str, frozenset[str]] = {
+    action: roles | {"admin"} for action, roles in _ACTIONS.items()
+}
+
+#: Routes anyone may reach (name of the route in the app).
+PUBLIC_ROUTES: frozenset[str] = frozenset({"login_form", "login", "static"})
+
+#: Route name -> action; every non-public route of the app must appear here (a test checks).
+ROUTE_ACTIONS: dict[str, str] = {
+    # pages
+    "logout": "read",
+    "dashboard": "read",
+    "accounts_page": "read",
+    "account_page": "read",
+    "tag_form": "fit.tag",
+    "tag_override": "fit.tag",
+    "tag_quick_check": "fit.tag",
+    "flag_create": "flags.write",
+    "flags_page": "flags.read",
+    "flag_edit": "flags.write",
+    "flag_send": "flags.write",
+    "flag_context": "flags.context",
+    "icp_page": "read",
+    "icp_step_page": "icp.step",
+    "icp_publish_page": "icp.publish",
+    "audit_page": "audit.read",
+    "openapi": "read",
+    # API
+    "api_me": "read",
+    "api_accounts": "read",
+    "api_account": "read",
+    "api_fit_show": "read",
+    "api_fit_override": "fit.tag",
+    "api_fit_check": "fit.tag",
+    "api_flags": "flags.read",
+    "api_flag": "flags.read",
+    "api_flag_create": "flags.write",
+    "api_flag_edit": "flags.write",
+    "api_flag_send": "flags.write",
+    "api_flag_context": "flags.context",
+    "api_icp_versions": "read",
+    "api_icp_version": "read",
+    "api_icp_diff": "read",
+    "api_icp_draft": "icp.edit",
+    "api_icp_publish": "icp.publish",
+    "api_icp_step": "icp.step",
+    "api_metrics_headline": "read",
+    "api_segments": "read",
+    "api_audit": "audit.read",
+}
+
+
+def may(role: str, action: str) -> bool:
+    """Whether ``role`` may do ``action`` (unknown actions are refused)."""
+    return role in ACTIONS.get(action, frozenset())
+
+
+def step_roles(step: str) -> frozenset[str]:
+    """The roles that own one implementation step, plus admin."""
+    rule = next((r for r in STEPS if r.step == step), None)
+    return frozenset(rule.owner_roles if rule else ()) | {"admin"}
+
+
+def route_action(name: str) -> str:
+    """The action a route needs; a KeyError for a route missing from the table (a bug)."""
+    return ROUTE_ACTIONS[name]

@@ -1,0 +1,53 @@
+"""The dashboard: headline retention, the NRR trend, the loop's due work, top segments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from icploop.icp import versions
+from icploop.store import fit_tags
+from icploop.store.models import FitTag
+from icploop.web import dashboard as numbers
+from icploop.web.charts import line_chart
+from icploop.web.deps import DB, User, web_state
+from icploop.web.routes.common import page_router, render
+
+router = page_router()
+
+
+@router.get("/", name="dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
+    """Headline NRR, GRR, logo churn and quick ratio; trend; watch list; overdue steps."""
+    state = web_state(request)
+    as_of = state.as_of()  # the data's latest month, for the metrics
+    today = dt.date.today()  # workflow deadlines run on the calendar, supplied at the edge
+    head = numbers.headline_of(state, as_of)
+    trend = numbers.nrr_trend(state, as_of)
+    chart = line_chart(
+        [str(r["period"]) for r in trend], [r["nrr"] for r in trend], "NRR by quarter"
+    )
+    tags = Counter(session.scalars(select(FitTag.tag).where(FitTag.current.is_(True))))
+    findings = numbers.top_segments(state, as_of)
+    watch = fit_tags.watch_list(session, today)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "as_of": as_of,
+            "head": head,
+            "trend": trend,
+            "chart": chart,
+            "tag_mix": [(t, tags.get(t, 0)) for t in ("strong_fit", "near_fit", "bad_fit")],
+            "tag_total": sum(tags.values()),
+            "today": today,
+            "watch": watch[:20],
+            "watch_total": len(watch),
+            "overdue": versions.overdue_steps(session, today),
+            "findings": findings,
+        },
+    )

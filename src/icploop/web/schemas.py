@@ -1,0 +1,178 @@
+"""Pydantic shapes of the REST API (kept apart from the table models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Me(BaseModel):
+    person_id: str
+    name: str | None
+    role: str
+
+
+class AccountRow(BaseModel):
+    account_id: str
+    name: str | None = None
+    segment: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    owner_ae: str | None = None
+    csm: str | None = None
+    fit_tag: str | None = None
+
+
+class AccountList(BaseModel):
+    items: list[AccountRow]
+    total: int
+    page: int
+    page_size: int
+
+
+class Signal(BaseModel):
+    name: str
+    computed: str | None
+    value: str | None
+    evidence: dict[str, Any]
+    overridden_by: str | None
+    override_reason: str | None
+
+
+class Tag(BaseModel):
+    id: int
+    account_id: str
+    tag: str
+    computed_tag: str | None
+    method: str
+    account_type: str | None
+    close_date: dt.date | None
+    current: bool
+    created_by: str
+    created_at: dt.datetime
+    reason: str | None
+    signals: list[Signal]
+
+
+class FitHistory(BaseModel):
+    account_id: str
+    history: list[Tag]
+
+
+class AccountDetail(BaseModel):
+    account: dict[str, Any]
+    fit: Tag | None
+    mrr: list[tuple[dt.date, float]]
+
+
+class OverrideIn(BaseModel):
+    signal: str = Field(max_length=60)
+    value: str = Field(max_length=20)
+    reason: str = Field(max_length=2000)
+
+
+class QuickCheckIn(BaseModel):
+    primary_use_case_in_use: bool
+    champion_in_same_role: bool
+    competitor_or_regret: bool
+
+
+class FlagOut(BaseModel):
+    id: int
+    account_id: str
+    fit_issue: str
+    evidence: str
+    status: str
+    ae: str | None
+    csm: str | None
+    created_by: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    context: list[str] = []
+
+
+class FlagList(BaseModel):
+    items: list[FlagOut]
+    page: int
+    page_size: int
+
+
+class FlagIn(BaseModel):
+    account_id: str = Field(min_length=1, max_length=200)
+    fit_issue: str = Field(max_length=40)
+    evidence: str = Field(max_length=2000)
+
+
+class EvidenceIn(BaseModel):
+    evidence: str = Field(max_length=2000)
+
+
+class ContextIn(BaseModel):
+    text: str = Field(max_length=2000)
+
+
+class SendOut(BaseModel):
+    flag_id: int
+    deliveries: list[str]
+    warnings: list[str]
+
+
+class Step(BaseModel):
+    step: str
+    owner_role: str
+    due_date: dt.date
+    done_by: str | None
+    done_at: dt.datetime | None
+    note: str | None
+
+
+class Version(BaseModel):
+    number: int
+    status: str
+    created_by: str
+    published_by: str | None
+    effective_date: dt.date | None
+    content: dict[str, Any]
+    steps: list[Step]
+
+
+class DraftIn(BaseModel):
+    yaml: str = Field(max_length=200_000)
+
+
+class StepIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class Headline(BaseModel):
+    as_of: str
+    mrr: float | None
+    active_accounts: int
+    nrr: float | None
+    grr: float | None
+    logo_churn_rate: float | None
+    quick_ratio: float | None
+    nrr_accounts: int
+
+
+class SegmentFindings(BaseModel):
+    outcome: str
+    label: str
+    n_accounts: int
+    base_rate: float | None
+    segments_evaluated: int
+    value: list[dict[str, Any]]
+    risk: list[dict[str, Any]]
+    caveats: list[str]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    details: dict[str, Any]

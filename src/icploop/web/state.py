@@ -1,0 +1,77 @@
+"""What the app holds between requests: settings, the store, the warehouse, a results cache.
+
+The analytics backend (DuckDB by default) is opened once and used under a lock, because one DuckDB
+connection must not run two queries at once. Analyses are cached per as-of date in memory: the
+warehouse changes only when someone loads data, and ``clear_cache`` forgets them after a load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+from fastapi.templating import Jinja2Templates
+from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session, sessionmaker
+
+from icploop.config import Settings
+from icploop.engine import open_analytics
+from icploop.errors import IcploopError
+from icploop.store.database import open_store
+from icploop.web.auth import Sessions, load_secret
+
+HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
+
+
+class WebState:
+    """The workspace the app serves and the things opened from it once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store: sessionmaker[Session] = open_store(settings)
+        self.sessions = Sessions(load_secret(settings.workspace))
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self._backend: BaseBackend | None = None
+        self._lock = threading.RLock()
+        self._cache: dict[tuple[Any, ...], Any] = {}
+
+    def analytics(self, work: Callable[[BaseBackend], T]) -> T:
+        """Run ``work`` on the warehouse, one at a time."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = open_analytics(self.settings)
+            return work(self._backend)
+
+    def cached(self, key: tuple[Any, ...], work: Callable[[BaseBackend], T]) -> T:
+        """``work``'s result, computed once per key (the workspace is fixed per app)."""
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self.analytics(work)
+            result: T = self._cache[key]
+            return result
+
+    def clear_cache(self) -> None:
+        """Forget every cached analysis (after new data is loaded)."""
+        with self._lock:
+            self._cache.clear()
+
+    def as_of(self) -> dt.date:
+        """The default as-of date: the last day of the latest month with MRR."""
+
+        def latest(backend: BaseBackend) -> dt.date:
+            try:
+                value = backend.table("mrr_monthly").month.max().to_pandas()
+            except Exception as exc:  # the engine's "no such table" error varies
+                raise IcploopError(
+                    "the warehouse has no MRR data yet", "load data first: icploop load PATH"
+                ) from exc
+            if value is None or pd.isna(value):
+                raise IcploopError("mrr_monthly is empty", "load data first: icploop load PATH")
+            return (pd.Timestamp(value) + pd.offsets.MonthEnd(0)).date()
+
+        return self.cached(("as_of",), latest)
