@@ -26,6 +26,7 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
     ):
         assert section in first.output
     assert "Headline metrics" in first.output and "Fit tags by segment" in first.output
+    assert "icploop serve --workspace" in first.output and "password:" in first.output
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "using the demo company already in" in second.output

@@ -17,6 +17,47 @@ from icploop.cli.common import console, user_errors
 from icploop.cli.demo import demo_app
 
 DEMO_AS_OF = dt.date(2026, 10, 31)
+# a published demo password, for the demo workspace only (real users choose theirs)
+DEMO_PASSWORD = "icploop-demo-password"
+DEMO_ROLES = ("revops", "cs_manager", "csm", "ae", "marketing", "admin")
+DEMO_ADMIN = "admin@demo.icploop.dev"
+
+
+def demo_logins(workspace: Path) -> dict[str, str]:
+    """Give one demo person of each role the demo password (and add a demo admin)."""
+    from sqlalchemy import select
+
+    from icploop.config import load_settings
+    from icploop.store.database import open_store, utcnow
+    from icploop.store.models import Person
+    from icploop.web.auth import hash_password
+
+    logins: dict[str, str] = {}
+    with open_store(load_settings(workspace))() as session, session.begin():
+        if session.get(Person, DEMO_ADMIN) is None:
+            session.add(
+                Person(
+                    person_id=DEMO_ADMIN,
+                    email=DEMO_ADMIN,
+                    name="Demo admin",
+                    role="admin",
+                    active=True,
+                    source="admin",
+                    created_at=utcnow(),
+                )
+            )
+            session.flush()
+        hashed = hash_password(DEMO_PASSWORD)
+        for role in DEMO_ROLES:
+            person = session.scalars(
+                select(Person)
+                .where(Person.role == role, Person.active.is_(True))
+                .order_by(Person.person_id)
+            ).first()
+            if person is not None:
+                person.password_hash = person.password_hash or hashed
+                logins[role] = person.person_id
+    return logins
 
 
 def _existing_truth(data: Path, accounts: int, seed: int) -> bool:
@@ -89,8 +130,13 @@ def run(
             send=True,
             json=False,
         )
+        logins = demo_logins(ws)
         console.rule()
         console.print(
             f"Workspace: {ws}. Explore it with `.venv/bin/icploop --help`, e.g. "
             f"`.venv/bin/icploop fit list --tag bad_fit --workspace {ws}`."
         )
+        console.print(f"\nServe the web app:  .venv/bin/icploop serve --workspace {ws}")
+        console.print("then open http://127.0.0.1:8000 and log in as one of (demo only):")
+        for role, person in logins.items():
+            console.print(f"  {role:<11} {person}  password: {DEMO_PASSWORD}")
