@@ -52,8 +52,8 @@ def usage_features(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.Da
     Columns: ``events_0_30``, ``events_30_60``, ``events_60_90`` (events in each third),
     ``active_weeks_recent`` (distinct weeks since close, counted in 7-day steps, with any use in
     the recent window before the tag day), ``core_active_weeks_recent`` (the same for the
-    account's stated use case). Accounts without usage get zeros. One pass over usage: weeks are
-    integers computed from the day offset (cheaper to count distinct than calendar weeks).
+    account's stated use case). Accounts without usage get zeros. One pass over usage; weeks are
+    7-day steps from the close, counted through a per-week aggregate.
     """
     t = config.thresholds
     base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
@@ -64,17 +64,25 @@ def usage_features(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.Da
         "events", "use_case", "core_use_case", account_id=joined.account_id, day=day
     )
     rows = rows.filter((rows.day >= 0) & (rows.day < t.tag_after_days))
-    week = rows.day // 7
+    # two stages instead of COUNT DISTINCT: accounts x weeks first (about 13 rows an account),
+    # then accounts; the engine hashes far fewer keys
     recent = rows.day >= t.tag_after_days - t.recent_window_days
     core = (rows.use_case == rows.core_use_case).fill_null(False)
+    weeks = rows.group_by(["account_id", (rows.day // 7).name("week")]).agg(
+        e0=rows.events.sum(where=rows.day < 30),
+        e1=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
+        e2=rows.events.sum(where=rows.day >= 60),
+        recent=recent.any(),
+        core_recent=(recent & core).any(),
+    )
     features = (
-        rows.group_by("account_id")
+        weeks.group_by("account_id")
         .agg(
-            events_0_30=rows.events.sum(where=rows.day < 30),
-            events_30_60=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
-            events_60_90=rows.events.sum(where=rows.day >= 60),
-            active_weeks_recent=week.nunique(where=recent),
-            core_active_weeks_recent=week.nunique(where=recent & core),
+            events_0_30=weeks.e0.sum(),
+            events_30_60=weeks.e1.sum(),
+            events_60_90=weeks.e2.sum(),
+            active_weeks_recent=weeks.recent.sum(),
+            core_active_weeks_recent=weeks.core_recent.sum(),
         )
         .to_pandas()
     )
