@@ -140,3 +140,20 @@ def test_tables_of_another_database_load_through_the_cli(
         app, ["load", "--source-url", source, "--table", "accounts", "--workspace", str(target)]
     )
     assert bad.exit_code == 1 and "CANONICAL=SOURCE" in bad.output
+
+
+def test_a_published_change_is_measured_and_the_micro_review_says_whether_it_is_due(
+    workspace: Path, tmp_path: Path
+) -> None:
+    ws = ("--workspace", str(workspace))
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")
+    doc = tmp_path / "icp.yaml"
+    doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 50}\n")
+    icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2025-01-01")
+    measured = json.loads(icploop("icp", "outcomes", *ws, "--json"))
+    verdicts = {m["metric"]: m["verdict"] for m in measured["measurements"]}
+    assert set(verdicts.values()) <= {"improved", "worse", "no clear change", "not yet measurable"}
+    assert len(verdicts) == 3 and measured["caveats"]
+    review = json.loads(icploop("icp", "micro-review", *ws, "--json"))
+    assert isinstance(review["due"], bool) and len(review["series"]) >= 8

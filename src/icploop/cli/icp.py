@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -20,8 +21,13 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.engine import open_analytics
 from icploop.icp import versions
+from icploop.icp.micro_review import nrr_drops
+from icploop.icp.outcomes import measure_versions, versions_frame
 from icploop.icp.versions import STEPS
+from icploop.metrics.tables import CanonicalTables
+from icploop.segments.outcomes import account_outcomes
 from icploop.store.database import open_store, utcnow
 
 icp_app = typer.Typer(help="The ICP document: versions, diff, YAML, publish, implementation steps.")
@@ -177,6 +183,81 @@ def status(
             console.print(
                 f"[red]overdue:[/] version {s['version']} {s['step']} ({s['owner']}), due {s['due']}"
             )
+
+
+def _data_as_of(backend: Any, as_of: dt.datetime | None) -> dt.date:
+    """The given date, else the last day of the latest month with revenue data."""
+    if as_of is not None:
+        return as_of.date()
+    latest = backend.table("mrr_monthly").month.max().to_pandas()
+    return (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
+
+
+@icp_app.command("outcomes")
+def outcomes(
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Did each published change work? Later cohorts against earlier ones, with intervals."""
+    with user_errors():
+        settings = settings_for(workspace)
+        backend = open_analytics(settings)
+        day = _data_as_of(backend, as_of)
+        frame = account_outcomes(CanonicalTables.from_backend(backend), day)
+        with open_store(settings)() as session:
+            results = measure_versions(session, frame, day)
+        table = versions_frame(results)
+        if json:
+            print_json(
+                {
+                    "as_of": day,
+                    "measurements": table.to_dict("records"),
+                    "caveats": sorted({c for r in results for c in r.caveats}),
+                }
+            )
+            return
+        if table.empty:
+            console.print("no published ICP version to measure yet")
+            return
+        rows = Table("version", "in force from", "metric", "before", "after", "95% CI", "verdict")
+        for r in table.to_dict("records"):
+            ci = f"{r['ci_low']:+.3f} to {r['ci_high']:+.3f}" if r["ci_low"] == r["ci_low"] else "-"
+            rows.add_row(
+                str(r["version"]),
+                str(r["effective"]),
+                str(r["label"]),
+                f"{r['before']:.3f}",
+                f"{r['after']:.3f}",
+                ci,
+                str(r["verdict"]),
+            )
+        console.print(rows)
+        for caveat in sorted({c for r in results for c in r.caveats}):
+            console.print(f"[yellow]caveat:[/] {caveat}")
+
+
+@icp_app.command("micro-review")
+def micro_review(
+    workspace: WorkspaceOption = None,
+    as_of: AsOfOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Is a monthly micro-review due (cohort NRR fell more than 2 points in the last quarter)?"""
+    with user_errors():
+        backend = open_analytics(settings_for(workspace))
+        drops = nrr_drops(CanonicalTables.from_backend(backend), _data_as_of(backend, as_of))
+        if json:
+            print_json({"due": drops.due, "series": drops.series.to_dict("records")})
+            return
+        last = drops.series.dropna(subset=["nrr"]).tail(4)
+        for r in last.to_dict("records"):
+            change = r["change_points"]
+            shift = "" if change != change else f" ({change:+.1f} points)"
+            console.print(f"{r['period']}: NRR {r['nrr']:.1%}{shift}")
+        console.print(
+            "[bold red]A monthly micro-review is due.[/]" if drops.due else "No micro-review due."
+        )
 
 
 def register(app: typer.Typer) -> None:
