@@ -62,6 +62,23 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
 
 
+def emit_rows(
+    rows: list[dict[str, Any]], as_json: bool, columns: dict[str, str], footer: str = ""
+) -> None:
+    """Rows as JSON, or as a table of ``columns`` (key -> header) with ``-`` for blanks."""
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(*columns.values())
+    for row in rows:
+        table.add_row(*(str(row[k]) if row[k] not in (None, "") else "-" for k in columns))
+    console.print(table)
+    if footer:
+        console.print(footer.format(n=len(rows)))
+
+
 def command(func: Callable[..., None]) -> Callable[..., None]:
     """Decorator: run a command body inside ``user_errors``."""
     import functools

@@ -15,6 +15,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     as_of_or_today,
     console,
+    emit_rows,
     print_json,
     settings_for,
     user_errors,
@@ -177,14 +178,13 @@ def list_tags(
             }
             for t in tags
         ]
-        if json:
-            print_json(rows)
-            return
-        table = Table("account", "tag", "method", "account type", "closed")
-        for r in rows:
-            table.add_row(*(str(r[k] or "-") for k in r))
-        console.print(table)
-        console.print(f"{len(rows)} account(s)")
+        emit_rows(
+            rows,
+            json,
+            {"account_id": "account", "tag": "tag", "method": "method",
+             "account_type": "account type", "close_date": "closed"},
+            "{n} account(s)",
+        )  # fmt: skip
 
 
 @fit_app.command("override")
@@ -234,14 +234,12 @@ def watch(
     with user_errors(), open_store(settings_for(workspace))() as session:
         items = fit_tags.watch_list(session, as_of_or_today(as_of), due_only=not all_items)
         rows = [{"account_id": w.account_id, "due_date": w.due_date} for w in items]
-        if json:
-            print_json(rows)
-            return
-        table = Table("account", "due")
-        for r in rows:
-            table.add_row(str(r["account_id"]), str(r["due_date"]))
-        console.print(table)
-        console.print(f"{len(rows)} account(s) on the watch list")
+        emit_rows(
+            rows,
+            json,
+            {"account_id": "account", "due_date": "due"},
+            "{n} account(s) on the watch list",
+        )
 
 
 def register(app: typer.Typer) -> None:

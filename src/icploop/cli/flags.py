@@ -18,6 +18,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     as_of_or_today,
     console,
+    emit_rows,
     print_json,
     settings_for,
     user_errors,
@@ -39,6 +40,7 @@ from icploop.metrics.tables import CanonicalTables
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Flag
 
+STUCK_COLUMNS = ("id", "flag_id", "channel", "recipient", "status", "attempts", "last_error")
 flags_app = typer.Typer(help="Bad-fit flags: list, show, edit, send, deliver, stuck deliveries.")
 
 
@@ -66,19 +68,13 @@ def list_flags(
             }
             for f in flags
         ]
-        if json:
-            print_json(rows)
-            return
-        table = Table("id", "account", "fit issue", "status", "AE", "evidence")
-        for r in rows:
-            table.add_row(
-                *(
-                    str(r[k] or "-")
-                    for k in ("id", "account_id", "fit_issue", "status", "ae", "evidence")
-                )
-            )
-        console.print(table)
-        console.print(f"{len(rows)} flag(s)")
+        emit_rows(
+            rows,
+            json,
+            {"id": "id", "account_id": "account", "fit_issue": "fit issue", "status": "status",
+             "ae": "AE", "evidence": "evidence"},
+            "{n} flag(s)",
+        )  # fmt: skip
 
 
 @flags_app.command("show")
@@ -153,12 +149,8 @@ def stuck(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
             }
             for d in stuck_deliveries(session)
         ]
-        if json:
-            print_json(rows)
-            return
-        for r in rows:
-            console.print(", ".join(f"{k}={v}" for k, v in r.items()), markup=False)
-        console.print(f"{len(rows)} stuck deliver(ies)")
+        emit_rows(rows, json, {k: k.replace("_", " ") for k in STUCK_COLUMNS},
+                  "{n} stuck deliver(ies)")  # fmt: skip
 
 
 @flags_app.command("requeue")

@@ -17,6 +17,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     as_of_or_today,
     console,
+    emit_rows,
     print_json,
     settings_for,
     user_errors,
@@ -48,15 +49,13 @@ def list_versions(workspace: WorkspaceOption = None, json: JsonOption = False) -
             }
             for v in versions.list_versions(session)
         ]
-        if json:
-            print_json(rows)
-            return
-        table = Table(
-            "version", "status", "created by", "published by", "in force from", "criteria"
-        )
-        for r in rows:
-            table.add_row(*(str(r[k] or "-") for k in r))
-        console.print(table)
+        emit_rows(
+            rows,
+            json,
+            {"number": "version", "status": "status", "created_by": "created by",
+             "published_by": "published by", "in_force_from": "in force from",
+             "criteria": "criteria"},
+        )  # fmt: skip
 
 
 @icp_app.command("show")
