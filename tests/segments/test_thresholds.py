@@ -82,3 +82,31 @@ def test_a_constant_attribute_is_a_user_error() -> None:
     frame = pd.DataFrame({"seats": [10] * 200, "churned": [0, 1] * 100})
     with pytest.raises(IcploopError, match="no cut"):
         find_threshold(ibis.memtable(frame), "seats", "churned")
+
+
+def test_a_discount_threshold_reads_as_a_percentage() -> None:
+    """Deals discounted 30% or more churn 3x: the sentence speaks in percent, not fractions."""
+    import ibis
+    import numpy as np
+    import pandas as pd
+
+    from icploop.segments.thresholds import find_threshold
+
+    rng = np.random.default_rng(3)
+    discount = rng.uniform(0.0, 0.5, 3000).round(3)
+    churn = (rng.random(3000) < np.where(discount >= 0.3, 0.36, 0.12)).astype(int)
+    table = ibis.memtable(pd.DataFrame({"discount": discount, "churned": churn}))
+    found = find_threshold(
+        table,
+        "discount",
+        "churned",
+        unit="discount",
+        percent=True,
+        n_bootstrap=200,
+        n_permutations=199,
+    )
+    assert "% discount or more" in found.recommendation
+    assert (
+        "recommended ceiling" in found.recommendation
+        and "0." not in found.recommendation.split(";")[1]
+    )

@@ -29,7 +29,12 @@ from icploop.segments.search import search_segments
 from icploop.segments.thresholds import find_threshold
 from icploop.segments.why_we_win import why_we_win
 
-THRESHOLD_UNITS = {"seats_at_close": "seats", "employees": "employees"}
+THRESHOLD_UNITS = {
+    "seats_at_close": "seats",
+    "employees": "employees",
+    "discount": "discount",
+    "deal_amount": "in annual contract value",
+}
 
 
 def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
@@ -95,6 +100,7 @@ def run_search(
                 unit=THRESHOLD_UNITS.get(attribute, ""),
                 event_phrase=spec.event_phrase,
                 horizon_phrase=" in year one" if outcome == "churn" else "",
+                percent=attribute == "discount",
             )
             if found.permutation_p < 0.05:
                 thresholds.append(found)

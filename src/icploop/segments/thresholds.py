@@ -135,6 +135,7 @@ def find_threshold(
     unit: str = "",
     event_phrase: str = "churn",
     horizon_phrase: str = "",
+    percent: bool = False,
 ) -> ThresholdResult:
     """Find the cut of numeric ``attribute`` that best separates binary ``outcome`` (0/1).
 
@@ -143,7 +144,8 @@ def find_threshold(
     statistic is Pearson's chi-squared. Rows missing either column are left out. The
     recommendation reads like "accounts under 50 seats churn 3.1x more in year one (95% CI
     2.4-4.0, n=812); recommended floor: 75 seats", with ``unit`` ("seats"), ``event_phrase``
-    ("churn") and ``horizon_phrase`` (" in year one") as given. Seeded: same inputs, same output.
+    ("churn") and ``horizon_phrase`` (" in year one") as given; ``percent`` shows a fraction
+    (a discount) as a percentage. Seeded: same inputs, same output.
     """
     if n_permutations < 1 or n_bootstrap < 1:
         raise IcploopError("n_permutations and n_bootstrap must be positive", "use 999 and 1000")
@@ -225,6 +227,7 @@ def find_threshold(
         event_phrase,
         horizon_phrase,
         level,
+        percent,
     )
     scan = pd.DataFrame(
         {
@@ -268,12 +271,13 @@ def _phrase(
     event_phrase: str,
     horizon_phrase: str,
     level: float,
+    percent: bool = False,
 ) -> str:
     u = f" {unit}" if unit else f" {attribute}"
     where = (
-        f"under {format_number(cut)}{u}"
+        f"under {_show(cut, percent)}{u}"
         if side == "below"
-        else f"at {format_number(cut)}{u} or more"
+        else f"at {_show(cut, percent)}{u} or more"
     )
     more = "more" if ratio >= 1 else "as much"
     head = (
@@ -283,4 +287,12 @@ def _phrase(
     if recommended is None:
         return f"{head}; no reliable cut (permutation p = {p_perm:.2f}): no limit recommended"
     kind = "floor" if side == "below" else "ceiling"
-    return f"{head}; recommended {kind}: {format_number(recommended)}{u}"
+    return f"{head}; recommended {kind}: {_show(recommended, percent)}{u}"
+
+
+def _show(x: float, percent: bool) -> str:
+    """A cut as a reader writes it: 3 significant figures with thousands separators, or a
+    percentage for fractions such as a discount (0.196 -> 20%)."""
+    if percent:
+        return f"{100 * x:.0f}%"
+    return f"{float(f'{x:.3g}'):,g}" if abs(x) < 1e15 else format_number(x)
