@@ -37,10 +37,21 @@ def durations(
     """
     as_of_m = index_of(as_of)
     pos = paying_months(tables.mrr_monthly, as_of, settings)
-    first = pos.group_by("account_id").agg(first_m=pos.m.min())
-    mv = movements(tables.mrr_monthly, as_of, settings)
-    churned = mv.filter(mv.churn > 0).group_by("account_id").agg(churn_m=mv.m.min())
-    j = first.left_join(churned, "account_id")
+    if settings.net_returns_within_days is None:
+        # the first churn is the month after the first paying month not followed by the next
+        # month: one window (next paying month) and one GROUP BY, instead of building every
+        # movement row with two joins and then keeping only the churns
+        nm = pos.m.lead().over(ibis.window(group_by=pos.account_id, order_by=pos.m))
+        p = pos.mutate(nm=nm)
+        ends = (p.nm.isnull() & (p.m < as_of_m)) | (p.nm > p.m + 1)
+        j = p.group_by("account_id").agg(
+            first_m=p.m.min(), churn_m=ibis.ifelse(ends.fill_null(False), p.m + 1, None).min()
+        )
+    else:
+        first = pos.group_by("account_id").agg(first_m=pos.m.min())
+        mv = movements(tables.mrr_monthly, as_of, settings)
+        churned = mv.filter(mv.churn > 0).group_by("account_id").agg(churn_m=mv.m.min())
+        j = first.left_join(churned, "account_id")
     out = j.select(
         "account_id",
         "first_m",
