@@ -1,0 +1,175 @@
+"""Storing a review, recording decisions on its proposals, and drafting the ICP version.
+
+Only RevOps (or an admin) decides; every decision is audit-logged with who and when. Accepted
+proposals (with an edited payload when one was given) are added to the content of the latest
+published ICP version to make a new draft version that records the review it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from icploop.errors import IcploopError
+from icploop.icp.document import IcpContent, ScoringChange
+from icploop.icp.versions import PUBLISHERS, create_draft, list_versions, require_role
+from icploop.rules import Rule
+from icploop.store.audit import audit
+from icploop.store.models import IcpVersionRecord, Proposal, Review
+
+DECISIONS = ("accept", "edit", "reject")
+
+
+def store_review(session: Session, pack: dict[str, Any], built_by: str, now: dt.datetime) -> Review:
+    """Store a built pack as a ``Review`` with one ``Proposal`` per drafted decision, and write
+    the review and proposal ids back into ``pack`` (so the rendered files can cite them)."""
+    review = Review(
+        quarter=pack["quarter"],
+        as_of=dt.date.fromisoformat(pack["as_of"]),
+        evidence={},
+        built_by=built_by,
+        built_at=now,
+        status="open",
+    )
+    session.add(review)
+    for item in pack["proposals"]["items"]:
+        review.proposals.append(
+            Proposal(
+                kind=item["kind"],
+                title=item["title"],
+                payload=item["payload"],
+                evidence={**item["evidence"], "sentence": item["sentence"]},
+            )
+        )
+    session.flush()
+    pack["review_id"] = review.id
+    for item, row in zip(pack["proposals"]["items"], review.proposals, strict=True):
+        item["id"] = row.id
+    review.evidence = pack
+    audit(session, actor=built_by, action="review.build", object_type="review",
+          object_id=review.id, at=now, details={"quarter": review.quarter,
+          "proposals": [p.id for p in review.proposals]})  # fmt: skip
+    return review
+
+
+def get_review(session: Session, review_id: int | None = None) -> Review:
+    """Review ``review_id``, or the latest one; an IcploopError when there is none."""
+    query = select(Review).options(selectinload(Review.proposals))
+    if review_id is None:
+        query = query.order_by(Review.id.desc()).limit(1)
+    else:
+        query = query.where(Review.id == review_id)
+    review = session.scalars(query).one_or_none()
+    if review is None:
+        raise IcploopError(
+            "no such review" if review_id else "no review has been built yet",
+            "build one with `icploop review build`",
+        )
+    return review
+
+
+def check_payload(kind: str, payload: dict[str, Any]) -> None:
+    """Raise an IcploopError unless ``payload`` is a valid payload for a proposal of ``kind``."""
+    try:
+        if kind in ("criterion", "do_not_close"):
+            Rule.model_validate(payload["rule"])
+        elif kind == "lead_scoring":
+            ScoringChange(rule=Rule.model_validate(payload["rule"]), points=int(payload["points"]))
+        elif not str(payload.get("text", "")).strip():
+            raise KeyError("text")
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise IcploopError(
+            f"the edited {kind} proposal is not valid: {exc}",
+            "criterion/do_not_close need rule: {attribute, op, value}; lead_scoring also "
+            "points; qualification needs text",
+        ) from exc
+
+
+def decide(
+    session: Session,
+    review_id: int,
+    actor: str,
+    now: dt.datetime,
+    accept: tuple[int, ...] = (),
+    reject: tuple[int, ...] = (),
+    edits: dict[int, dict[str, Any]] | None = None,
+    comment: str = "",
+) -> Review:
+    """Record decisions on a review's proposals (RevOps or admin only): ``accept`` and
+    ``reject`` list proposal ids; ``edits`` maps a proposal id to its new payload (an edit is
+    an acceptance of the edited version). A proposal may be decided once."""
+    require_role(session, actor, PUBLISHERS, "decide review proposals")
+    review = get_review(session, review_id)
+    edits = edits or {}
+    chosen = [*accept, *reject, *edits]
+    if len(set(chosen)) != len(chosen):
+        raise IcploopError("a proposal was given more than one decision", "list each id once")
+    by_id = {p.id: p for p in review.proposals}
+    unknown = [i for i in chosen if i not in by_id]
+    if unknown:
+        raise IcploopError(
+            f"review {review_id} has no proposal {', '.join(map(str, unknown))}",
+            f"its proposals are {', '.join(map(str, by_id)) or 'none'}",
+        )
+    for pid in chosen:
+        if by_id[pid].decision != "pending":
+            raise IcploopError(f"proposal {pid} was already decided ({by_id[pid].decision})")
+    for pid, payload in edits.items():
+        check_payload(by_id[pid].kind, payload)
+    for pid in chosen:
+        proposal = by_id[pid]
+        decision = "edit" if pid in edits else ("accept" if pid in accept else "reject")
+        proposal.decision = {"accept": "accepted", "edit": "edited", "reject": "rejected"}[decision]
+        proposal.edited_payload = edits.get(pid)
+        proposal.decided_by, proposal.decided_at = actor, now
+        proposal.comment = comment or None
+        audit(session, actor=actor, action=f"review.{decision}", object_type="review_proposal",
+              object_id=pid, at=now, details={"review_id": review_id, "payload": edits.get(pid)})  # fmt: skip
+    if all(p.decision != "pending" for p in review.proposals):
+        review.status = "decided"
+    return review
+
+
+def draft_content(base: IcpContent, review: Review) -> IcpContent:
+    """``base`` plus the review's accepted (and edited) proposals; rules already present are not
+    added twice."""
+    criteria, dnc = list(base.criteria), list(base.do_not_close)
+    scoring, qualification = list(base.lead_scoring), list(base.qualification)
+    taken = []
+    for p in review.proposals:
+        if p.decision not in ("accepted", "edited"):
+            continue
+        payload = p.edited_payload if p.decision == "edited" and p.edited_payload else p.payload
+        taken.append(p.title)
+        if p.kind in ("criterion", "do_not_close"):
+            rule = Rule.model_validate(payload["rule"])
+            target = criteria if p.kind == "criterion" else dnc
+            if rule.describe() not in {r.describe() for r in target}:
+                target.append(rule)
+        elif p.kind == "lead_scoring":
+            scoring.append(ScoringChange(rule=Rule.model_validate(payload["rule"]),
+                                         points=int(payload["points"]), rationale=p.title))  # fmt: skip
+        elif payload["text"] not in qualification:
+            qualification.append(str(payload["text"]))
+    changelog = f"From the {review.quarter} ICP review (#{review.id}): " + "; ".join(taken)
+    return IcpContent(criteria=tuple(criteria), do_not_close=tuple(dnc),
+                      lead_scoring=tuple(scoring), qualification=tuple(qualification),
+                      changelog=changelog)  # fmt: skip
+
+
+def draft_version(
+    session: Session, review_id: int, actor: str, now: dt.datetime
+) -> IcpVersionRecord:
+    """A new draft ICP version: the latest published version's content plus the review's
+    accepted changes (an empty base when nothing is published yet). Raises when nothing was
+    accepted."""
+    review = get_review(session, review_id)
+    if not any(p.decision in ("accepted", "edited") for p in review.proposals):
+        raise IcploopError(f"review {review_id} has no accepted proposal: nothing to draft")
+    published = [v for v in list_versions(session) if v.status == "published"]
+    base = IcpContent.model_validate(published[0].content) if published else IcpContent()
+    return create_draft(session, draft_content(base, review), actor, now, review_id=review.id)

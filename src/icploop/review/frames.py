@@ -1,0 +1,69 @@
+"""The frames the review reads: one row per customer account, one row per closed deal.
+
+Moved here from the ``segments`` command so that the pack, the CLI and the web app search the
+same frame. The account frame carries the derived attribute ``quarter_end_deal`` (first deal
+closed in the last 14 days of a quarter, ``yes``/``no``) and the closing AE, so that the bad-fit
+AE pattern (``closing_ae = X AND quarter_end_deal = yes``) is a segment the search can find.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from icploop.errors import IcploopError
+from icploop.metrics.tables import CanonicalTables
+from icploop.segments.outcomes import account_outcomes
+
+
+def optional_table(backend: Any, name: str) -> Any:
+    """The backend's table ``name``, or None when the warehouse has no such table."""
+    return backend.table(name) if name in backend.list_tables() else None
+
+
+def last_data_month(backend: Any) -> dt.date:
+    """The first day of the latest month with MRR; an IcploopError on an empty warehouse."""
+    if "mrr_monthly" not in backend.list_tables():
+        raise IcploopError("the warehouse has no MRR yet", "load data first (icploop load)")
+    latest = backend.table("mrr_monthly").month.max().to_pandas()
+    if latest is None or pd.isna(latest):
+        raise IcploopError("the warehouse has no MRR yet", "load data first (icploop load)")
+    return pd.Timestamp(latest).date().replace(day=1)
+
+
+def account_frame(backend: Any, as_of: dt.date) -> pd.DataFrame:
+    """Per customer account: attributes at close and outcomes as of ``as_of``
+    (``icploop.segments.outcomes.account_outcomes``), with adoption when usage is loaded."""
+    tables = CanonicalTables.from_backend(backend)
+    return account_outcomes(
+        tables, as_of, optional_table(backend, "usage"), optional_table(backend, "deal_use_cases")
+    )
+
+
+def deal_frame(backend: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Won and lost deals closed from ``start`` to ``end`` (both included), with the account's
+    attributes: ``won`` (0/1), ``discount`` (fraction of list price), ``ae``, ``close_date``.
+
+    Open deals are left out: a close rate counts decided deals only. Deals of accounts missing
+    from the accounts table keep missing attributes.
+    """
+    tables = CanonicalTables.from_backend(backend)
+    if tables.deals is None or tables.accounts is None:
+        raise IcploopError("close rates need the deals and accounts tables", "load them first")
+    deals = tables.deals
+    deals = deals.filter(
+        deals.outcome.isin(["won", "lost"])
+        & (deals.close_date >= start)
+        & (deals.close_date <= end)
+    )
+    wanted = ("industry", "segment", "use_case", "lead_source", "intent_score", "seats_at_close")
+    cols = [c for c in wanted if c in tables.accounts.columns]
+    frame = deals.select("account_id", "outcome", "discount", "ae", "close_date")
+    frame = frame.left_join(tables.accounts.select("account_id", *cols), "account_id")
+    out = frame.to_pandas()
+    out = out.drop(columns=[c for c in out.columns if c.endswith("_right")])
+    out["won"] = (out["outcome"] == "won").astype(int)
+    out["closing_ae"] = out["ae"]
+    return out

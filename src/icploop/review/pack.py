@@ -1,0 +1,65 @@
+"""The review pack: every section's evidence and the drafted proposals, as one JSON-friendly dict.
+
+The dict is what the pack says, whatever the format: HTML, Markdown, PDF and JSON are renderings
+of it (``icploop.review.render``), and the stored ``Review.evidence`` is the same dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from icploop.metrics.tables import CanonicalTables
+from icploop.review.evidence import analytics_evidence, deal_window
+from icploop.review.frames import account_frame, deal_frame, last_data_month
+from icploop.review.loop_state import fit_tag_mix, previous_review
+from icploop.review.policy import ProposalPolicy
+from icploop.review.proposals import draft_proposals
+from icploop.review.quarters import Quarter, latest_full_quarter
+
+#: The pack's sections in the order of the review's agenda: (id, title, who presents it).
+SECTIONS = (
+    ("previous_review", "Last quarter's decisions and their implementation", "RevOps"),
+    ("headline", "Headline and NRR trend", "RevOps"),
+    ("churn_cohort", "Churn cohort", "VP CS"),
+    ("fit_tags", "Fit-tag distribution", "RevOps"),
+    ("close_rates", "Close rate and discount", "VP Sales"),
+    ("synthesis", "Synthesis", "RevOps"),
+    ("proposals", "Proposed decisions", "all"),
+)
+
+
+def resolve_quarter(backend: Any, quarter: str | None) -> Quarter:
+    """The quarter asked for, or the latest full quarter with data."""
+    return Quarter.parse(quarter) if quarter else latest_full_quarter(last_data_month(backend))
+
+
+def build_pack(
+    backend: Any,
+    session: Session,
+    quarter: Quarter,
+    policy: ProposalPolicy | None = None,
+) -> dict[str, Any]:
+    """The pack for ``quarter`` (as of its last day) from the warehouse ``backend`` and the app
+    store ``session`` (read only). Proposal ids are filled in when the review is stored."""
+    tables = CanonicalTables.from_backend(backend)
+    accounts = account_frame(backend, quarter.end)
+    deals = deal_frame(backend, *deal_window(quarter))
+    evidence = analytics_evidence(tables, accounts, deals, quarter)
+    drafted, summary = draft_proposals(accounts, policy)
+    pack: dict[str, Any] = {
+        "quarter": quarter.label,
+        "as_of": quarter.end.isoformat(),
+        "review_id": None,
+        "sections": [{"id": s, "title": t, "presenter": p} for s, t, p in SECTIONS],
+        "previous_review": previous_review(session, quarter, quarter.end),
+        "headline": evidence["headline"],
+        "churn_cohort": evidence["churn_cohort"],
+        "fit_tags": fit_tag_mix(session, accounts, quarter),
+        "close_rates": evidence["close_rates"],
+        "synthesis": evidence["synthesis"],
+        "proposals": {"summary": summary, "items": [d.to_dict() for d in drafted]},
+        "charts": evidence["charts"],
+    }
+    return pack
