@@ -94,3 +94,41 @@ def demo_5000(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     load_paths(backend, [folder / "data"])
     backend.disconnect()
     return {"warehouse": path, "truth": truth}
+
+
+CHROMIUM_VAR = "ICPLOOP_CHROMIUM"
+# flags that keep Chromium from reaching out on its own (updates, sync, field trials)
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    The executable comes from ``ICPLOOP_CHROMIUM`` or ``chromium`` on the PATH. Without one the
+    browser tests skip saying so, except under CI, where ``.ci/run`` installs it and a missing
+    browser is a failure."""
+    import shutil
+
+    executable = os.environ.get(CHROMIUM_VAR) or shutil.which("chromium")
+    if not executable:
+        message = f"browser tests need Debian's chromium on the PATH or in {CHROMIUM_VAR}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -23,6 +23,7 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
         "4. Which segments",
         "5. The value-based ICP",
         "6. The 90-day fit tags",
+        "7. The quarterly ICP review pack",
     ):
         assert section in first.output
     assert "Headline metrics" in first.output and "Fit tags by segment" in first.output
@@ -37,3 +38,8 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
     truth = json.loads((tmp_path / "demo" / "data" / "truth.json").read_text())
     assert accounts["rows"] == truth["accounts"] + truth["prospects"]
     assert len({t["account_id"] for t in tags}) == len(tags) > 0
+    packs = sorted(p.suffix for p in (tmp_path / "demo" / "review").glob("icp-review-*"))
+    assert packs == [".html", ".json", ".md", ".pdf"]
+    # the second run rebuilt the same undecided review rather than adding another
+    review = json.loads(runner.invoke(app, ["review", "show", *ws, "--json"]).output)
+    assert review["id"] == 1 and review["status"] == "open"

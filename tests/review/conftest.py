@@ -15,7 +15,11 @@ from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Person
 
-PEOPLE = {"revops.lead@example.test": "revops", "csm.one@example.test": "csm"}
+PEOPLE = {
+    "revops.lead@example.test": "revops",
+    "csm.one@example.test": "csm",
+    "marketing.lead@example.test": "marketing",
+}
 
 
 def open_workspace(warehouse: Path, folder: Path) -> tuple[Any, sessionmaker[Session]]:

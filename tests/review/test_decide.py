@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from icploop.errors import IcploopError
 from icploop.icp.document import IcpContent
 from icploop.review.decide import decide, draft_version, get_review, store_review
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import utcnow
-from icploop.store.models import AuditEvent
+from icploop.store.models import AuditEvent, Proposal
 
 from .conftest import open_workspace
 
@@ -71,3 +71,25 @@ def test_an_invalid_edit_is_refused_with_what_to_write(
     with factory() as session, pytest.raises(IcploopError, match="not valid"):
         decide(session, review_id, "revops.lead@example.test", utcnow(),
                edits={criterion.id: {"rule": {"attribute": "seats_at_close", "op": "~"}}})  # fmt: skip
+
+
+def test_building_a_quarter_again_replaces_its_undecided_review_only(
+    demo_5000: dict[str, Any], tmp_path: Any
+) -> None:
+    factory, review_id, proposals = _stored(demo_5000, tmp_path)
+    backend, _ = open_workspace(demo_5000["warehouse"], tmp_path / "again")
+    quarter = resolve_quarter(backend, None)
+    with factory() as session, session.begin():
+        pack = build_pack(backend, session, quarter)
+        again = store_review(session, pack, "revops.lead@example.test", utcnow())
+        assert again.id == review_id
+        assert len(again.proposals) == len(proposals)
+        assert session.scalar(select(func.count()).select_from(Proposal)) == len(proposals)
+        decide(session, review_id, "revops.lead@example.test", utcnow(),
+               accept=(again.proposals[0].id,))  # fmt: skip
+    with factory() as session, session.begin():
+        third = store_review(
+            session, build_pack(backend, session, quarter), "revops.lead@example.test", utcnow()
+        )
+        assert third.id != review_id
+        assert get_review(session, review_id).proposals[0].decision == "accepted"

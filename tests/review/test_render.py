@@ -50,3 +50,24 @@ def test_the_pdf_renders_pages_that_are_not_blank(
         image = np.asarray(document[index].render(scale=0.5).to_pil().convert("L"), dtype=float)
         assert image.std() > 5, f"page {index + 1} is blank"
     document.close()
+
+
+def test_the_html_pack_opens_in_a_browser_without_asking_the_network(
+    demo_pack: dict[str, Any], tmp_path: Path, browser: Any
+) -> None:
+    (html,) = write_pack(demo_pack, ["html"], tmp_path)
+    context = browser.new_context()
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(html.as_uri(), wait_until="load")
+    page.wait_for_load_state("networkidle")
+    elsewhere = [url for url in requested if not url.startswith(("file:", "data:", "about:"))]
+    assert requested and requested[0] == html.as_uri()
+    assert elsewhere == []
+    # the charts are drawn: each inline SVG has a size on the page
+    boxes = [svg.bounding_box() for svg in page.locator("svg").all()]
+    assert len(boxes) == 3 and all(b is not None and b["width"] > 100 for b in boxes)
+    for item in demo_pack["proposals"]["items"]:
+        assert item["title"] in page.inner_text("body")
+    context.close()

@@ -16,7 +16,8 @@ from rich.console import Console
 from icploop.config import Settings, load_settings
 from icploop.errors import IcploopError
 
-console = Console()
+# paths, ids and commands are copied from the output: a line is never broken inside them
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 WorkspaceOption = Annotated[

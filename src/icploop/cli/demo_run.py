@@ -1,7 +1,8 @@
 """``icploop demo run``: the main job end to end on the demo company (what ``make demo`` runs).
 
 Generate the company (once per size and seed), load it, then print what each capability says
-about it: the workspace summary, retention, the segments that retain and churn, the fit tags.
+about it: the workspace summary, retention, the segments that retain and churn, the fit tags
+and flags, and the quarterly review pack.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed of the demo company.")] = 7,
 ) -> None:
     """Generate, load and analyse the demo company; safe to run again."""
-    from icploop.cli import fit, ingest, metrics, segments
+    from icploop.cli import fit, ingest, metrics, review, segments
     from icploop.demo.generator import generate_company
 
     with user_errors():
@@ -131,6 +132,18 @@ def run(
             json=False,
         )
         logins = demo_logins(ws)
+        _section("7. The quarterly ICP review pack")
+        review.build(
+            quarter=None,
+            format="html,md,pdf,json",
+            out=directory / "review",
+            built_by=logins.get("revops", "review-build"),
+            workspace=ws,
+        )
+        console.print(
+            "Decide its proposals with `.venv/bin/icploop review decide REVIEW --accept 1,2 "
+            f"--as {logins.get('revops', 'REVOPS')} --workspace {ws}` (or in the web app)."
+        )
         console.rule()
         console.print(
             f"Workspace: {ws}. Explore it with `.venv/bin/icploop --help`, e.g. "
@@ -139,4 +152,4 @@ def run(
         console.print(f"\nServe the web app:  .venv/bin/icploop serve --workspace {ws}")
         console.print("then open http://127.0.0.1:8000 and log in as one of (demo only):")
         for role, person in logins.items():
-            console.print(f"  {role:<11} {person}  password: {DEMO_PASSWORD}")
+            console.print(f"  {role:<11} {person}  password: {DEMO_PASSWORD}", highlight=False)

@@ -136,7 +136,9 @@ def decide(
             version = decisions.draft_version(session, review_id, actor, now) if taken else None
         console.print(f"review {review_id}: {len(taken)} accepted, status {review.status}")
         if version is not None:
-            console.print(f"draft ICP version {version.number} created from review {review_id}")
+            console.print(
+                f"draft ICP version {version.number} holds the changes accepted in review {review_id}"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -21,11 +21,11 @@ from icploop.cli.common import (
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
-from icploop.segments.catalog import OUTCOMES
+from icploop.review.frames import account_frame, last_data_month
+from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
-from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes, extra_attributes
-from icploop.segments.search import search_segments
+from icploop.segments.outcomes import CATEGORICAL, NUMERIC
 from icploop.segments.thresholds import find_threshold
 from icploop.segments.why_we_win import why_we_win
 
@@ -55,18 +55,12 @@ def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
         frame = frame.join(tables.accounts.select("account_id", *cols), "account_id").to_pandas()
         frame["won"] = (frame["outcome"] == "won").astype(int)
         return frame
-    return account_outcomes(tables, as_of, _opt(backend, "usage"), _opt(backend, "deal_use_cases"))
-
-
-def _opt(backend: Any, name: str) -> Any:
-    return backend.table(name) if name in backend.list_tables() else None
+    return account_frame(backend, as_of)
 
 
 def latest_as_of(backend: Any) -> dt.date:
     """The last day of the latest month with MRR (the default as-of date)."""
-    latest = backend.table("mrr_monthly").month.max().to_pandas()
-    month = pd.Timestamp(latest)
-    return (month + pd.offsets.MonthEnd(0)).date()
+    return (pd.Timestamp(last_data_month(backend)) + pd.offsets.MonthEnd(0)).date()
 
 
 def run_search(
@@ -74,19 +68,9 @@ def run_search(
 ) -> tuple[Any, list[Any]]:
     """The segment search and, for binary outcomes, the thresholds of the numeric attributes."""
     spec = OUTCOMES[outcome]
-    categorical = [c for c in (*CATEGORICAL, *extra_attributes(frame)) if c in frame.columns]
+    result = search_outcome(frame, outcome, depth, min_size)
     numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
-    table = ibis.memtable(frame[[spec.column, *categorical, *numeric]])
-    result = search_segments(
-        table,
-        spec.column,
-        categorical,
-        numeric,
-        depth=depth,
-        min_support=min_size,
-        outcome_kind=spec.kind,
-        higher_is=spec.higher_is,
-    )
+    table = ibis.memtable(frame[[spec.column, *numeric]])
     thresholds = []
     if spec.kind == "binary":
         for attribute in ("seats_at_close", "employees", "discount", "deal_amount"):

@@ -26,16 +26,22 @@ DECISIONS = ("accept", "edit", "reject")
 
 def store_review(session: Session, pack: dict[str, Any], built_by: str, now: dt.datetime) -> Review:
     """Store a built pack as a ``Review`` with one ``Proposal`` per drafted decision, and write
-    the review and proposal ids back into ``pack`` (so the rendered files can cite them)."""
-    review = Review(
-        quarter=pack["quarter"],
-        as_of=dt.date.fromisoformat(pack["as_of"]),
-        evidence={},
-        built_by=built_by,
-        built_at=now,
-        status="open",
-    )
-    session.add(review)
+    the review and proposal ids back into ``pack`` (so the rendered files can cite them).
+
+    Building a quarter again replaces its latest review while nobody has decided anything on it
+    (same review id, fresh proposals); once a decision is recorded, a new build is a new review
+    and the decided one stays as it was."""
+    review = _undecided_review(session, pack["quarter"])
+    if review is None:
+        review = Review(quarter=pack["quarter"], evidence={}, status="open")
+        session.add(review)
+    else:
+        for stale in list(review.proposals):
+            review.proposals.remove(stale)
+            session.delete(stale)
+        session.flush()
+    review.as_of = dt.date.fromisoformat(pack["as_of"])
+    review.built_by, review.built_at = built_by, now
     for item in pack["proposals"]["items"]:
         review.proposals.append(
             Proposal(
@@ -54,6 +60,19 @@ def store_review(session: Session, pack: dict[str, Any], built_by: str, now: dt.
           object_id=review.id, at=now, details={"quarter": review.quarter,
           "proposals": [p.id for p in review.proposals]})  # fmt: skip
     return review
+
+
+def _undecided_review(session: Session, quarter: str) -> Review | None:
+    latest = session.scalars(
+        select(Review)
+        .where(Review.quarter == quarter)
+        .order_by(Review.id.desc())
+        .options(selectinload(Review.proposals))
+        .limit(1)
+    ).one_or_none()
+    if latest is None or any(p.decision != "pending" for p in latest.proposals):
+        return None
+    return latest
 
 
 def get_review(session: Session, review_id: int | None = None) -> Review:
@@ -164,12 +183,26 @@ def draft_content(base: IcpContent, review: Review) -> IcpContent:
 def draft_version(
     session: Session, review_id: int, actor: str, now: dt.datetime
 ) -> IcpVersionRecord:
-    """A new draft ICP version: the latest published version's content plus the review's
-    accepted changes (an empty base when nothing is published yet). Raises when nothing was
-    accepted."""
+    """The draft ICP version of a review: the latest published version's content plus the
+    review's accepted changes (an empty base when nothing is published yet).
+
+    Deciding a review in several sittings keeps one draft: when the review already has a draft
+    that is not yet published, its content is brought up to date instead of adding another.
+    Raises when nothing was accepted."""
     review = get_review(session, review_id)
     if not any(p.decision in ("accepted", "edited") for p in review.proposals):
         raise IcploopError(f"review {review_id} has no accepted proposal: nothing to draft")
-    published = [v for v in list_versions(session) if v.status == "published"]
+    versions = list_versions(session)
+    published = [v for v in versions if v.status == "published"]
     base = IcpContent.model_validate(published[0].content) if published else IcpContent()
-    return create_draft(session, draft_content(base, review), actor, now, review_id=review.id)
+    content = draft_content(base, review)
+    open_draft = next(
+        (v for v in versions if v.status == "draft" and v.review_id == review.id), None
+    )
+    if open_draft is None:
+        return create_draft(session, content, actor, now, review_id=review.id)
+    require_role(session, actor, PUBLISHERS, "draft ICP versions")
+    open_draft.content = content.model_dump(mode="json")
+    audit(session, actor=actor, action="icp.redraft", object_type="icp_version",
+          object_id=open_draft.number, at=now, details={"review_id": review.id})  # fmt: skip
+    return open_draft

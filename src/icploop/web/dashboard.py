@@ -12,14 +12,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from icploop.metrics import CanonicalTables, headline, retention
-from icploop.segments.catalog import OUTCOMES
-from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes, extra_attributes
-from icploop.segments.search import search_segments
+from icploop.review.frames import account_frame
+from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.web.state import WebState
 
 TOP_SEGMENTS = 5
@@ -81,26 +79,7 @@ def top_segments(state: WebState, as_of: dt.date, outcome: str = "churn") -> Fin
     spec = OUTCOMES[outcome]
 
     def work(backend: BaseBackend) -> Findings:
-        tables = CanonicalTables.from_backend(backend)
-        names = set(backend.list_tables())
-        frame = account_outcomes(
-            tables,
-            as_of,
-            backend.table("usage") if "usage" in names else None,
-            backend.table("deal_use_cases") if "deal_use_cases" in names else None,
-        )
-        categorical = [c for c in (*CATEGORICAL, *extra_attributes(frame)) if c in frame.columns]
-        numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
-        table = ibis.memtable(frame[[spec.column, *categorical, *numeric]])
-        result = search_segments(
-            table,
-            spec.column,
-            categorical,
-            numeric,
-            depth=2,
-            outcome_kind=spec.kind,
-            higher_is=spec.higher_is,
-        )
+        result = search_outcome(account_frame(backend, as_of), outcome)
         return Findings(
             outcome=outcome,
             label=spec.label,
