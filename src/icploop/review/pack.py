@@ -6,6 +6,7 @@ of it (``icploop.review.render``), and the stored ``Review.evidence`` is the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -40,14 +41,21 @@ def build_pack(
     session: Session,
     quarter: Quarter,
     policy: ProposalPolicy | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> dict[str, Any]:
     """The pack for ``quarter`` (as of its last day) from the warehouse ``backend`` and the app
-    store ``session`` (read only). Proposal ids are filled in when the review is stored."""
+    store ``session`` (read only). Proposal ids are filled in when the review is stored.
+    ``progress`` hears the stage and the fraction done (for a progress bar)."""
+    tell = progress or (lambda stage, fraction: None)
+    tell("reading accounts and their outcomes", 0.05)
     tables = CanonicalTables.from_backend(backend)
     accounts = account_frame(backend, quarter.end)
     deals = deal_frame(backend, *deal_window(quarter))
+    tell("churn cohort, close rates, synthesis and charts", 0.3)
     evidence = analytics_evidence(tables, accounts, deals, quarter)
+    tell("searching segments and thresholds for proposals", 0.6)
     drafted, summary = draft_proposals(accounts, policy)
+    tell("assembling the pack", 0.9)
     pack: dict[str, Any] = {
         "quarter": quarter.label,
         "as_of": quarter.end.isoformat(),

@@ -10,6 +10,7 @@ quantile bins, with no extra query.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,9 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+
+from icploop.errors import IcploopError
 
 MISSING_LABEL = "(missing)"
 
@@ -99,3 +103,36 @@ def categorical_coding(
     n_codes = len(kept) + 1
     matrix = np.eye(len(kept), n_codes)
     return AttributeCoding(name, False, n_codes, labels, matrix, values=tuple(kept))
+
+
+_CONDITION = re.compile(r"^(?P<name>\w+) (?:(?P<op><|>=|=) (?P<value>.+)|is missing)$")
+
+
+def segment_members(frame: pd.DataFrame, description: str) -> pd.Series:
+    """Which rows of ``frame`` belong to a segment, given its description as the search writes
+    it (``seats_at_close < 50 AND industry = Retail``; ``x is missing``).
+
+    Raises IcploopError for a condition the search would not write or a column ``frame`` lacks,
+    so a hand-edited link fails with a message rather than matching nothing."""
+    keep = pd.Series(True, index=frame.index)
+    for part in description.split(" AND "):
+        match = _CONDITION.match(part.strip())
+        if match is None or match["name"] not in frame.columns:
+            raise IcploopError(
+                f"cannot read the segment condition {part!r}",
+                "write `column = value`, `column < number`, `column >= number` or "
+                "`column is missing`, joined by AND",
+            )
+        column = frame[match["name"]]
+        if match["op"] is None:
+            keep &= column.isna()
+        elif match["op"] == "=":
+            keep &= column.astype("string") == match["value"]
+        else:
+            try:
+                bound = float(match["value"])
+            except ValueError:
+                raise IcploopError(f"{match['value']!r} is not a number in {part!r}") from None
+            numbers = pd.to_numeric(column, errors="coerce")
+            keep &= (numbers < bound) if match["op"] == "<" else (numbers >= bound)
+    return keep.fillna(False).astype(bool)

@@ -16,6 +16,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from icploop.metrics import CanonicalTables, headline, retention
+from icploop.metrics.cohorts import cohort_triangles
 from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.web.state import WebState
@@ -74,21 +75,69 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: clean(r[k]) for k in keep if k in r} for r in frame.to_dict("records")]
 
 
-def top_segments(state: WebState, as_of: dt.date, outcome: str = "churn") -> Findings:
-    """The segments that retain best (value) and churn most (risk), significant at q < 0.05."""
+def account_outcomes_frame(state: WebState, as_of: dt.date) -> pd.DataFrame:
+    """Per account: attributes at close and outcomes as of ``as_of`` (the search's input)."""
+    return state.cached(("account_frame", as_of), lambda b: account_frame(b, as_of))
+
+
+def top_segments(
+    state: WebState,
+    as_of: dt.date,
+    outcome: str = "churn",
+    depth: int = 2,
+    min_size: int | None = None,
+    top: int = TOP_SEGMENTS,
+) -> Findings:
+    """The segments that do best (value) and worst (risk) on ``outcome``, significant at
+    q < 0.05: the search of ``icploop segments`` with the same defaults."""
     spec = OUTCOMES[outcome]
 
     def work(backend: BaseBackend) -> Findings:
-        result = search_outcome(account_frame(backend, as_of), outcome)
+        frame = account_outcomes_frame(state, as_of)
+        result = search_outcome(frame, outcome, depth, min_size)
         return Findings(
             outcome=outcome,
             label=spec.label,
             n_accounts=result.n_accounts,
             base_rate=clean(result.base_rate),
             segments_evaluated=result.n_evaluated,
-            value=_rows(result.top(TOP_SEGMENTS, direction="better", max_q=0.05)),
-            risk=_rows(result.top(TOP_SEGMENTS, direction="worse", max_q=0.05)),
+            value=_rows(result.top(top, direction="better", max_q=0.05)),
+            risk=_rows(result.top(top, direction="worse", max_q=0.05)),
             caveats=list(result.caveats),
         )
 
-    return state.cached(("segments", as_of, outcome), work)
+    return state.cached(("segments", as_of, outcome, depth, min_size, top), work)
+
+
+TRIANGLE_MONTHS = (3, 6, 12, 18, 24, 36)
+
+
+def cohort_triangle(state: WebState, as_of: dt.date, cohorts: int = 8) -> dict[str, Any]:
+    """Revenue and logo retention of the latest close cohorts at 3-36 months since start,
+    with the cohort size (cells not yet observed are None)."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        frame = cohort_triangles(
+            CanonicalTables.from_backend(backend), as_of, max_months=max(TRIANGLE_MONTHS)
+        ).frame
+        kept = sorted(frame.cohort.unique())[-cohorts:]
+        rows = []
+        for cohort in kept:
+            part = frame[frame.cohort == cohort].set_index("months_since")
+            rows.append(
+                {
+                    "cohort": cohort,
+                    "n": int(part.n_cohort.iloc[0]),
+                    "revenue": [
+                        clean(part.revenue_retention.get(k)) if k in part.index else None
+                        for k in TRIANGLE_MONTHS
+                    ],
+                    "logo": [
+                        clean(part.logo_retention.get(k)) if k in part.index else None
+                        for k in TRIANGLE_MONTHS
+                    ],
+                }
+            )
+        return {"months": TRIANGLE_MONTHS, "rows": rows}
+
+    return state.cached(("triangle", as_of, cohorts), work)

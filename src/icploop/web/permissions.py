@@ -31,6 +31,9 @@ _ACTIONS: dict[str, frozenset[str]] = {
     "icp.publish": frozenset({"revops"}),
     # each implementation step belongs to its owners (checked per step in the handler)
     "icp.step": frozenset(role for rule in STEPS for role in rule.owner_roles),
+    # RevOps builds the quarterly review and decides its proposals
+    "review.build": frozenset({"revops"}),
+    "review.decide": frozenset({"revops"}),
     # the audit log and user administration
     "audit.read": frozenset(),
 }
@@ -60,6 +63,13 @@ ROUTE_ACTIONS: dict[str, str] = {
     "icp_step_page": "icp.step",
     "icp_publish_page": "icp.publish",
     "audit_page": "audit.read",
+    "segments_page": "read",
+    "review_list": "read",
+    "review_page": "read",
+    "review_pack": "read",
+    "review_build": "review.build",
+    "review_decide": "review.decide",
+    "job_page": "review.build",
     "openapi": "read",
     # API
     "api_me": "read",

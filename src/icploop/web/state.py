@@ -23,6 +23,7 @@ from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.store.database import open_store
 from icploop.web.auth import Sessions, load_secret
+from icploop.web.jobs import JobRunner
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class WebState:
         self._backend: BaseBackend | None = None
         self._lock = threading.RLock()
         self._cache: dict[tuple[Any, ...], Any] = {}
+        self.jobs = JobRunner()
 
     def analytics(self, work: Callable[[BaseBackend], T]) -> T:
         """Run ``work`` on the warehouse, one at a time."""

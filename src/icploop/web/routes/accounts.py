@@ -11,9 +11,12 @@ from sqlalchemy import select
 from icploop.fit.config import SIGNALS
 from icploop.flags import FIT_ISSUES
 from icploop.ingest.schema import FIT_TAGS
+from icploop.segments.catalog import OUTCOMES
+from icploop.segments.selectors import segment_members
 from icploop.store import fit_tags
 from icploop.store.models import FitTag, Flag
 from icploop.web import actions, queries
+from icploop.web import dashboard as numbers
 from icploop.web.charts import bar_chart
 from icploop.web.deps import DB, User, web_state
 from icploop.web.routes.common import back, page_router, render
@@ -39,16 +42,27 @@ def accounts_page(
     q: Annotated[str, Query(max_length=200)] = "",
     tag: Annotated[str, Query(max_length=20)] = "",
     segment: Annotated[str, Query(max_length=100)] = "",
+    where: Annotated[str, Query(max_length=500)] = "",
+    outcome: Annotated[str, Query(pattern="^(churn|nrr|ltv|adoption)?$")] = "",
     mine: bool = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """Accounts with their fit tag; search by id or name, filter by tag, segment, ownership."""
+    """Accounts with their fit tag; search by id or name, filter by tag, segment, ownership,
+    and by a segment of the explorer (``where``: its conditions, e.g. ``seats_at_close < 50``;
+    with ``outcome``, only the accounts whose outcome is observed: those the finding rests on)."""
     state = web_state(request)
     owner = None
     if mine and user.role in ("csm", "cs_manager", "ae"):
         column = {"csm": "csm", "cs_manager": "cs_manager", "ae": "owner_ae"}[user.role]
         owner = (column, user.person_id)
     ids = tag_ids(session, tag or None)
+    if where:
+        frame = numbers.account_outcomes_frame(state, state.as_of())
+        inside = segment_members(frame, where)
+        if outcome:
+            inside &= frame[OUTCOMES[outcome].column].notna()
+        members = frame.account_id[inside].astype(str)
+        ids = [i for i in members if ids is None or i in set(ids)]
     result = state.analytics(
         lambda b: queries.list_accounts(
             b,
@@ -76,6 +90,9 @@ def accounts_page(
             "q": q,
             "tag": tag,
             "segment": segment,
+            "where": where,
+            "outcome": outcome,
+            "outcome_label": OUTCOMES[outcome].label if outcome else "",
             "mine": mine,
             "fit_tags": FIT_TAGS,
             "segments": state.cached(("segments_list",), queries.segments),

@@ -34,6 +34,7 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
     tags = Counter(session.scalars(select(FitTag.tag).where(FitTag.current.is_(True))))
     findings = numbers.top_segments(state, as_of)
     watch = fit_tags.watch_list(session, today)
+    in_force = next((v for v in versions.list_versions(session) if v.status == "published"), None)
     return render(
         request,
         "dashboard.html",
@@ -49,5 +50,8 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
             "watch_total": len(watch),
             "overdue": versions.overdue_steps(session, today),
             "findings": findings,
+            "triangle": numbers.cohort_triangle(state, as_of),
+            "in_force": in_force,
+            "step_labels": {r.step: r.label for r in versions.STEPS},
         },
     )
