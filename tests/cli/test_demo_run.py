@@ -23,7 +23,11 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
         "4. Which segments",
         "5. The value-based ICP",
         "6. The 90-day fit tags",
-        "7. The quarterly ICP review pack",
+        "7. Why accounts churned",
+        "8. Cost to serve",
+        "9. The fit score trained on retention",
+        "10. NRR forecast",
+        "11. The quarterly ICP review pack",
     ):
         assert section in first.output
     assert "Headline metrics" in first.output and "Fit tags by segment" in first.output
@@ -31,6 +35,7 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert "using the demo company already in" in second.output
+    assert "Fit model v1, trained as of" in second.output  # the stored model, not a new one
     ws = ["--workspace", str(tmp_path / "demo" / "workspace")]
     tags = json.loads(runner.invoke(app, ["fit", "list", *ws, "--json"]).output)
     status = json.loads(runner.invoke(app, ["status", *ws, "--json"]).output)

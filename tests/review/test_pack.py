@@ -85,3 +85,35 @@ def test_a_null_company_gets_none_of_those_proposals_and_at_most_one_at_all(
     assert len(titles) <= 1, titles
     for word in ("seats_at_close", "haddad", "Hospitality", "intent_vendor"):
         assert not any(word in t for t in titles)
+
+
+def test_the_pack_says_why_customers_left_and_which_premium_accounts_lose_money(
+    demo_pack: dict[str, Any], demo_5000: dict[str, Any]
+) -> None:
+    section = demo_pack["reasons_cost"]
+    reasons, cost = section["reasons"], section["cost"]
+    planted = next(
+        e for e in demo_5000["truth"]["effects"] if "top_reasons" in e.get("planted", {})
+    )
+    ranked = [r["reason"] for r in reasons["pareto"]["reasons"]]
+    # a single year of losses: the two largest planted reasons lead, support is marginal
+    assert set(planted["planted"]["top_reasons"][:2]) <= set(ranked[:3])
+    support = next(r for r in reasons["pareto"]["reasons"] if r["reason"] == "support_quality")
+    assert support["share"] < 0.05
+    assert reasons["hypothesis"]["verdict"] == "not supported"
+    premium = next(t for t in cost["tiers"] if t["tier"] == "premium")
+    assert 0.2 < premium["unprofitable_share"] < 0.4
+    assert {m["tier"] for m in cost["moves"]} == {"premium"}
+    assert cost["moves_total"] == premium["unprofitable"]
+
+
+def test_without_costs_the_section_says_so_and_the_pack_still_builds(
+    small_workspace: tuple[Any, Any],
+) -> None:
+    backend, factory = small_workspace
+    backend.raw_sql("DROP TABLE costs")
+    with factory() as session:
+        pack = build_pack(backend, session, resolve_quarter(backend, None))
+    assert pack["reasons_cost"]["cost"] is None
+    assert pack["reasons_cost"]["cost_unavailable"] == "no costs table is loaded"
+    assert pack["reasons_cost"]["reasons"] is not None

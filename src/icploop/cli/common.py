@@ -18,6 +18,9 @@ from icploop.errors import IcploopError
 
 # paths, ids and commands are copied from the output: a line is never broken inside them
 console = Console(soft_wrap=True)
+if not console.is_terminal:
+    # piped or captured output has no width to follow: leave the tables room to breathe
+    console.width = max(console.width, 140)
 err_console = Console(stderr=True)
 
 WorkspaceOption = Annotated[

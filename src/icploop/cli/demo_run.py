@@ -2,7 +2,8 @@
 
 Generate the company (once per size and seed), load it, then print what each capability says
 about it: the workspace summary, retention, the segments that retain and churn, the fit tags
-and flags, and the quarterly review pack.
+and flags, churn reasons and cost to serve, the fit score and NRR forecast, and the quarterly
+review pack.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed of the demo company.")] = 7,
 ) -> None:
     """Generate, load and analyse the demo company; safe to run again."""
-    from icploop.cli import fit, ingest, metrics, review, segments
+    from icploop import model_files
+    from icploop.cli import fit, ingest, metrics, reasons, review, scoring, segments
     from icploop.demo.generator import generate_company
 
     with user_errors():
@@ -131,8 +133,26 @@ def run(
             send=True,
             json=False,
         )
+        _section("7. Why accounts churned, and does support cause it")
+        reasons.pareto_command(window=12, workspace=ws)
+        reasons.test_command(hypothesis="support", window=12, lookback=6, taxonomy=None,
+                             as_of=None, json=False, workspace=ws)  # fmt: skip
+        _section("8. Cost to serve against gross margin")
+        reasons.cost_command(window=12, rate=None, gross_margin=0.8, tier_by="plan_tier",
+                             tiers="premium,growth,starter", high_touch="premium", top=5,
+                             as_of=None, json=False, workspace=ws)  # fmt: skip
+        _section("9. The fit score trained on retention, against the scores used today")
+        if model_files.versions(ws):
+            scoring.report_command(version=None, workspace=ws, json=False)
+        else:
+            scoring.train(as_of=None, split=None, workspace=ws, json=False)
+        _section("10. NRR forecast from the fit mix, and what fewer bad fits are worth")
+        scoring.forecast_nrr(as_of=None, run_backtest=True, workspace=ws, json=False)
+        scoring.whatif_bad_fit(share=0.04, as_of=None, workspace=ws, json=False)
+        scoring.whatif_retention(points=5.0, years=3, margin=0.8, arr=None, retention=None,
+                                 as_of=None, workspace=ws, json=False)  # fmt: skip
         logins = demo_logins(ws)
-        _section("7. The quarterly ICP review pack")
+        _section("11. The quarterly ICP review pack")
         review.build(
             quarter=None,
             format="html,md,pdf,json",

@@ -31,7 +31,20 @@ def main(
 
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
-    from icploop.cli import demo, demo_run, fit, flags, icp, ingest, metrics, review, segments, web
+    from icploop.cli import (
+        demo,
+        demo_run,
+        fit,
+        flags,
+        icp,
+        ingest,
+        metrics,
+        reasons,
+        review,
+        scoring,
+        segments,
+        web,
+    )
 
     del demo_run  # registers `demo run` on the demo sub-app when imported
     ingest.register(app)
@@ -41,6 +54,8 @@ def _register() -> None:
     flags.register(app)
     icp.register(app)
     segments.register(app)
+    scoring.register(app)
+    reasons.register(app)
     review.register(app)
     web.register(app)
 

@@ -18,12 +18,14 @@ from icploop.review.loop_state import fit_tag_mix, previous_review
 from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
 from icploop.review.quarters import Quarter, latest_full_quarter
+from icploop.review.reasons_cost import reasons_and_cost
 
 #: The pack's sections in the order of the review's agenda: (id, title, who presents it).
 SECTIONS = (
     ("previous_review", "Last quarter's decisions and their implementation", "RevOps"),
     ("headline", "Headline and NRR trend", "RevOps"),
     ("churn_cohort", "Churn cohort", "VP CS"),
+    ("reasons_cost", "Why customers left, and what they cost to serve", "VP CS"),
     ("fit_tags", "Fit-tag distribution", "RevOps"),
     ("close_rates", "Close rate and discount", "VP Sales"),
     ("synthesis", "Synthesis", "RevOps"),
@@ -53,7 +55,9 @@ def build_pack(
     deals = deal_frame(backend, *deal_window(quarter))
     tell("churn cohort, close rates, synthesis and charts", 0.3)
     evidence = analytics_evidence(tables, accounts, deals, quarter)
-    tell("searching segments and thresholds for proposals", 0.6)
+    tell("churn reasons and cost to serve", 0.5)
+    reasons_cost = reasons_and_cost(backend, tables, quarter.end)
+    tell("searching segments and thresholds for proposals", 0.65)
     drafted, summary = draft_proposals(accounts, policy)
     tell("assembling the pack", 0.9)
     pack: dict[str, Any] = {
@@ -64,6 +68,7 @@ def build_pack(
         "previous_review": previous_review(session, quarter, quarter.end),
         "headline": evidence["headline"],
         "churn_cohort": evidence["churn_cohort"],
+        "reasons_cost": reasons_cost,
         "fit_tags": fit_tag_mix(session, accounts, quarter),
         "close_rates": evidence["close_rates"],
         "synthesis": evidence["synthesis"],

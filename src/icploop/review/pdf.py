@@ -132,6 +132,29 @@ def _cohort(pdf: Any, pack: dict[str, Any]) -> None:
     _rates(pdf, c["by"])
 
 
+def _reasons_cost(pdf: Any, pack: dict[str, Any]) -> None:
+    rc = pack["reasons_cost"]
+    reasons, cost = rc["reasons"], rc["cost"]
+    if reasons is None:
+        _para(pdf, f"Churn reasons not available: {rc['reasons_unavailable']}.")
+    else:
+        _para(pdf, reasons["headline"] + ".")
+        _table(pdf, ["reason", "accounts", "lost MRR", "share", "cumulative"],
+               [[r["label"], r["accounts"], _money(r["lost_mrr"]), _pct(r["share"]),
+                 _pct(r["cumulative_share"])] for r in reasons["pareto"]["reasons"]])  # fmt: skip
+        if reasons["hypothesis"]:
+            _para(pdf, f"{reasons['hypothesis']['verdict']}: {reasons['hypothesis']['sentence']}")
+    if cost is None:
+        _para(pdf, f"Cost to serve not available: {rc['cost_unavailable']}.")
+        return
+    _table(pdf, ["tier", "accounts", "contribution %", "cost over margin"],
+           [[t["tier"], t["accounts"], _pct(t["contribution_margin"]),
+             f"{t['unprofitable']} ({_pct(t['unprofitable_share'])})"] for t in cost["tiers"]])  # fmt: skip
+    _para(pdf, f"{cost['moves_total']} high-touch accounts cost more to serve than their gross "
+               f"margin; moving them to a lower-touch tier would add about "
+               f"{_money(cost['margin_gain_year_total'])} a year of margin.")  # fmt: skip
+
+
 def _tags(pdf: Any, pack: dict[str, Any]) -> None:
     f = pack["fit_tags"]
     _para(pdf, f"{f['basis']}: {f['n']} accounts.")
@@ -172,6 +195,7 @@ _SECTIONS = {
     "previous_review": _previous,
     "headline": _headline,
     "churn_cohort": _cohort,
+    "reasons_cost": _reasons_cost,
     "fit_tags": _tags,
     "close_rates": _close,
     "synthesis": _synthesis,
