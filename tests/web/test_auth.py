@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import stat
 
 from sqlalchemy import select
@@ -73,3 +74,26 @@ def test_an_api_token_works_and_a_revoked_one_does_not(web: WebWorld) -> None:
 def test_the_secret_key_is_kept_in_the_workspace_readable_by_its_owner_only(web: WebWorld) -> None:
     mode = (web.workspace / SECRET_FILE).stat().st_mode
     assert stat.S_IMODE(mode) == 0o600
+
+
+def test_a_busy_token_records_its_use_once_a_minute_not_on_every_request(web: WebWorld) -> None:
+    headers = web.bearer("revops")
+    digest = token_hash(web.tokens["revops"])
+
+    def last_used() -> dt.datetime | None:
+        with web.store() as session:
+            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one()
+            return row.last_used_at
+
+    client = web.client()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    first = last_used()
+    assert first is not None
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert last_used() == first
+    with web.store() as session, session.begin():
+        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one()
+        row.last_used_at = first - dt.timedelta(minutes=5)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert last_used() > first  # type: ignore[operator]

@@ -36,11 +36,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        on_disk = engine.url.database not in (None, "", ":memory:")
 
         @event.listens_for(engine, "connect")
-        def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            if on_disk:
+                # readers do not wait for a writer (the web app serves while someone tags)
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
     return engine

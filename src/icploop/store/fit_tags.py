@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
@@ -77,6 +77,8 @@ def record_run(
     summary = RunSummary()
     tagged = set(session.scalars(select(FitTag.account_id).distinct()))
     now = utcnow()
+    new_tags: list[FitTag] = []
+    watch: list[WatchItem] = []
     for row in fit.to_dict("records"):
         account = str(row["account_id"])
         if account in tagged:
@@ -105,20 +107,22 @@ def record_run(
                 for name in SIGNALS
             ],
         )
-        session.add(tag)
-        session.flush()
-        summary.new_tag_ids.append(tag.id)
+        new_tags.append(tag)
         summary.tagged[tag.tag] = summary.tagged.get(tag.tag, 0) + 1
         if tag.tag == "near_fit" and tag.close_date is not None:
-            session.add(
+            watch.append(
                 WatchItem(
                     account_id=account,
-                    fit_tag_id=tag.id,
+                    fit_tag=tag,
                     due_date=tag.close_date + dt.timedelta(days=watch_days),
                     added_at=now,
                 )
             )
             summary.watch_added += 1
+    # one flush for the whole run: the store batches the inserts
+    session.add_all([*new_tags, *watch])
+    session.flush()
+    summary.new_tag_ids.extend(tag.id for tag in new_tags)
     if summary.new_tag_ids:
         audit(
             session,
@@ -284,9 +288,29 @@ def quick_check(
     return new
 
 
-def watch_list(session: Session, as_of: dt.date, due_only: bool = True) -> list[WatchItem]:
-    """Near-fit accounts awaiting their 180-day review (only those due by ``as_of`` by default)."""
-    query = select(WatchItem).where(WatchItem.reviewed_at.is_(None)).order_by(WatchItem.due_date)
-    if due_only:
-        query = query.where(WatchItem.due_date <= as_of)
-    return list(session.scalars(query))
+def _watching(as_of: dt.date, due_only: bool) -> Any:
+    query = select(WatchItem).where(WatchItem.reviewed_at.is_(None))
+    return query.where(WatchItem.due_date <= as_of) if due_only else query
+
+
+def watch_list(
+    session: Session, as_of: dt.date, due_only: bool = True, limit: int | None = None
+) -> list[WatchItem]:
+    """Near-fit accounts awaiting their 180-day review (only those due by ``as_of`` by default),
+    earliest due first; at most ``limit`` of them."""
+    query = _watching(as_of, due_only).order_by(WatchItem.due_date, WatchItem.account_id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def watch_count(session: Session, as_of: dt.date, due_only: bool = True) -> int:
+    """How many accounts :func:`watch_list` would list without a limit."""
+    query = _watching(as_of, due_only).with_only_columns(func.count())
+    return int(session.scalar(query) or 0)
+
+
+def tag_counts(session: Session) -> dict[str, int]:
+    """Accounts per fit tag in force (counted in the store, not in Python)."""
+    rows = session.execute(
+        select(FitTag.tag, func.count()).where(FitTag.current.is_(True)).group_by(FitTag.tag)
+    )
+    return {str(tag): int(n) for tag, n in rows}

@@ -185,6 +185,8 @@ class WatchItem(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str | None] = mapped_column(Text)
 
+    fit_tag: Mapped[FitTag] = relationship()
+
 
 class AuditEvent(Base):
     """Who did what, when: every change a person or a run makes to the app store."""

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from icploop.icp import versions
 from icploop.store import fit_tags
-from icploop.store.models import FitTag
 from icploop.web import dashboard as numbers
 from icploop.web.charts import line_chart
 from icploop.web.deps import DB, User, web_state
 from icploop.web.routes.common import page_router, render
 
 router = page_router()
+WATCH_SHOWN = 20
 
 
 @router.get("/", name="dashboard", response_class=HTMLResponse)
@@ -31,9 +29,9 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
     chart = line_chart(
         [str(r["period"]) for r in trend], [r["nrr"] for r in trend], "NRR by quarter"
     )
-    tags = Counter(session.scalars(select(FitTag.tag).where(FitTag.current.is_(True))))
+    tags = fit_tags.tag_counts(session)
     findings = numbers.top_segments(state, as_of)
-    watch = fit_tags.watch_list(session, today)
+    watch = fit_tags.watch_list(session, today, limit=WATCH_SHOWN)
     in_force = next((v for v in versions.list_versions(session) if v.status == "published"), None)
     return render(
         request,
@@ -46,8 +44,8 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
             "tag_mix": [(t, tags.get(t, 0)) for t in ("strong_fit", "near_fit", "bad_fit")],
             "tag_total": sum(tags.values()),
             "today": today,
-            "watch": watch[:20],
-            "watch_total": len(watch),
+            "watch": watch,
+            "watch_total": fit_tags.watch_count(session, today),
             "overdue": versions.overdue_steps(session, today),
             "findings": findings,
             "triangle": numbers.cohort_triangle(state, as_of),
