@@ -218,10 +218,58 @@ class IcpVersionRecord(Base):
     published_at: Mapped[dt.datetime | None]
     effective_date: Mapped[dt.date | None] = mapped_column(Date)
     superseded_at: Mapped[dt.datetime | None]
+    # the roles whose approval publication needs (None: versions from before sign-off existed)
+    required_roles: Mapped[list[str] | None] = mapped_column(JSON)
+    # why RevOps published without every approval, when it did
+    publish_override: Mapped[str | None] = mapped_column(Text)
 
     steps: Mapped[list[ImplementationStep]] = relationship(
         back_populates="version", order_by="ImplementationStep.id"
     )
+    signoffs: Mapped[list[Signoff]] = relationship(back_populates="version", order_by="Signoff.id")
+
+
+class Signoff(Base):
+    """A role's approval of a draft ICP version, or its objection to one criterion, with the
+    answer the objection got."""
+
+    __tablename__ = "icp_signoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("icp_versions.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    person_id: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))  # approve | object
+    criterion: Mapped[str | None] = mapped_column(Text)  # the rule objected to, as written
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[dt.datetime | None]
+
+    version: Mapped[IcpVersionRecord] = relationship(back_populates="signoffs")
+
+
+class Experiment(Base):
+    """A go-to-market experiment on a segment: what changed, from when, against what control."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # the segment: a list of ``icploop.rules.Rule`` as JSON, all of which must hold
+    segment: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    change_kind: Mapped[str] = mapped_column(
+        String(30)
+    )  # campaign | messaging | qualification | other
+    change: Mapped[str] = mapped_column(Text)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    # {"kind": "segment", "rules": [...]} or {"kind": "period", "start": ..., "end": ...};
+    # None: the same segment before the start
+    control: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
 
 
 class ImplementationStep(Base):
