@@ -132,3 +132,18 @@ def browser():  # type: ignore[no-untyped-def]
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def approve_by_every_team(session, number: int, now=None) -> None:  # type: ignore[no-untyped-def]
+    """Record the approval of every sign-off team for draft ``number`` (a signer per team is
+    added to the store when it has none), for tests whose subject comes after sign-off."""
+    from icploop.icp.signoff import TEAMS, approve
+    from icploop.store.database import utcnow
+    from icploop.store.models import Person
+
+    for team, roles in TEAMS.items():
+        person_id = f"signer.{team}@example.test"
+        if session.get(Person, person_id) is None:
+            session.add(Person(person_id=person_id, role=roles[0], created_at=utcnow()))
+            session.flush()
+        approve(session, number, person_id, now or utcnow())

@@ -22,6 +22,27 @@ def workspace(demo_warehouse: Path, tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _one_per_role(workspace: Path, roles: tuple[str, ...]) -> dict[str, str]:
+    """A person of each role from the workspace's store (synced from the org table)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from icploop.store.database import make_engine
+    from icploop.store.models import Person
+
+    engine = make_engine(f"sqlite:///{workspace}/app.db")
+    with Session(engine) as session:
+        found = {
+            role: session.scalars(
+                select(Person.person_id).where(Person.role == role).order_by(Person.person_id)
+            ).first()
+            for role in roles
+        }
+    engine.dispose()
+    assert all(found.values()), found
+    return {role: str(person) for role, person in found.items()}
+
+
 def icploop(*args: str) -> str:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
@@ -89,6 +110,17 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     doc = tmp_path / "icp.yaml"
     doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 75}\n")
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    refused = runner.invoke(app, ["icp", "publish", "1", *ws, "--as", REVOPS])
+    assert refused.exit_code == 1 and "still needs the approval of" in refused.output
+    signers = _one_per_role(workspace, ("revops", "cs_manager", "ae", "marketing"))
+    objection = icploop("icp", "object", "1", *ws, "--as", signers["ae"],
+                        "--criterion", "seats_at_close >= 75", "--comment", "show SMB renewals")  # fmt: skip
+    objection_id = objection.split()[1]
+    icploop("icp", "answer", objection_id, *ws, "--as", REVOPS, "--text", "SMB churns 2.8x")
+    for role in ("revops", "cs_manager", "ae", "marketing"):
+        icploop("icp", "approve", "1", *ws, "--as", signers[role])
+    state = json.loads(icploop("icp", "signoff", "1", *ws, "--json"))
+    assert state["ready"] and state["signoffs"][0]["answer"] == "SMB churns 2.8x"
     icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2026-10-01")
     status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
     assert status["in_force"] == 1
@@ -150,7 +182,9 @@ def test_a_published_change_is_measured_and_the_micro_review_says_whether_it_is_
     doc = tmp_path / "icp.yaml"
     doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 50}\n")
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
-    icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2025-01-01")
+    published = icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2025-01-01",
+                        "--override", "measuring a past change")  # fmt: skip
+    assert "published without every approval: measuring a past change" in published
     measured = json.loads(icploop("icp", "outcomes", *ws, "--json"))
     verdicts = {m["metric"]: m["verdict"] for m in measured["measurements"]}
     assert set(verdicts.values()) <= {"improved", "worse", "no clear change", "not yet measurable"}

@@ -17,6 +17,7 @@ from icploop.icp.document import IcpContent
 from icploop.icp.notify import notify_overdue
 from icploop.store.database import migrate
 from icploop.store.models import AuditEvent
+from tests.conftest import approve_by_every_team
 from tests.flags.receivers import smtp_server, webhook_receiver
 
 # Friday 2026-10-02: circulation due 2026-10-09, Marketing and CS due 2026-10-16
@@ -37,6 +38,7 @@ def session(store_engine: Engine):  # type: ignore[no-untyped-def]
     with Session(store_engine) as s:
         sync_people(s, PEOPLE)
         draft = versions.create_draft(s, IcpContent(), "ops", PUBLISHED)
+        approve_by_every_team(s, draft.number)
         versions.publish(s, draft.number, "ops", PUBLISHED)
         # circulation was done on time: only Marketing's and CS's steps become overdue
         versions.record_step(s, draft.number, "circulate", "ops", PUBLISHED)

@@ -25,6 +25,7 @@ from icploop.icp.outcomes import (
 from icploop.rules import Rule
 from icploop.store.database import migrate
 from icploop.store.models import FitTag
+from tests.conftest import approve_by_every_team
 
 EFFECTIVE = dt.date(2025, 1, 1)
 LATE = dt.date(2026, 12, 31)  # two years on: every after cohort has a full year of exposure
@@ -244,8 +245,10 @@ def test_every_published_version_is_measured_with_the_store_tags(session: Sessio
     floor = IcpContent(criteria=(Rule(attribute="seats_at_close", op=">=", value=75),))
     for effective in (EFFECTIVE, dt.date(2025, 4, 1)):
         draft = versions.create_draft(session, floor, "ops", NOW)
+        approve_by_every_team(session, draft.number)
         versions.publish(session, draft.number, "ops", NOW, effective=effective)
     later = versions.create_draft(session, floor, "ops", NOW)
+    approve_by_every_team(session, later.number)
     versions.publish(session, later.number, "ops", NOW, effective=dt.date(2027, 1, 1))
     session.flush()
 

@@ -24,6 +24,7 @@ from icploop.review.decide import decide, draft_version, get_review, store_revie
 from icploop.review.pack import build_pack
 from icploop.review.quarters import Quarter
 from icploop.segments.outcomes import account_outcomes
+from tests.conftest import approve_by_every_team
 
 from .conftest import open_workspace
 
@@ -89,6 +90,7 @@ def test_the_loop_closes_from_review_to_measured_outcome(
 ) -> None:
     backend, factory, review_id, number = _decided_review(demo_5000, tmp_path)
     with factory() as session, session.begin():
+        approve_by_every_team(session, number)
         record = publish(session, number, REVOPS, at(EFFECTIVE), EFFECTIVE)
         assert {s.step for s in record.steps} == {s.step for s in STEPS}
         record_step(session, number, "circulate", REVOPS, at(dt.date(2024, 7, 3)), "all-hands")
@@ -134,6 +136,7 @@ def test_steps_nobody_records_turn_overdue_and_are_notified_once(
     _, factory, _, number = _decided_review(demo_5000, tmp_path)
     channel = RecordingChannel()
     with factory() as session, session.begin():
+        approve_by_every_team(session, number)
         publish(session, number, REVOPS, at(EFFECTIVE), EFFECTIVE)
         record_step(session, number, "circulate", REVOPS, at(dt.date(2024, 7, 2)))
         # circulation is due in 5 business days, the other two in 14 calendar days

@@ -1,7 +1,8 @@
 """The loop in a real browser (Debian's Chromium through Playwright), as the people who work it.
 
 A CSM overrides a signal and sends a flag; the account's AE finds it in their inbox; RevOps
-builds the quarterly review in the background, accepts two proposals and publishes the version;
+builds the quarterly review in the background and accepts two proposals; Sales objects to a line,
+RevOps answers, every team approves and RevOps publishes the version;
 Marketing confirms its timeline; the CSM acknowledges; the dashboard shows those steps done.
 Screenshots of the main pages go to ``$ICPLOOP_SCREENSHOTS`` when it is set (CI keeps them).
 """
@@ -151,8 +152,30 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
         revops.wait_for_load_state()
     assert revops.locator(".decision.accepted").count() == 2
     shots.take(revops, "review")
+
+    # every team signs off: Sales objects to a line, RevOps answers, then all approve
+    ae.goto("/icp")
+    draft = ae.locator("section.draft").first
+    objected = draft.locator("select[name=criterion] option").first.inner_text()
+    draft.locator("input[name=comment][required]").fill("our renewals below this look fine")
+    draft.locator("button:has-text('Object')").click()
+    ae.wait_for_url(re.compile(r"/icp$"))
     revops.goto("/icp")
-    revops.locator("tr", has_text="draft").locator("button:has-text('Publish')").click()
+    draft = revops.locator("section.draft").first
+    assert "publish without" in draft.locator("input[name=override]").get_attribute("placeholder")
+    draft.locator("input[name=text]").fill("they churn 2.4x in year one: see the review's evidence")
+    draft.locator("button:has-text('Answer')").click()
+    revops.wait_for_url(re.compile(r"/icp$"))
+    marketing = _login(browser, served, web.people["marketing"])
+    for page in (revops, ae, marketing, csm):
+        page.goto("/icp")
+        page.locator("section.draft").first.locator("button:has-text('Approve for')").click()
+        page.wait_for_url(re.compile(r"/icp$"))
+    revops.goto("/icp")
+    draft = revops.locator("section.draft").first
+    assert objected in draft.inner_text() and "answer from" in draft.inner_text()
+    shots.take(revops, "icp-sign-off")
+    draft.locator("button", has_text=re.compile(r"^Publish$")).click()
     revops.wait_for_url(re.compile(r"/icp$"))
     assert "in force since" in revops.inner_text("main")
     revops.locator("input[name=note]").first.fill("sent to all teams")
@@ -164,7 +187,6 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
         assert published.review_id is not None
 
     # Marketing confirms its timeline; the CSM acknowledges
-    marketing = _login(browser, served, web.people["marketing"])
     marketing.goto("/icp")
     row = _step_row(marketing, "Marketing confirms")
     row.locator("input[name=note]").fill("lead scoring updated by 2026-12-15")
@@ -190,7 +212,8 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     admin = _login(browser, served, web.people["admin"])
     admin.goto("/audit")
     log = admin.inner_text("main")
-    for action in ("fit.override", "review.accept", "icp.publish", "icp.marketing_timeline"):
+    for action in ("fit.override", "review.accept", "icp.object", "icp.answer", "icp.approve",
+                   "icp.publish", "icp.marketing_timeline"):  # fmt: skip
         assert action in log
     shots.take(admin, "audit-log")
     if shots.folder is not None:

@@ -23,7 +23,8 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.engine import open_analytics
-from icploop.icp import versions
+from icploop.icp import signoff, versions
+from icploop.icp.document import IcpContent
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.outcomes import measure_versions, versions_frame
 from icploop.icp.versions import STEPS
@@ -107,15 +108,114 @@ def publish(
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="In force from (default today)."),
     ] = None,
+    override: Annotated[
+        str | None,
+        typer.Option(help="Publish without every team's approval, for this recorded reason."),
+    ] = None,
 ) -> None:
-    """Publish a draft (RevOps): it comes into force and the implementation clock starts."""
+    """Publish a draft (RevOps) once every required team approved: it comes into force and the
+    implementation clock starts."""
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
         record = versions.publish(
-            session, number, actor, utcnow(), effective.date() if effective else None
+            session, number, actor, utcnow(), effective.date() if effective else None, override
         )
         console.print(f"version {number} published, in force from {record.effective_date}")
+        if record.publish_override:
+            console.print(f"[yellow]published without every approval:[/] {record.publish_override}")
         for step in record.steps:
             console.print(f"  {step.step} ({step.owner_role}) due {step.due_date}")
+
+
+@icp_app.command("approve")
+def approve(
+    number: int,
+    actor: ActorOption,
+    comment: Annotated[str, typer.Option(help="Anything the record should keep.")] = "",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Approve a draft for your team (RevOps, CS, Sales or Marketing)."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        row = signoff.approve(session, number, actor, utcnow(), comment)
+        state = signoff.readiness(row.version)
+        console.print(f"version {number}: {row.role} approved ({actor})")
+        _print_missing(state)
+
+
+@icp_app.command("object")
+def object_(
+    number: int,
+    actor: ActorOption,
+    criterion: Annotated[
+        str, typer.Option(help="The line objected to, as `icp signoff` lists it.")
+    ],
+    comment: Annotated[str, typer.Option(help="What is wrong with it.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Object to one criterion of a draft, with a comment RevOps answers in the record."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        row = signoff.object_to(session, number, actor, utcnow(), criterion, comment)
+        console.print(f"objection {row.id} by {row.role} to {criterion!r} recorded")
+
+
+@icp_app.command("answer")
+def answer(
+    objection: Annotated[int, typer.Argument(help="The objection's id.")],
+    actor: ActorOption,
+    text: Annotated[str, typer.Option(help="The answer.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer an objection (RevOps)."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        row = signoff.answer(session, objection, actor, utcnow(), text)
+        console.print(f"objection {row.id} answered; {row.role} can now approve or object again")
+
+
+def _print_missing(state: signoff.Readiness) -> None:
+    if state.ready:
+        console.print("every required team approved: the version can be published")
+    else:
+        console.print(f"still needed: {', '.join(state.missing)}")
+
+
+@icp_app.command("signoff")
+def signoff_status(
+    number: int, workspace: WorkspaceOption = None, json: JsonOption = False
+) -> None:
+    """Who approved a version, the objections and their answers, and what is still needed."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        record = versions.get_version(session, number)
+        state = signoff.readiness(record)
+        rows = [
+            {"id": s.id, "team": s.role, "person": s.person_id, "decision": s.decision,
+             "criterion": s.criterion, "comment": s.comment, "answer": s.answer,
+             "answered_by": s.answered_by, "at": s.created_at}
+            for s in record.signoffs
+        ]  # fmt: skip
+        if json:
+            print_json({"version": number, "status": record.status,
+                        "required": list(state.required), "missing": list(state.missing),
+                        "ready": state.ready, "override": record.publish_override,
+                        "lines": signoff.criteria_of(IcpContent.model_validate(record.content)),
+                        "signoffs": rows})  # fmt: skip
+            return
+        console.print(
+            f"version {number} ({record.status}); required: {', '.join(state.required) or 'none'}"
+        )
+        for line in signoff.criteria_of(IcpContent.model_validate(record.content)):
+            console.print(f"  - {line}", markup=False, highlight=False)
+        for r in rows:
+            said = (
+                f"objects to {r['criterion']!r}: {r['comment']}"
+                if r["decision"] == "object"
+                else "approves"
+            )
+            answered = f" (answered by {r['answered_by']}: {r['answer']})" if r["answer"] else ""
+            console.print(
+                f"  #{r['id']} {r['team']} ({r['person']}) {said}{answered}",
+                markup=False,
+                highlight=False,
+            )
+        _print_missing(state)
 
 
 @icp_app.command("step")

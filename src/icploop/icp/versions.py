@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, selectinload
 from icploop.errors import IcploopError
 from icploop.fit.signals import CriteriaPeriod
 from icploop.icp.document import IcpContent, IcpVersion, diff, from_yaml, to_yaml
+from icploop.icp.roles import PUBLISHERS, require_role
+from icploop.icp.signoff import DEFAULT_REQUIRED, check_publishable
 from icploop.store.audit import audit
-from icploop.store.models import IcpVersionRecord, ImplementationStep, Person
+from icploop.store.models import IcpVersionRecord, ImplementationStep
 
 
 @dataclass(frozen=True)
@@ -48,22 +50,6 @@ STEPS = (
     ),
     StepRule("cs_acknowledge", ("cs_manager", "csm"), "CS acknowledges what changed", days=14),
 )
-PUBLISHERS = ("revops",)
-
-
-def require_role(session: Session, actor: str, roles: tuple[str, ...], doing: str) -> Person:
-    """The acting person, if active and holding one of ``roles`` (admins may do anything)."""
-    person = session.get(Person, actor)
-    if person is None or not person.active:
-        raise IcploopError(
-            f"{actor!r} is not a known, active person",
-            "load the org table or add the user first (icploop user add)",
-        )
-    if person.role not in (*roles, "admin"):
-        raise IcploopError(
-            f"{actor} ({person.role}) may not {doing}", f"this needs the role {' or '.join(roles)}"
-        )
-    return person
 
 
 def _get(session: Session, number: int) -> IcpVersionRecord:
@@ -119,8 +105,10 @@ def create_draft(
     actor: str,
     now: dt.datetime,
     review_id: int | None = None,
+    required: tuple[str, ...] = DEFAULT_REQUIRED,
 ) -> IcpVersionRecord:
-    """A new draft version numbered after the newest."""
+    """A new draft version numbered after the newest, needing the approval of the ``required``
+    teams (see ``icploop.icp.signoff``) before it can be published."""
     require_role(session, actor, PUBLISHERS, "draft ICP versions")
     number = (session.scalar(select(func.max(IcpVersionRecord.number))) or 0) + 1
     record = IcpVersionRecord(
@@ -128,6 +116,7 @@ def create_draft(
         status="draft",
         content=content.model_dump(mode="json"),
         review_id=review_id,
+        required_roles=list(required),
         created_by=actor,
         created_at=now,
     )
@@ -164,14 +153,25 @@ def version_diff(session: Session, old: int, new: int) -> dict[str, dict[str, li
 
 
 def publish(
-    session: Session, number: int, actor: str, now: dt.datetime, effective: dt.date | None = None
+    session: Session,
+    number: int,
+    actor: str,
+    now: dt.datetime,
+    effective: dt.date | None = None,
+    override: str | None = None,
 ) -> IcpVersionRecord:
     """Publish a draft: the version in force from ``effective`` (default today), the previous
-    published version superseded, and the implementation steps started with their due dates."""
+    published version superseded, and the implementation steps started with their due dates.
+
+    Refused while a required team has not approved, unless ``override`` gives RevOps' reason
+    (kept with the version and in the audit log)."""
     require_role(session, actor, PUBLISHERS, "publish ICP versions")
     record = _get(session, number)
     if record.status != "draft":
         raise IcploopError(f"ICP version {number} is {record.status}, not a draft")
+    state = check_publishable(record, override)
+    if not state.ready:
+        record.publish_override = (override or "").strip()
     for previous in session.scalars(
         select(IcpVersionRecord).where(IcpVersionRecord.status == "published")
     ):
@@ -196,8 +196,9 @@ def publish(
         object_type="icp_version",
         object_id=number,
         at=now,
-        details={"effective": day.isoformat()},
-    )
+        details={"effective": day.isoformat(), "override": record.publish_override,
+                 "missing": list(state.missing)},
+    )  # fmt: skip
     session.expire(record, ["steps"])
     return record
 

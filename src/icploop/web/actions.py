@@ -139,7 +139,9 @@ def record_step(
     return versions.record_step(session, number, step, person.person_id, utcnow(), note)
 
 
-def publish(session: Session, person: Person, number: int) -> IcpVersionRecord:
-    """Publish a draft ICP version (RevOps)."""
+def publish(
+    session: Session, person: Person, number: int, override: str | None = None
+) -> IcpVersionRecord:
+    """Publish a draft ICP version (RevOps): after every team's approval, or with a reason."""
     get_version(session, number)
-    return versions.publish(session, number, person.person_id, utcnow())
+    return versions.publish(session, number, person.person_id, utcnow(), override=override)

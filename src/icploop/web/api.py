@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
-from icploop.icp import versions
+from icploop.icp import signoff, versions
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
@@ -61,6 +61,7 @@ def flag_out(flag: Flag, notes: list[str] | None = None) -> schemas.FlagOut:
 
 
 def version_out(v: IcpVersionRecord) -> schemas.Version:
+    state = signoff.readiness(v)
     return schemas.Version(
         number=v.number, status=v.status, created_by=v.created_by, published_by=v.published_by,
         effective_date=v.effective_date, content=v.content or {},
@@ -68,6 +69,14 @@ def version_out(v: IcpVersionRecord) -> schemas.Version:
             schemas.Step(step=s.step, owner_role=s.owner_role, due_date=s.due_date,
                          done_by=s.done_by, done_at=s.done_at, note=s.note)
             for s in v.steps
+        ],
+        required_teams=list(state.required), missing_approvals=list(state.missing),
+        publish_override=v.publish_override,
+        signoffs=[
+            schemas.SignoffOut(id=s.id, team=s.role, person_id=s.person_id, decision=s.decision,
+                               criterion=s.criterion, comment=s.comment, answer=s.answer,
+                               answered_by=s.answered_by)
+            for s in v.signoffs
         ],
     )  # fmt: skip
 
@@ -248,12 +257,54 @@ def icp_draft(session: DB, user: ApiUser, body: schemas.DraftIn) -> schemas.Vers
 @router.post(
     "/icp/versions/{number}/publish", name="api_icp_publish", response_model=schemas.Version
 )
-def icp_publish(session: DB, user: ApiUser, number: int) -> schemas.Version:
-    """Publish a draft (RevOps); the implementation steps start."""
-    actions.publish(session, user, number)
+def icp_publish(
+    session: DB, user: ApiUser, number: int, body: schemas.PublishIn | None = None
+) -> schemas.Version:
+    """Publish a draft (RevOps) once every required team approved, or with an override reason;
+    the implementation steps start."""
+    actions.publish(session, user, number, body.override if body else None)
     session.flush()
     session.expire_all()
     return version_out(actions.get_version(session, number))
+
+
+@router.post(
+    "/icp/versions/{number}/approve", name="api_icp_approve", response_model=schemas.Version
+)
+def icp_approve(
+    session: DB, user: ApiUser, number: int, body: schemas.ApproveIn
+) -> schemas.Version:
+    """Approve a draft for the caller's team."""
+    actions.get_version(session, number)
+    signoff.approve(session, number, user.person_id, utcnow(), body.comment)
+    return version_out(actions.get_version(session, number))
+
+
+@router.post(
+    "/icp/versions/{number}/objections", name="api_icp_object", response_model=schemas.Version
+)
+def icp_object(
+    session: DB, user: ApiUser, number: int, body: schemas.ObjectionIn
+) -> schemas.Version:
+    """Object to one line of a draft, with a comment."""
+    actions.get_version(session, number)
+    signoff.object_to(session, number, user.person_id, utcnow(), body.criterion, body.comment)
+    return version_out(actions.get_version(session, number))
+
+
+@router.post(
+    "/icp/objections/{objection_id}/answer",
+    name="api_icp_answer",
+    response_model=schemas.SignoffOut,
+)
+def icp_answer(
+    session: DB, user: ApiUser, objection_id: int, body: schemas.AnswerIn
+) -> schemas.SignoffOut:
+    """Answer an objection (RevOps)."""
+    s = signoff.answer(session, objection_id, user.person_id, utcnow(), body.text)
+    return schemas.SignoffOut(id=s.id, team=s.role, person_id=s.person_id, decision=s.decision,
+                              criterion=s.criterion, comment=s.comment, answer=s.answer,
+                              answered_by=s.answered_by)  # fmt: skip
 
 
 @router.post(

@@ -7,6 +7,7 @@ the org table (``icploop.ingest.schema.ROLES``); ``admin`` may do everything.
 
 from __future__ import annotations
 
+from icploop.icp.signoff import SIGNERS
 from icploop.icp.versions import STEPS
 from icploop.ingest.schema import ROLES
 
@@ -29,6 +30,9 @@ _ACTIONS: dict[str, frozenset[str]] = {
     # RevOps owns the ICP document: drafts and publication
     "icp.edit": frozenset({"revops"}),
     "icp.publish": frozenset({"revops"}),
+    # sign-off of draft versions by the teams (each signs for its own team)
+    "icp.signoff": frozenset(SIGNERS),
+    "icp.answer": frozenset({"revops"}),
     # each implementation step belongs to its owners (checked per step in the handler)
     "icp.step": frozenset(role for rule in STEPS for role in rule.owner_roles),
     # RevOps builds the quarterly review and decides its proposals
@@ -90,6 +94,12 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_icp_draft": "icp.edit",
     "api_icp_publish": "icp.publish",
     "api_icp_step": "icp.step",
+    "api_icp_approve": "icp.signoff",
+    "api_icp_object": "icp.signoff",
+    "api_icp_answer": "icp.answer",
+    "icp_approve_page": "icp.signoff",
+    "icp_object_page": "icp.signoff",
+    "icp_answer_page": "icp.answer",
     "api_metrics_headline": "read",
     "api_segments": "read",
     "api_audit": "audit.read",

@@ -128,6 +128,17 @@ class Step(BaseModel):
     note: str | None
 
 
+class SignoffOut(BaseModel):
+    id: int
+    team: str
+    person_id: str
+    decision: str
+    criterion: str | None
+    comment: str | None
+    answer: str | None
+    answered_by: str | None
+
+
 class Version(BaseModel):
     number: int
     status: str
@@ -136,6 +147,27 @@ class Version(BaseModel):
     effective_date: dt.date | None
     content: dict[str, Any]
     steps: list[Step]
+    required_teams: list[str]
+    missing_approvals: list[str]
+    publish_override: str | None
+    signoffs: list[SignoffOut]
+
+
+class PublishIn(BaseModel):
+    override: str | None = Field(default=None, max_length=2000)
+
+
+class ApproveIn(BaseModel):
+    comment: str = Field(default="", max_length=2000)
+
+
+class ObjectionIn(BaseModel):
+    criterion: str = Field(max_length=2000)
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+class AnswerIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
 
 
 class DraftIn(BaseModel):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from icploop.icp import versions
+from icploop.icp import signoff, versions
+from icploop.icp.document import IcpContent
 from icploop.icp.versions import STEPS
+from icploop.rules import Rule
+from icploop.store.database import utcnow
+from icploop.store.models import IcpVersionRecord, Person, Review
 from icploop.web import actions
 from icploop.web.deps import DB, User
 from icploop.web.permissions import step_roles
@@ -34,10 +38,12 @@ def icp_page(
         actions.get_version(session, old)
         actions.get_version(session, new)
         diff = versions.version_diff(session, old, new)
+    drafts = [_draft_view(session, v, user) for v in records if v.status == "draft"]
     return render(
         request,
         "icp.html",
         {
+            "drafts": drafts,
             "versions": records,
             "current": current,
             "content": versions.as_document(current).content if current else None,
@@ -65,7 +71,70 @@ def icp_step_page(
 
 
 @router.post("/icp/{number}/publish", name="icp_publish_page")
-def icp_publish_page(session: DB, user: User, number: int) -> Response:
-    """Publish a draft version (RevOps)."""
-    actions.publish(session, user, number)
+def icp_publish_page(
+    session: DB,
+    user: User,
+    number: int,
+    override: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Publish a draft version (RevOps): after every team's approval, or with a reason."""
+    actions.publish(session, user, number, override or None)
     return back("/icp")
+
+
+@router.post("/icp/{number}/approve", name="icp_approve_page")
+def icp_approve_page(
+    session: DB, user: User, number: int, comment: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    """Approve a draft for the user's team."""
+    actions.get_version(session, number)
+    signoff.approve(session, number, user.person_id, utcnow(), comment)
+    return back("/icp")
+
+
+@router.post("/icp/{number}/object", name="icp_object_page")
+def icp_object_page(
+    session: DB,
+    user: User,
+    number: int,
+    criterion: Annotated[str, Form(max_length=2000)],
+    comment: Annotated[str, Form(max_length=2000)],
+) -> Response:
+    """Object to one line of a draft, with a comment."""
+    actions.get_version(session, number)
+    signoff.object_to(session, number, user.person_id, utcnow(), criterion, comment)
+    return back("/icp")
+
+
+@router.post("/icp/objections/{objection_id}/answer", name="icp_answer_page")
+def icp_answer_page(
+    session: DB, user: User, objection_id: int, text: Annotated[str, Form(max_length=2000)]
+) -> Response:
+    """Answer an objection (RevOps)."""
+    signoff.answer(session, objection_id, user.person_id, utcnow(), text)
+    return back("/icp")
+
+
+def _draft_view(session: DB, record: IcpVersionRecord, user: Person) -> dict[str, Any]:
+    """A draft with what each line rests on (rationale, and the review proposal behind it),
+    its sign-off state, and whether the user's team has a say."""
+    content = IcpContent.model_validate(record.content)
+    rules = [*content.criteria, *content.do_not_close, *(s.rule for s in content.lead_scoring)]
+    proposals: dict[str, int] = {}
+    if record.review_id is not None:
+        review = session.get(Review, record.review_id)
+        for p in review.proposals if review else []:
+            rule = (p.edited_payload or p.payload).get("rule")
+            if rule:
+                proposals[Rule.model_validate(rule).describe()] = p.id
+    evidence = {
+        line: (rule.rationale or rule.evidence, proposals.get(rule.describe()))
+        for line, rule in zip(signoff.criteria_of(content), rules, strict=False)
+    }
+    return {
+        "record": record,
+        "lines": signoff.criteria_of(content),
+        "evidence": evidence,
+        "state": signoff.readiness(record),
+        "team": signoff.team_of(user.role),
+    }
