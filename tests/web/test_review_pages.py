@@ -127,3 +127,15 @@ def test_the_dashboard_shows_the_cohort_triangle_and_the_icp_in_force(web: WebWo
     assert "Revenue retention by close cohort" in page.text
     assert len(re.findall(r'class="heat\d"', page.text)) >= 10
     assert "ICP implementation" in page.text
+
+
+def test_the_reasons_page_ranks_reasons_with_evidence_and_lists_tier_moves(web: WebWorld) -> None:
+    client, _ = web.login("cs_manager")
+    page = client.get("/reasons")
+    assert page.status_code == 200
+    text = page.text
+    assert "Low adoption" in text and "Does support cause churn?" in text
+    assert "not supported:" in text
+    # each sample of evidence links to its account, and tier moves are listed with links too
+    assert len(re.findall(r'href="/accounts/A\d+"', text)) >= 5
+    assert "would add about" in text

@@ -14,7 +14,17 @@ from icploop import __version__
 from icploop.config import Settings
 from icploop.web import api, errors
 from icploop.web.deps import guard_api
-from icploop.web.routes import accounts, audit, auth, dashboard, flags, icp, review, segments
+from icploop.web.routes import (
+    accounts,
+    audit,
+    auth,
+    dashboard,
+    flags,
+    icp,
+    reasons,
+    review,
+    segments,
+)
 from icploop.web.state import HERE, WebState
 
 # Everything is served from this origin: no CDN, no external fonts or scripts.
@@ -52,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.public)
-    for module in (auth, dashboard, accounts, flags, icp, review, segments, audit):
+    for module in (auth, dashboard, accounts, flags, icp, review, segments, reasons, audit):
         app.include_router(module.router)
     app.include_router(api.router)
 

@@ -68,6 +68,7 @@ ROUTE_ACTIONS: dict[str, str] = {
     "icp_publish_page": "icp.publish",
     "audit_page": "audit.read",
     "segments_page": "read",
+    "reasons_page": "read",
     "review_list": "read",
     "review_page": "read",
     "review_pack": "read",

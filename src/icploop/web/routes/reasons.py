@@ -1,0 +1,35 @@
+"""Why customers left and what they cost to serve: the same numbers as the review pack."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from ibis.backends import BaseBackend
+
+from icploop.metrics.tables import CanonicalTables
+from icploop.review.reasons_cost import reasons_and_cost
+from icploop.web.deps import User, web_state
+from icploop.web.routes.common import page_router, render
+from icploop.web.state import WebState
+
+router = page_router()
+
+
+def reasons_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
+    """Churn reasons, the support hypothesis and cost to serve as of ``as_of`` (cached)."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        return reasons_and_cost(backend, CanonicalTables.from_backend(backend), as_of)
+
+    return state.cached(("reasons_cost", as_of), work)
+
+
+@router.get("/reasons", name="reasons_page", response_class=HTMLResponse)
+def reasons_page(request: Request, user: User) -> HTMLResponse:
+    """The Pareto table of churn reasons with evidence, a hypothesis check, cost to serve."""
+    state = web_state(request)
+    as_of = state.as_of()
+    return render(request, "reasons.html", {"as_of": as_of, "rc": reasons_of(state, as_of)})
