@@ -27,7 +27,8 @@ def test_the_demo_runs_end_to_end_and_again_without_changing_the_workspace(tmp_p
         "8. Cost to serve",
         "9. The fit score trained on retention",
         "10. NRR forecast",
-        "11. The quarterly ICP review pack",
+        "11. Bookings against retained bookings",
+        "12. The quarterly ICP review pack",
     ):
         assert section in first.output
     assert "Headline metrics" in first.output and "Fit tags by segment" in first.output

@@ -139,3 +139,33 @@ def test_the_reasons_page_ranks_reasons_with_evidence_and_lists_tier_moves(web: 
     # each sample of evidence links to its account, and tier moves are listed with links too
     assert len(re.findall(r'href="/accounts/A\d+"', text)) >= 5
     assert "would add about" in text
+
+
+def test_the_alignment_page_shows_the_scorecard_and_records_an_experiment(web: WebWorld) -> None:
+    client, csrf = web.login("marketing")
+    response = client.post(
+        "/alignment/experiments",
+        data={"name": "hospitality-push", "segment": "industry == Hospitality\nclose_year == 2023",
+              "change_kind": "campaign", "change": "the 2023 push", "start": "2023-01-01",
+              "end": "2023-12-31", "control_segment": "industry != Hospitality\nclose_year == 2023",
+              "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert response.status_code == 303
+    page = client.get("/alignment")
+    assert page.status_code == 200
+    text = page.text
+    assert "Retention-adjusted AE scorecard" in text and "hospitality-push" in text
+    assert "first-year churn" in text and "worse" in text
+    bad = client.post(
+        "/alignment/experiments",
+        data={"name": "x", "segment": "industry ~ Retail", "change_kind": "campaign",
+              "change": "c", "start": "2025-01-01", "csrf_token": csrf},
+    )  # fmt: skip
+    assert bad.status_code == 400 and "cannot read the rule" in bad.text
+    csm, csm_csrf = web.login("csm")
+    assert "Record a segment experiment" not in csm.get("/alignment").text
+    refused = csm.post("/alignment/experiments", data={"name": "y", "segment": "industry == Retail",
+                       "change_kind": "campaign", "change": "c", "start": "2025-01-01",
+                       "csrf_token": csm_csrf})  # fmt: skip
+    assert refused.status_code == 403

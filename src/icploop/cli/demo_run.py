@@ -2,8 +2,8 @@
 
 Generate the company (once per size and seed), load it, then print what each capability says
 about it: the workspace summary, retention, the segments that retain and churn, the fit tags
-and flags, churn reasons and cost to serve, the fit score and NRR forecast, and the quarterly
-review pack.
+and flags, churn reasons and cost to serve, the fit score and NRR forecast, retained bookings per AE
+and a segment experiment, and the quarterly review pack.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import typer
 
 from icploop.cli.common import console, user_errors
 from icploop.cli.demo import demo_app
+from icploop.errors import IcploopError
 
 DEMO_AS_OF = dt.date(2026, 10, 31)
 # a published demo password, for the demo workspace only (real users choose theirs)
 DEMO_PASSWORD = "icploop-demo-password"
 DEMO_ROLES = ("revops", "cs_manager", "csm", "ae", "marketing", "admin")
 DEMO_ADMIN = "admin@demo.icploop.dev"
+DEMO_EXPERIMENT = "hospitality-2023"
 
 
 def demo_logins(workspace: Path) -> dict[str, str]:
@@ -62,6 +64,19 @@ def demo_logins(workspace: Path) -> dict[str, str]:
     return logins
 
 
+def _has_experiment(workspace: Path, name: str) -> bool:
+    from icploop.config import load_settings
+    from icploop.icp.experiments import get_experiment
+    from icploop.store.database import open_store
+
+    with open_store(load_settings(workspace))() as session:
+        try:
+            get_experiment(session, name)
+        except IcploopError:
+            return False
+    return True
+
+
 def _existing_truth(data: Path, accounts: int, seed: int) -> bool:
     truth = data / "truth.json"
     if not truth.exists():
@@ -87,7 +102,7 @@ def run(
 ) -> None:
     """Generate, load and analyse the demo company; safe to run again."""
     from icploop import model_files
-    from icploop.cli import fit, ingest, metrics, reasons, review, scoring, segments
+    from icploop.cli import alignment, fit, ingest, metrics, reasons, review, scoring, segments
     from icploop.demo.generator import generate_company
 
     with user_errors():
@@ -152,7 +167,24 @@ def run(
         scoring.whatif_retention(points=5.0, years=3, margin=0.8, arr=None, retention=None,
                                  as_of=None, workspace=ws, json=False)  # fmt: skip
         logins = demo_logins(ws)
-        _section("11. The quarterly ICP review pack")
+        _section("11. Bookings against retained bookings, and the 2023 push as an experiment")
+        alignment.scorecard_command(by="ae", quarters=8, as_of=None, workspace=ws, json=False)
+        if not _has_experiment(ws, DEMO_EXPERIMENT):
+            alignment.add(
+                name=DEMO_EXPERIMENT,
+                segment=["industry == Hospitality", "close_year == 2023"],
+                change_kind="campaign",
+                change="the 2023 Hospitality push: a fifth of the year's new logos",
+                start=dt.datetime(2023, 1, 1),
+                actor=logins.get("marketing", DEMO_ADMIN),
+                end=dt.datetime(2023, 12, 31),
+                control_segment=["industry != Hospitality", "close_year == 2023"],
+                control_period=None,
+                workspace=ws,
+                json=False,
+            )
+        alignment.show(name=DEMO_EXPERIMENT, as_of=None, min_accounts=30, workspace=ws, json=False)
+        _section("12. The quarterly ICP review pack")
         review.build(
             quarter=None,
             format="html,md,pdf,json",

@@ -32,6 +32,7 @@ def main(
 def _register() -> None:
     # Sub-apps register themselves here; each lives in its own module of this package.
     from icploop.cli import (
+        alignment,
         demo,
         demo_run,
         fit,
@@ -58,6 +59,7 @@ def _register() -> None:
     reasons.register(app)
     review.register(app)
     web.register(app)
+    alignment.register(app)
 
 
 _register()

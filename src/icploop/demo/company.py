@@ -24,6 +24,8 @@ N_AES = 12
 N_CSMS = 12
 N_CS_MANAGERS = 3
 BAD_AE = 4  # index into the AE list: the AE whose quarter-end deals are bad fit
+BAD_AE_EXTRA_SHARE = 0.02  # extra deals for the bad AE, as a share of all deals
+BAD_AE_SEAT_INFLATION = 2.2  # seats sold on the bad AE's quarter-end deals, against need
 BEST_USE_CASE = V.USE_CASES.index("revenue_forecasting")
 BEST_INDUSTRY = V.INDUSTRIES.index("Software")
 HOSPITALITY = V.INDUSTRIES.index("Hospitality")
@@ -117,12 +119,19 @@ def make_customers(rng: np.random.Generator, n: int) -> dict[str, Arr]:
     lead = _choice(rng, n, V.LEAD_SOURCE_WEIGHTS)
     intent = np.clip(np.asarray(V.INTENT_MEANS)[lead] + rng.normal(0, 10, n), 0, 100).round(1)
     ae = rng.integers(0, N_AES, n)
-    # the bad AE pulls deals into the last two weeks of the quarter
+    # the bad AE makes the number by volume: extra deals on top of a fair share, pulled into
+    # the last two weeks of the quarter like many of the AE's other deals
+    extra = rng.random(n) < BAD_AE_EXTRA_SHARE
+    ae = np.where(extra, BAD_AE, ae)
     days_left = D.quarter_end_days_left(close)
-    pull = (ae == BAD_AE) & (rng.random(n) < 0.45) & (days_left >= QUARTER_END_DAYS)
+    pull = (ae == BAD_AE) & ((rng.random(n) < 0.45) | extra) & (days_left >= QUARTER_END_DAYS)
     moved = close + (days_left - rng.integers(0, QUARTER_END_DAYS, n)).astype("timedelta64[D]")
     close = np.where(pull & (moved <= D.AS_OF), moved, close)
     quarter_end = D.quarter_end_days_left(close) < QUARTER_END_DAYS
+    # and oversells them: more seats than the customer will use, so big bookings that churn
+    oversold = (ae == BAD_AE) & quarter_end
+    seats = np.where(oversold, np.round(seats * BAD_AE_SEAT_INFLATION), seats).astype(np.int64)
+    employees = np.maximum(employees, seats)
     csm = rng.integers(0, N_CSMS, n)
     use_case = _choice(rng, n, V.USE_CASE_WEIGHTS)
     # secondary committed use cases: 0-2 others, as a bitmask over USE_CASES

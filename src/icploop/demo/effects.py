@@ -23,6 +23,7 @@ BEST_UC_MULT = 0.45  # revenue_forecasting: churns less
 COMBO_MULT = 0.25  # Software x revenue_forecasting: churns least
 INTENT_MULT = 2.2  # intent_vendor leads
 BAD_QE_MULT = 5.5  # the bad AE's quarter-end deals
+BAD_QE_FLOOR = 0.5  # ... and their first-year churn is at least this, large accounts included
 HOSP23_P1 = 0.50  # the 2023 hospitality push: about half churn in year one
 P1_CAP = 0.90
 
@@ -65,7 +66,8 @@ def plant(c: dict[str, Arr], rng: np.random.Generator, null: bool) -> dict[str, 
     p1 *= np.where(f["small"], SEAT_MULT, 1.0)
     p1 *= np.where(f["combo"], COMBO_MULT, np.where(f["best_uc"], BEST_UC_MULT, 1.0))
     p1 *= np.where(f["intent"], INTENT_MULT, 1.0)
-    p1 *= np.where(f["bad_qe"], BAD_QE_MULT, 1.0)
+    # oversold deals churn whatever their size: the multiplier, and at least the floor
+    p1 = np.where(f["bad_qe"], np.maximum(p1 * BAD_QE_MULT, BAD_QE_FLOOR), p1)
     p1 = np.where(f["hosp23"], HOSP23_P1, np.minimum(p1, P1_CAP))
 
     p2 = np.full(n, P2_BASE)

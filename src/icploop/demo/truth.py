@@ -94,9 +94,13 @@ def effects(
             "direction": "higher churn, higher discount",
             "planted": {
                 "first_year_churn_multiplier": E.BAD_QE_MULT,
+                "first_year_churn_floor": E.BAD_QE_FLOOR,
+                "seats_sold_multiplier": C.BAD_AE_SEAT_INFLATION,
                 "discount_range": [0.30, 0.50],
                 "discount_rest": "0 for 40% of deals, else 0.05-0.22",
                 "share_of_this_ae_deals_pulled_to_quarter_end": 0.45,
+                "extra_share_of_all_deals": C.BAD_AE_EXTRA_SHARE,
+                "story": "the team's top closer by volume: high on bookings, low on retained bookings",
             },
             "realized": churn_vs(f["bad_qe"]),
         },

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from icploop.metrics.tables import CanonicalTables
+from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
 from icploop.review.frames import account_frame, deal_frame, last_data_month
 from icploop.review.loop_state import fit_tag_mix, previous_review
@@ -28,6 +29,7 @@ SECTIONS = (
     ("reasons_cost", "Why customers left, and what they cost to serve", "VP CS"),
     ("fit_tags", "Fit-tag distribution", "RevOps"),
     ("close_rates", "Close rate and discount", "VP Sales"),
+    ("alignment", "Retained bookings and segment experiments", "VP Sales"),
     ("synthesis", "Synthesis", "RevOps"),
     ("proposals", "Proposed decisions", "all"),
 )
@@ -57,6 +59,8 @@ def build_pack(
     evidence = analytics_evidence(tables, accounts, deals, quarter)
     tell("churn reasons and cost to serve", 0.5)
     reasons_cost = reasons_and_cost(backend, tables, quarter.end)
+    tell("retention-adjusted scorecard and experiments", 0.6)
+    alignment = alignment_section(backend, session, accounts, quarter.end)
     tell("searching segments and thresholds for proposals", 0.65)
     drafted, summary = draft_proposals(accounts, policy)
     tell("assembling the pack", 0.9)
@@ -71,6 +75,7 @@ def build_pack(
         "reasons_cost": reasons_cost,
         "fit_tags": fit_tag_mix(session, accounts, quarter),
         "close_rates": evidence["close_rates"],
+        "alignment": alignment,
         "synthesis": evidence["synthesis"],
         "proposals": {"summary": summary, "items": [d.to_dict() for d in drafted]},
         "charts": evidence["charts"],

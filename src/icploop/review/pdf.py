@@ -171,6 +171,41 @@ def _close(pdf: Any, pack: dict[str, Any]) -> None:
     _rates(pdf, c["by"], discount=True)
 
 
+def _alignment(pdf: Any, pack: dict[str, Any]) -> None:
+    al = pack["alignment"]
+    sc = al["scorecard"]
+    if sc is None:
+        _para(pdf, f"Scorecard not available: {al['scorecard_unavailable']}.")
+    else:
+        _para(pdf, f"New customers closed {sc['window'][0]} to {sc['window'][1]}; retained "
+                   "bookings = the same accounts' MRR 12 months later (projected from the fit-tag "
+                   "mix for accounts under a year).")  # fmt: skip
+        for sentence in sc["sentences"]:
+            _para(pdf, f"- {sentence}.")
+        _table(pdf, ["AE", "deals", "bookings", "rank", "retained", "projected", "rank", "gap",
+                     "NRR", "churn", "q"],
+               [[r["group"], r["deals"], _money(r["bookings"]), r["bookings_rank"],
+                 _money(r["retained_bookings"]), _pct(r["projected_share"]), r["retained_rank"],
+                 f"{r['rank_gap']:+d}", _pct(r["nrr"]), _pct(r["churn_rate"]), _q(r["q_value"])]
+                for r in sc["team"][:MAX_ROWS]])  # fmt: skip
+    if not al["experiments"]:
+        _para(pdf, "No experiment is recorded.")
+    for e in al["experiments"]:
+        _para(pdf, f"{e['name']} ({e['change_kind']}): {e['change']}. Segment {e['segment']}, "
+                   f"from {e['start']}; control: {e['control_text']}.")  # fmt: skip
+        m = e.get("result")
+        if m is None:
+            _para(pdf, f"Not measured: {e.get('error')}.")
+            continue
+        if m["status"] == "not yet measurable":
+            _para(pdf, "Not yet measurable.")
+        _table(pdf, ["metric", "experiment", "control", "difference (95% CI)", "n", "verdict"],
+               [[r["label"], _pct(r["experiment"], 1), _pct(r["control"], 1),
+                 f"{_pct(r['difference'], 1)} ({_pct(r['ci_low'], 1)} to {_pct(r['ci_high'], 1)})",
+                 f"{r['n_experiment']} / {r['n_control']}", r["verdict"]]
+                for r in m["metrics"]])  # fmt: skip
+
+
 def _synthesis(pdf: Any, pack: dict[str, Any]) -> None:
     rows = pack["synthesis"]["rows"]
     if not rows:
@@ -198,6 +233,7 @@ _SECTIONS = {
     "reasons_cost": _reasons_cost,
     "fit_tags": _tags,
     "close_rates": _close,
+    "alignment": _alignment,
     "synthesis": _synthesis,
     "proposals": _proposals,
 }

@@ -16,6 +16,7 @@ from icploop.web import api, errors
 from icploop.web.deps import guard_api
 from icploop.web.routes import (
     accounts,
+    alignment,
     audit,
     auth,
     dashboard,
@@ -62,7 +63,18 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(auth.public)
-    for module in (auth, dashboard, accounts, flags, icp, review, segments, reasons, audit):
+    for module in (
+        auth,
+        dashboard,
+        accounts,
+        flags,
+        icp,
+        review,
+        segments,
+        reasons,
+        alignment,
+        audit,
+    ):
         app.include_router(module.router)
     app.include_router(api.router)
 

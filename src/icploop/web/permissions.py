@@ -7,6 +7,7 @@ the org table (``icploop.ingest.schema.ROLES``); ``admin`` may do everything.
 
 from __future__ import annotations
 
+from icploop.icp.experiments import EXPERIMENTERS
 from icploop.icp.signoff import SIGNERS
 from icploop.icp.versions import STEPS
 from icploop.ingest.schema import ROLES
@@ -38,6 +39,8 @@ _ACTIONS: dict[str, frozenset[str]] = {
     # RevOps builds the quarterly review and decides its proposals
     "review.build": frozenset({"revops"}),
     "review.decide": frozenset({"revops"}),
+    # recording go-to-market experiments
+    "experiment.add": frozenset(EXPERIMENTERS),
     # the audit log and user administration
     "audit.read": frozenset(),
 }
@@ -69,6 +72,8 @@ ROUTE_ACTIONS: dict[str, str] = {
     "audit_page": "audit.read",
     "segments_page": "read",
     "reasons_page": "read",
+    "alignment_page": "read",
+    "experiment_add_page": "experiment.add",
     "review_list": "read",
     "review_page": "read",
     "review_pack": "read",

@@ -1,0 +1,77 @@
+"""The pack's section on long-term value: the retention-adjusted scorecard and the experiments.
+
+The scorecard ranks AEs (and lead sources, and campaigns where deals carry one) by bookings and
+by retained bookings over the 8 quarters up to the review's date; every recorded experiment is
+measured against its control. A missing input leaves its part empty with the reason, never the
+pack unbuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
+from icploop.errors import IcploopError
+from icploop.icp.experiments import list_experiments, measure_all
+from icploop.icp.outcomes import store_tags
+from icploop.review.frames import deal_frame, optional_table
+
+#: deals from this date on feed the experiments (the control may reach back before the start)
+DEALS_FROM = dt.date(1900, 1, 1)
+
+
+def _team(card: Any, top: int | None) -> dict[str, Any]:
+    data = card.to_dict(top=top)
+    data.pop("rows")
+    return data
+
+
+def alignment_section(
+    backend: Any,
+    session: Session,
+    accounts: pd.DataFrame,
+    as_of: dt.date,
+    tags: pd.DataFrame | None = None,
+    top: int | None = None,
+) -> dict[str, Any]:
+    """JSON-ready: ``scorecard`` (by AE: team view with both ranks and the gap, the owners that
+    stand apart, caveats), ``by_lead_source`` and ``by_campaign`` (team views; None with
+    ``*_unavailable`` when the data lacks them) and ``experiments`` (each definition with its
+    measurement as of ``as_of``).
+
+    ``accounts`` is :func:`icploop.review.frames.account_frame` as of ``as_of``; ``tags``
+    defaults to the current fit tags of the app store."""
+    tag_frame = store_tags(session) if tags is None else tags
+    out: dict[str, Any] = {"as_of": as_of.isoformat()}
+    for key, by in (("scorecard", "ae"), ("by_lead_source", "lead_source")):
+        try:
+            out[key] = _team(scorecard(accounts, tag_frame, as_of, by), top)
+        except IcploopError as exc:
+            out[key] = None
+            out[f"{key}_unavailable"] = exc.message
+    deals_table = optional_table(backend, "deals")
+    try:
+        if deals_table is None:
+            raise IcploopError("no deals table is loaded")
+        with_campaigns = with_campaign(accounts, deals_table)
+        if with_campaigns["campaign"].notna().sum() == 0:
+            raise IcploopError("no deal carries a campaign")
+        out["by_campaign"] = _team(scorecard(with_campaigns, tag_frame, as_of, "campaign"), top)
+    except IcploopError as exc:
+        out["by_campaign"] = None
+        out["by_campaign_unavailable"] = exc.message
+    out["experiments"] = []
+    if list_experiments(session):
+        try:
+            deals = deal_frame(backend, DEALS_FROM, as_of)
+        except IcploopError as exc:
+            out["experiments_unavailable"] = exc.message
+        else:
+            out["experiments"] = measure_all(
+                session, accounts, deals, tags_in_force(tag_frame, as_of), as_of
+            )
+    return out

@@ -1,0 +1,71 @@
+"""Alignment on long-term value: the retention-adjusted scorecard and segment experiments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from icploop.icp.experiments import EXPERIMENTERS, add_experiment
+from icploop.review.alignment import alignment_section
+from icploop.review.render import environment
+from icploop.rules import Rule
+from icploop.web import dashboard as numbers
+from icploop.web.deps import DB, User, web_state
+from icploop.web.routes.common import back, page_router, render
+
+router = page_router()
+CHANGE_KINDS = ("campaign", "messaging", "qualification", "other")
+
+
+def _lines(text: str) -> list[Rule | dict[str, Any] | str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@router.get("/alignment", name="alignment_page", response_class=HTMLResponse)
+def alignment_page(request: Request, session: DB, user: User) -> HTMLResponse:
+    """Bookings against retained bookings per AE, lead source and campaign; every experiment
+    measured against its control (the same section as the review pack)."""
+    state = web_state(request)
+    as_of = state.as_of()
+    accounts = numbers.account_outcomes_frame(state, as_of)
+    section = state.analytics(lambda b: alignment_section(b, session, accounts, as_of))
+    body = (
+        environment(True)
+        .get_template("sections/alignment.html.j2")
+        .render(pack={"alignment": section})
+    )
+    return render(
+        request,
+        "alignment.html",
+        {
+            "as_of": as_of,
+            "body": Markup(body),
+            "may_add": user.role in (*EXPERIMENTERS, "admin"),
+            "kinds": CHANGE_KINDS,
+        },
+    )
+
+
+@router.post("/alignment/experiments", name="experiment_add_page")
+def experiment_add_page(
+    session: DB,
+    user: User,
+    name: Annotated[str, Form(min_length=1, max_length=200)],
+    segment: Annotated[str, Form(min_length=1, max_length=2000)],
+    change_kind: Annotated[str, Form(pattern="^(campaign|messaging|qualification|other)$")],
+    change: Annotated[str, Form(min_length=1, max_length=2000)],
+    start: Annotated[dt.date, Form()],
+    end: Annotated[dt.date | None, Form()] = None,
+    control_segment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Record an experiment: a segment (one rule per line), the change, its dates, a control."""
+    control: dict[str, Any] | None = None
+    if control_segment.strip():
+        control = {"kind": "segment", "rules": _lines(control_segment)}
+    add_experiment(session, user.person_id, name.strip(), _lines(segment), change_kind,
+                   change.strip(), start, end=end, control=control)  # fmt: skip
+    return back("/alignment")
