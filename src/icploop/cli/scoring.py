@@ -31,6 +31,7 @@ from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import paying_months
 from icploop.metrics.tables import CanonicalTables
 from icploop.rules import Rule
+from icploop.scoring.apply import is_deal_batch, score_batch
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.economics import (
     acquisition_vs_retention,
@@ -39,9 +40,9 @@ from icploop.scoring.economics import (
     retention_value,
 )
 from icploop.scoring.evaluate import Evaluation
-from icploop.scoring.features import customer_history, deal_history, feature_frame
+from icploop.scoring.features import customer_history, deal_history
 from icploop.scoring.forecast import backtest, forecast_nrr_at
-from icploop.scoring.train import score_records, train_fit
+from icploop.scoring.train import train_fit
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
 deals_app = typer.Typer(help="Deal-time fit checks of open opportunities.")
@@ -196,36 +197,22 @@ def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> tuple[list
     """ICP criteria and do-not-close rules: from a YAML file, else the version in force, else
     the fit configuration's default criteria."""
     from icploop.fit.config import load_fit_config
-    from icploop.icp.document import from_yaml, version_in_force
+    from icploop.icp.document import from_yaml
 
     if icp is not None:
         content = from_yaml(icp.read_text(), str(icp))
         return list(content.criteria), list(content.do_not_close)
     try:
-        from icploop.icp.versions import timeline
+        from icploop.icp.versions import rules_in_force
         from icploop.store.database import open_store
 
         with open_store(settings_for(workspace))() as session:
-            current = version_in_force(timeline(session), day)
-        if current is not None:
-            return list(current.content.criteria), list(current.content.do_not_close)
+            found = rules_in_force(session, day)
+        if found is not None:
+            return found
     except IcploopError:
         pass
     return list(load_fit_config(None).icp_criteria), []
-
-
-def _fill_from_accounts(records: pd.DataFrame, tables: CanonicalTables | None) -> pd.DataFrame:
-    """Account columns the file lacks, taken from the warehouse by ``account_id``."""
-    if tables is None or tables.accounts is None or "account_id" not in records.columns:
-        return records
-    accounts = tables.accounts.to_pandas()
-    missing = [c for c in accounts.columns if c not in records.columns]
-    if not missing:
-        return records
-    extra = accounts[["account_id", *missing]]
-    merged = records.merge(extra, on="account_id", how="left")
-    merged.index = records.index
-    return merged
 
 
 def _rename_by_mapping(records: pd.DataFrame, mapping: Path) -> pd.DataFrame:
@@ -271,23 +258,12 @@ def score_command(
             tables = CanonicalTables.from_backend(open_analytics(settings))
         except IcploopError:
             tables = None
-        records = _fill_from_accounts(records, tables)
-        scored = score_records(records, model, points)
-        if "deal_id" in records.columns or "outcome" in records.columns:
-            day = dt.date.today()
-            patterns = []
-            if tables is not None:
-                latest = pd.Timestamp(tables.mrr_monthly.month.max().to_pandas())
-                day = (latest + pd.offsets.MonthEnd(0)).date()
-                patterns = ae_patterns(customer_history(tables, day))
-            criteria, dnc = _rules(workspace, icp, day)
-            features = feature_frame(records)
-            both = pd.concat(
-                [records.drop(columns=list(features.columns), errors="ignore"), features], axis=1
-            )
-            check = check_deals(both, criteria, dnc, patterns)
-            scored["at_risk"] = check["at_risk"]
-            scored["risks"] = check["risks"]
+        day = dt.date.today()
+        if tables is not None:
+            latest = pd.Timestamp(tables.mrr_monthly.month.max().to_pandas())
+            day = (latest + pd.offsets.MonthEnd(0)).date()
+        criteria, dnc = _rules(workspace, icp, day) if is_deal_batch(records) else ([], [])
+        scored = score_batch(records, model, points, tables, criteria, dnc, day)
         target = out or file.with_name(file.stem + ".scored.csv")
         scored.to_csv(target, index=False)
         counts = scored["fit_tier"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)

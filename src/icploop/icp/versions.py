@@ -16,9 +16,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
 from icploop.fit.signals import CriteriaPeriod
-from icploop.icp.document import IcpContent, IcpVersion, diff, from_yaml, to_yaml
+from icploop.icp.document import (
+    IcpContent,
+    IcpVersion,
+    diff,
+    from_yaml,
+    to_yaml,
+    version_in_force,
+)
 from icploop.icp.roles import PUBLISHERS, require_role
 from icploop.icp.signoff import DEFAULT_REQUIRED, check_publishable
+from icploop.rules import Rule
 from icploop.store.audit import audit
 from icploop.store.models import IcpVersionRecord, ImplementationStep
 
@@ -89,6 +97,14 @@ def as_document(record: IcpVersionRecord) -> IcpVersion:
 def timeline(session: Session) -> list[IcpVersion]:
     """Every published (or superseded) version, to find the one in force on any date."""
     return [as_document(r) for r in list_versions(session) if r.effective_date is not None]
+
+
+def rules_in_force(session: Session, day: dt.date) -> tuple[list[Rule], list[Rule]] | None:
+    """The criteria and do-not-close rules of the version in force on ``day`` (None: none)."""
+    current = version_in_force(timeline(session), day)
+    if current is None:
+        return None
+    return list(current.content.criteria), list(current.content.do_not_close)
 
 
 def criteria_periods(session: Session) -> list[CriteriaPeriod]:

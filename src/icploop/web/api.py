@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
+from icploop import model_files
 from icploop.icp import signoff, versions
+from icploop.metrics.tables import CanonicalTables
+from icploop.scoring.apply import is_deal_batch, score_batch
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
@@ -348,3 +352,26 @@ def audit_log(
     return [
         schemas.AuditOut.model_validate(e, from_attributes=True) for e in session.scalars(query)
     ]
+
+
+@router.post("/score", name="api_score", response_model=schemas.ScoreOut)
+def score(request: Request, session: DB, user: ApiUser, body: schemas.ScoreIn) -> schemas.ScoreOut:
+    """Fit score, tier A-D, points and top reasons for each record, with the deal-time fit check
+    for open deals: what ``icploop score FILE.csv`` writes."""
+    state = web_state(request)
+    workspace = state.settings.workspace
+    name, model, points, _report = model_files.load(workspace, body.version)
+    records = pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()}
+                            for r in body.records])  # fmt: skip
+    as_of = state.as_of()
+    rules = versions.rules_in_force(session, as_of) if is_deal_batch(records) else None
+    criteria, dnc = rules if rules is not None else ([], [])
+    scored = state.analytics(
+        lambda b: score_batch(records, model, points, CanonicalTables.from_backend(b),
+                              criteria, dnc, as_of)
+    )  # fmt: skip
+    keep = [c for c in schemas.ScoredRow.model_fields if c in scored.columns]
+    rows = [schemas.ScoredRow(**{k: numbers.clean(v) for k, v in r.items()})
+            for r in scored[keep].to_dict("records")]  # fmt: skip
+    tiers = scored["fit_tier"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+    return schemas.ScoreOut(version=name, tiers={k: int(v) for k, v in tiers.items()}, rows=rows)

@@ -109,6 +109,7 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_metrics_headline": "read",
     "api_segments": "read",
     "api_audit": "audit.read",
+    "api_score": "read",
 }
 
 

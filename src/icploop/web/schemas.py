@@ -208,3 +208,31 @@ class AuditOut(BaseModel):
     object_type: str
     object_id: str
     details: dict[str, Any]
+
+
+Cell = str | float | int | bool | None
+
+
+class ScoreIn(BaseModel):
+    """Leads or open deals in the accounts or deals layout (``account_id`` fills the rest from
+    the warehouse); rows with ``deal_id`` or ``outcome`` also get the deal-time fit check."""
+
+    records: list[dict[str, Cell]] = Field(min_length=1, max_length=5000)
+    version: str | None = Field(default=None, max_length=20, pattern=r"^v\d+$")
+
+
+class ScoredRow(BaseModel):
+    fit_score: float
+    fit_tier: str
+    churn_probability: float
+    fit_points: int
+    points_tier: str
+    reasons: str
+    at_risk: bool | None = None
+    risks: str | None = None
+
+
+class ScoreOut(BaseModel):
+    version: str
+    tiers: dict[str, int]
+    rows: list[ScoredRow]
