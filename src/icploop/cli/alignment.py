@@ -18,8 +18,10 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     emit_rows,
+    pct,
     print_json,
     settings_for,
+    thousands,
     user_errors,
 )
 from icploop.errors import IcploopError
@@ -27,18 +29,6 @@ from icploop.errors import IcploopError
 experiment_app = typer.Typer(help="GTM experiments on segments: record, list, measure, stop.")
 
 DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
-
-
-def _pct(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _thousands(value: float | None) -> str:
-    return "-" if value is None else f"{value / 1000:,.0f}k"
 
 
 def _data_end(backend: Any, as_of: dt.datetime | None) -> dt.date:
@@ -118,12 +108,12 @@ def scorecard_command(
                    "gap", "NRR", "bad fit", "disc.", "churn 1y (n)", "q")  # fmt: skip
         cells = [
             (
-                r["group"], f"{r['deals']:,}", _thousands(r["bookings"]), str(r["bookings_rank"]),
-                f"{_thousands(r['retained_bookings'])} "
-                f"({_thousands(r['retained_low'])}-{_thousands(r['retained_high'])})",
-                _pct(r["projected_share"]), str(r["retained_rank"]), f"{r['rank_gap']:+d}",
-                _pct(r["nrr"]), _pct(r["bad_fit_share"]), _pct(r["avg_discount"], 1),
-                f"{_pct(r['churn_rate'])} ({r['churn_n']})",
+                r["group"], f"{r['deals']:,}", thousands(r["bookings"]), str(r["bookings_rank"]),
+                f"{thousands(r['retained_bookings'])} "
+                f"({thousands(r['retained_low'])}-{thousands(r['retained_high'])})",
+                pct(r["projected_share"]), str(r["retained_rank"]), f"{r['rank_gap']:+d}",
+                pct(r["nrr"]), pct(r["bad_fit_share"]), pct(r["avg_discount"], 1),
+                f"{pct(r['churn_rate'])} ({r['churn_n']})",
                 "-" if r["q_value"] is None else f"{r['q_value']:.2g}",
             )
             for r in card.to_dict()["team"]
@@ -285,10 +275,10 @@ def show(
                   "n", "verdict")  # fmt: skip
     for r in data["result"]["metrics"]:
         table.add_row(
-            r["label"], _pct(r["experiment"], 1),
-            f"{_pct(r['experiment_low'], 1)}-{_pct(r['experiment_high'], 1)}",
-            _pct(r["control"], 1), f"{_pct(r['control_low'], 1)}-{_pct(r['control_high'], 1)}",
-            _pct(r["difference"], 1), f"{_pct(r['ci_low'], 1)} to {_pct(r['ci_high'], 1)}",
+            r["label"], pct(r["experiment"], 1),
+            f"{pct(r['experiment_low'], 1)}-{pct(r['experiment_high'], 1)}",
+            pct(r["control"], 1), f"{pct(r['control_low'], 1)}-{pct(r['control_high'], 1)}",
+            pct(r["difference"], 1), f"{pct(r['ci_low'], 1)} to {pct(r['ci_high'], 1)}",
             f"{r['n_experiment']} / {r['n_control']}", r["verdict"],
         )  # fmt: skip
     console.print(table)
@@ -297,8 +287,8 @@ def show(
         "90-day fit-tag mix: "
         + "; ".join(
             f"{side} {m['tagged']} tagged of {m['accounts']} "
-            f"(strong {_pct(m['strong_fit'])}, near {_pct(m['near_fit'])}, "
-            f"bad {_pct(m['bad_fit'])})"
+            f"(strong {pct(m['strong_fit'])}, near {pct(m['near_fit'])}, "
+            f"bad {pct(m['bad_fit'])})"
             for side, m in mix.items()
         ),
         highlight=False,

@@ -15,6 +15,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     command,
     console,
+    pct,
     print_json,
     settings_for,
 )
@@ -40,10 +41,6 @@ def headline_summary(backend: BaseBackend, as_of: dt.date | None = None) -> dict
     """The headline metrics of the as-of month (default: the latest MRR month) as plain values."""
     tables = CanonicalTables.from_backend(backend)
     return headline(tables, as_of or latest_month(tables)).to_dict()
-
-
-def _pct(v: Any) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
 
 
 def _num(v: Any) -> str:
@@ -105,9 +102,9 @@ def _metrics(
     for col in ("metric", "value", "based on"):
         t.add_column(col)
     t.add_row("MRR", _num(head.mrr), f"{head.active_accounts} paying accounts")
-    t.add_row("NRR (12 months)", _pct(head.nrr), f"{head.nrr_accounts} accounts")
-    t.add_row("GRR (12 months)", _pct(head.grr), f"{head.nrr_accounts} accounts")
-    t.add_row("Logo churn (month)", _pct(head.logo_churn_rate), f"{head.logo_start} accounts")
+    t.add_row("NRR (12 months)", pct(head.nrr, 1), f"{head.nrr_accounts} accounts")
+    t.add_row("GRR (12 months)", pct(head.grr, 1), f"{head.nrr_accounts} accounts")
+    t.add_row("Logo churn (month)", pct(head.logo_churn_rate, 1), f"{head.logo_start} accounts")
     t.add_row("Quick ratio (month)", _num(head.quick_ratio), "")
     console.print(t)
     if groups is not None:
@@ -119,9 +116,9 @@ def _metrics(
                 *(str(getattr(r, d)) for d in dims),
                 str(r.n_accounts),
                 _num(r.mrr_base),
-                _pct(r.nrr),
-                _pct(r.grr),
-                _pct(r.logo_churn_rate),
+                pct(r.nrr, 1),
+                pct(r.grr, 1),
+                pct(r.logo_churn_rate, 1),
                 _num(r.quick_ratio),
             )
         console.print(b)
@@ -175,8 +172,8 @@ def project_command(
             str(r.period),
             "" if r.observed is None or r.observed != r.observed else str(int(r.observed)),
             f"{r.projected_alive:,.1f}",
-            _pct(r.survival),
-            _pct(r.retention_rate),
+            pct(r.survival, 1),
+            pct(r.retention_rate, 1),
         )
     console.print(t)
     if discount is not None:

@@ -15,6 +15,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     emit_rows,
+    money,
     print_json,
     settings_for,
     user_errors,
@@ -47,10 +48,6 @@ AsOf = Annotated[
 def _open(workspace: Path | None, as_of: dt.datetime | None) -> tuple[Any, dt.date]:
     backend = open_analytics(settings_for(workspace))
     return backend, as_of.date() if as_of else latest_as_of(backend)
-
-
-def _money(x: float) -> str:
-    return f"{x:,.0f}"
 
 
 @reasons_app.callback()
@@ -86,7 +83,7 @@ def pareto_command(
         rows = [
             {
                 **r,
-                "lost_mrr": _money(r["lost_mrr"]),
+                "lost_mrr": money(r["lost_mrr"]),
                 "share": f"{r['share']:.0%}",
                 "cumulative_share": f"{r['cumulative_share']:.0%}",
                 "sample": "; ".join(f"{s['account_id']}: {s['text']}" for s in r["samples"][:1]),
@@ -266,7 +263,7 @@ def cost_command(
             [
                 {
                     **r,
-                    **{k: _money(r[k]) for k in ("revenue", "margin", "cost", "contribution")},
+                    **{k: money(r[k]) for k in ("revenue", "margin", "cost", "contribution")},
                     "unprofitable_share": f"{r['unprofitable_share']:.0%}",
                     "contribution_margin": f"{r['contribution_margin']:.0%}",
                 }
@@ -286,10 +283,10 @@ def cost_command(
                 "unprofitable_share": "share",
             },
         )
-        money = ("margin_per_month", "cost_per_month", "expected_cost", "margin_gain_month")
+        amounts = ("margin_per_month", "cost_per_month", "expected_cost", "margin_gain_month")
         emit_rows(
             [
-                {**r, **{k: _money(r[k]) for k in money}}
+                {**r, **{k: money(r[k]) for k in amounts}}
                 for r in result.moves.head(top).to_dict("records")
             ],
             False,
@@ -306,7 +303,7 @@ def cost_command(
         total = float(result.moves["margin_gain_year"].sum()) if len(result.moves) else 0.0
         console.print(
             f"{len(result.moves)} unprofitable high-touch accounts; moving them would add about "
-            f"{_money(total)} a year of margin (docs/reasons.md shows the arithmetic)"
+            f"{money(total)} a year of margin (docs/reasons.md shows the arithmetic)"
         )
         for caveat in result.caveats:
             console.print(f"[yellow]caveat:[/] {caveat}")
