@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from harness import own_peak_kib
 
 BASE_M = 2021 * 12  # month index of January 2021; 48 months to December 2024
 MONTHS = 48
@@ -177,24 +178,11 @@ def run_pandas(folder: Path) -> dict[str, Any]:
     }
 
 
-def _hwm_kib() -> int:
-    """This process's own peak resident memory (KiB).
-
-    VmHWM belongs to the address space created at exec, so it starts afresh in each worker.
-    ru_maxrss does not: Linux carries the pre-exec high-water mark of the forked (or vforked)
-    parent over into the child, which is how every worker used to report the parent's peak.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def worker(engine: str, folder: Path) -> None:
     """Run one workload in this (fresh) process; print its seconds and whole-process peak."""
     out = run_pandas(folder) if engine == "pandas" else run_icploop(folder, engine == "suite")
     # the whole process (interpreter, libraries, engine buffers), as the 1.5 GiB target means
-    out["peak_mib"] = _hwm_kib() / 1024
+    out["peak_mib"] = own_peak_kib() / 1024
     sys.stdout.write(json.dumps(out, default=str))
 
 

@@ -16,7 +16,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
+from icploop.metrics.calendar import days_between
 from icploop.rules import Rule
 
 
@@ -46,82 +48,123 @@ def due_accounts(inputs: FitInputs, as_of: dt.date, config: FitConfig) -> ir.Tab
     return closes.filter(closes.tag_day <= ibis.literal(as_of))
 
 
-def usage_features(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.DataFrame:
+# use cases per integer of bits; the 64th bit is the sign and one more keeps clear of it
+_BITS_PER_WORD = 62
+
+
+def usage_features(
+    inputs: FitInputs, due: ir.Table, config: FitConfig, use_cases: Sequence[str] = ()
+) -> pd.DataFrame:
     """Per due account: usage in days 0-90 after close, in 30-day thirds and for the core use case.
 
     Columns: ``events_0_30``, ``events_30_60``, ``events_60_90`` (events in each third),
     ``active_weeks_recent`` (distinct weeks since close, counted in 7-day steps, with any use in
     the recent window before the tag day), ``core_active_weeks_recent`` (the same for the
-    account's stated use case). Accounts without usage get zeros. One pass over usage; weeks are
-    7-day steps from the close, counted through a per-week aggregate.
+    account's stated use case), ``use_cases_used`` (which of ``use_cases`` saw any use in days
+    0-90, in the order given; an empty list without use). Accounts without usage get zeros; a
+    usage row without a use case never counts for a use case.
+
+    One pass over usage and one aggregation per account: weeks and use cases are collected as
+    bits of integers (``BIT_OR``) and counted here, instead of grouping by account and week (or
+    use case) first, which costs a second hash table many times larger and a second scan.
     """
     t = config.thresholds
     base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
     base = base.select("account_id", "close_date", core_use_case="use_case")
     joined = inputs.usage.join(base, "account_id")
-    day = joined.date.delta(joined.close_date, unit="day")
+    day = days_between(joined.date, joined.close_date)
     rows = joined.select(
         "events", "use_case", "core_use_case", account_id=joined.account_id, day=day
     )
     rows = rows.filter((rows.day >= 0) & (rows.day < t.tag_after_days))
-    # two stages instead of COUNT DISTINCT: accounts x weeks first (about 13 rows an account),
-    # then accounts; the engine hashes far fewer keys
-    recent = rows.day >= t.tag_after_days - t.recent_window_days
+    recent_from = max(t.tag_after_days - t.recent_window_days, 0)
+    first_week = recent_from // 7
+    if (t.tag_after_days - 1) // 7 - first_week >= _BITS_PER_WORD:
+        raise IcploopError(
+            f"recent_window_days = {t.recent_window_days} spans more than 62 weeks",
+            "use a recent window of at most 434 days",
+        )
+    recent = rows.day >= recent_from
     core = (rows.use_case == rows.core_use_case).fill_null(False)
-    weeks = rows.group_by(["account_id", (rows.day // 7).name("week")]).agg(
-        e0=rows.events.sum(where=rows.day < 30),
-        e1=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
-        e2=rows.events.sum(where=rows.day >= 60),
-        recent=recent.any(),
-        core_recent=(recent & core).any(),
-    )
+    # a BIGINT 1 shifted by an INTEGER: a 32-bit 1 overflows from week 31 on, and PostgreSQL
+    # has no BIGINT << BIGINT. The engine may evaluate the shift on rows the aggregate's filter
+    # then drops, so it must not go negative there.
+    shift = ibis.greatest(rows.day // 7 - first_week, 0).cast("int32")
+    week_bit = ibis.literal(1).cast("int64") << shift
+    words = [
+        list(use_cases[i : i + _BITS_PER_WORD]) for i in range(0, len(use_cases), _BITS_PER_WORD)
+    ]
+    use_case_bits = {
+        f"_uses_{n}": ibis.cases(
+            *[(rows.use_case == uc, ibis.literal(1 << i).cast("int64")) for i, uc in enumerate(w)],
+            else_=ibis.literal(0).cast("int64"),
+        ).bit_or()
+        for n, w in enumerate(words)
+    }
     features = (
-        weeks.group_by("account_id")
+        rows.group_by("account_id")
         .agg(
-            events_0_30=weeks.e0.sum(),
-            events_30_60=weeks.e1.sum(),
-            events_60_90=weeks.e2.sum(),
-            active_weeks_recent=weeks.recent.sum(),
-            core_active_weeks_recent=weeks.core_recent.sum(),
+            events_0_30=rows.events.sum(where=rows.day < 30),
+            events_30_60=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
+            events_60_90=rows.events.sum(where=rows.day >= 60),
+            recent_weeks=week_bit.bit_or(where=recent),
+            core_recent_weeks=week_bit.bit_or(where=recent & core),
+            **use_case_bits,
         )
         .to_pandas()
     )
+    for bits, count in (
+        ("recent_weeks", "active_weeks_recent"),
+        ("core_recent_weeks", "core_active_weeks_recent"),
+    ):
+        mask = features.pop(bits).fillna(0).astype("int64").to_numpy()
+        features[count] = np.bitwise_count(mask).astype(float)
+    used: list[list[str]] = [[] for _ in range(len(features))]
+    for n, word in enumerate(words):
+        mask = features.pop(f"_uses_{n}").fillna(0).astype("int64").to_numpy()
+        for i, use_case in enumerate(word):
+            for row in np.flatnonzero(mask & (1 << i)):
+                used[row].append(use_case)
+    features["use_cases_used"] = used
     frame = due.select("account_id").to_pandas().merge(features, on="account_id", how="left")
-    counts = [c for c in frame.columns if c != "account_id"]
+    counts = [c for c in frame.columns if c not in ("account_id", "use_cases_used")]
     frame[counts] = frame[counts].astype(float).fillna(0)
+    frame["use_cases_used"] = [u if isinstance(u, list) else [] for u in frame.use_cases_used]
     return frame
 
 
-def committed_use_cases(inputs: FitInputs, due: ir.Table, config: FitConfig) -> pd.DataFrame:
-    """Per due account: use cases committed on won deals up to the first close, and how many of
-    them saw any use in days 0-90 (``committed``, ``committed_active``, ``committed_inactive``)."""
+def committed_pairs(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
+    """Per due account, the use cases committed on its won deals up to the first close
+    (``account_id``, ``use_case``; one row per pair)."""
     deals = inputs.deals
     won = deals.filter(deals.outcome == "won").select("deal_id", "account_id", "close_date")
     won = won.join(due.select("account_id", first_close="close_date"), "account_id")
     won = won.filter(won.close_date <= won.first_close)
     committed = inputs.deal_use_cases.join(won.select("deal_id"), "deal_id")
-    committed = committed.select("account_id", "use_case").distinct()
-    usage = inputs.usage.join(due.select("account_id", "close_date"), "account_id")
-    day = usage.date.delta(usage.close_date, unit="day")
-    used = (
-        usage.filter((day >= 0) & (day < config.thresholds.tag_after_days))
-        .select("account_id", "use_case")
-        .distinct()
-        .mutate(active=ibis.literal(1))
+    return committed.select("account_id", "use_case").distinct().to_pandas()
+
+
+def committed_use_cases(pairs: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Per account with committed use cases: ``committed`` (how many), ``committed_active`` (how
+    many saw use in days 0-90, from ``use_cases_used`` of :func:`usage_features`) and
+    ``committed_inactive`` (the others, sorted; missing when all are in use)."""
+    columns = ["account_id", "committed", "committed_active", "committed_inactive"]
+    if pairs.empty:
+        dtypes = {"committed": "int64", "committed_active": "int64"}
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, object)) for c in columns})
+    used = dict(zip(features.account_id, features.use_cases_used, strict=True))
+    pairs = pairs.assign(
+        active=[
+            uc in used.get(a, ()) for a, uc in zip(pairs.account_id, pairs.use_case, strict=True)
+        ]
     )
-    both = committed.join(used, ["account_id", "use_case"], how="left")
-    summary = both.group_by("account_id").agg(
-        committed=both.use_case.nunique(),
-        committed_active=both.active.sum(),
+    out = pairs.groupby("account_id").agg(
+        committed=("use_case", "nunique"), committed_active=("active", "sum")
     )
-    frame = summary.to_pandas()
-    frame["committed_active"] = frame["committed_active"].astype(float).fillna(0).astype(int)
-    inactive = (
-        both.filter(both.active.isnull())
-        .group_by("account_id")
-        .agg(committed_inactive=both.use_case.collect())
-    ).to_pandas()
-    return frame.merge(inactive, on="account_id", how="left")
+    inactive = pairs[~pairs.active].groupby("account_id")["use_case"].agg(sorted)
+    out["committed_inactive"] = inactive.reindex(out.index)
+    out["committed_active"] = out.committed_active.astype(int)
+    return out.reset_index()[columns]
 
 
 def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from icploop.fit.signals import (
     CriteriaPeriod,
     FitInputs,
     champion_status,
+    committed_pairs,
     committed_use_cases,
     due_accounts,
     icp_match,
@@ -45,10 +46,12 @@ def compute_fit(
         return frame
     accounts = inputs.accounts.select("account_id", "segment", "use_case").to_pandas()
     frame = frame.merge(accounts, on="account_id", how="left")
+    pairs = committed_pairs(inputs, due)
+    usage = usage_features(inputs, due, config, sorted(pairs.use_case.unique()))
     for part in (
-        usage_features(inputs, due, config),
+        usage.drop(columns="use_cases_used"),
         champion_status(inputs, due),
-        committed_use_cases(inputs, due, config),
+        committed_use_cases(pairs, usage),
         icp_match(inputs, due, [CriteriaPeriod(None, tuple(config.icp_criteria)), *icp_periods]),
     ):
         frame = frame.merge(part, on="account_id", how="left")

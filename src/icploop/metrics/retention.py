@@ -142,15 +142,18 @@ def _monthly_facts(
     w = ibis.window(group_by=pos.account_id, order_by=pos.m)
     ahead12 = ibis.window(group_by=pos.account_id, order_by=pos.m, range=(12, 12))
     part_k = as_of_m - (as_of_m - as_of_m % size) + 1
+    # one window function per distinct lag: the engine evaluates a repeated one again
+    lags = {1: pos.m.lag().over(w)}
+    for k in (size, part_k):
+        lags.setdefault(k, pos.m.lag(k).over(w))
     p = pos.mutate(
-        pm=pos.m.lag().over(w),
+        pm=lags[1],
         pc=pos.cents.lag().over(w),
         prate=pos.rate.lag().over(w),
         pccy=pos.currency.lag().over(w),
         nm=pos.m.lead().over(w),
-        m_full=pos.m.lag(size).over(w),
-        m_part=pos.m.lag(part_k).over(w),
         c12=pos.cents.first().over(ahead12),
+        **{f"m_lag{k}": lag for k, lag in lags.items() if k != 1},
     )
     # rows older than the first period start - 13 feed no reported number (lags are taken above)
     lo = start_m - start_m % size - 13
@@ -178,9 +181,13 @@ def _monthly_facts(
         churn_next=ibis.ifelse(ends, p.cents, zero).sum(),
         retained=later.sum(),
         capped=ibis.least(later, p.cents).sum(),
-        n_full=(p.m_full == p.m - size).fill_null(False).sum(),
-        n_part=(p.m_part == p.m - part_k).fill_null(False).sum(),
+        n_full=(p[_lag_column(size)] == p.m - size).fill_null(False).sum(),
+        n_part=(p[_lag_column(part_k)] == p.m - part_k).fill_null(False).sum(),
     )
+
+
+def _lag_column(k: int) -> str:
+    return "pm" if k == 1 else f"m_lag{k}"
 
 
 def _one_month_facts(
