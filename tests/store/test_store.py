@@ -34,7 +34,7 @@ def test_migrating_twice_changes_nothing(store_engine: Engine) -> None:
     migrate(store_engine)
     migrate(store_engine)
     with store_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0004"
+        assert MigrationContext.configure(connection).get_current_revision() == "0005"
 
 
 def _tag(account: str = "A1") -> FitTag:
@@ -110,7 +110,7 @@ def test_upgrading_an_older_workspace_keeps_its_data(store_engine: Engine) -> No
         session.add(_tag("OLD-1"))
     migrate(store_engine)
     with store_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0004"
+        assert MigrationContext.configure(connection).get_current_revision() == "0005"
     with Session(store_engine) as session:
         kept = session.scalars(select(FitTag)).one()
         assert kept.account_id == "OLD-1" and kept.signals[0].evidence == {"active_days": 0}

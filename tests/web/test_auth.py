@@ -55,6 +55,21 @@ def test_a_post_without_the_csrf_token_is_refused(web: WebWorld) -> None:
     assert login.status_code == 403
 
 
+def test_logging_out_ends_the_session_on_the_server_too(web: WebWorld) -> None:
+    """A copy of the session cookie taken before logout (another tab, a stolen cookie) is refused
+    afterwards; logging in again gives a working session."""
+    client, csrf = web.login("ae")
+    stolen = web.client()
+    stolen.cookies.update(client.cookies)
+    assert stolen.get("/", follow_redirects=False).status_code == 200
+    out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert stolen.get("/", follow_redirects=False).status_code == 303
+    assert client.get("/", follow_redirects=False).status_code == 303
+    again, _ = web.login("ae")
+    assert again.get("/").status_code == 200
+
+
 def test_an_api_token_works_and_a_revoked_one_does_not(web: WebWorld) -> None:
     client = web.client()
     me = client.get("/api/v1/me", headers=web.bearer("marketing"))

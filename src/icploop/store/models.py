@@ -77,6 +77,8 @@ class Person(Base):
     created_at: Mapped[dt.datetime]
     # argon2 hash of the web password; None means the person cannot log in to the web app
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # raised at logout: every session cookie signed before then stops being valid
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FitTag(Base):

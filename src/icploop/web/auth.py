@@ -2,7 +2,8 @@
 
 - Passwords are argon2id hashes (argon2-cffi); a plain password is never stored or logged.
 - A browser session is a signed cookie (itsdangerous) holding the person id, a CSRF token and a
-  fingerprint of the password hash, so changing the password ends every old session. The cookie
+  fingerprint of the password hash and a session epoch, so changing the password or logging
+  out ends every old session of that person (on every browser). The cookie
   is HttpOnly, SameSite=Lax, and Secure over https or when ``ICPLOOP_COOKIE_SECURE=1``.
 - Every form carries the session's CSRF token; every unsafe request on a cookie session must
   return it (form field ``csrf_token`` or header ``X-CSRF-Token``).
@@ -85,7 +86,9 @@ def load_secret(workspace: Path) -> str:
 
 
 def _fingerprint(person: Person) -> str:
-    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
+    # the password hash and the session epoch: a new password or a logout ends old sessions
+    seed = f"{person.password_hash or ''}|{person.session_epoch or 0}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,11 @@ class Sessions:
         self.write(request, response, data)
 
     @staticmethod
-    def logout(response: Response) -> None:
-        """End the session."""
+    def logout(response: Response, person: Person | None = None) -> None:
+        """End the session: drop the cookie and, given the person, raise their session epoch
+        so that a copy of the cookie (or another browser's session of theirs) is refused too."""
+        if person is not None:
+            person.session_epoch = (person.session_epoch or 0) + 1
         response.delete_cookie(SESSION_COOKIE, path="/")
 
 

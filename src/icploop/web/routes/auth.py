@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from icploop.store.audit import audit
 from icploop.store.models import Person
 from icploop.web.auth import csrf_ok, verify_password
-from icploop.web.deps import DB, web_state
+from icploop.web.deps import DB, User, web_state
 from icploop.web.routes.common import page_router
 
 public = APIRouter(include_in_schema=False)
@@ -83,8 +83,13 @@ def login(
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request) -> Response:
-    """End the session."""
+def logout(request: Request, session: DB, user: User) -> Response:
+    """End the session, on the server too: the person's older session cookies stop working."""
+    person = session.get(Person, user.person_id)
     response = RedirectResponse("/login", status_code=303)
-    web_state(request).sessions.logout(response)
+    web_state(request).sessions.logout(response, person)
+    audit(
+        session, actor=user.person_id, action="logout", object_type="person",
+        object_id=user.person_id,
+    )  # fmt: skip
     return response
