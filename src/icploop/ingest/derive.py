@@ -7,6 +7,9 @@ the same subscription ends the day before that one; otherwise it runs to the lat
 subscription row mentions. Amounts convert to the reporting currency at the ``fx_rates`` rate
 valid on the period's start (1 for the reporting currency itself).
 
+``account_months``: each account's paying months with the previous and next paying month and
+the MRR twelve months on (see :mod:`icploop.metrics.facts`), so that metrics need no window.
+
 ``deal_use_cases``: one row per deal and committed use case (``;``-separated in deals).
 """
 
@@ -18,9 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import ibis
+
 from icploop.errors import Problem
+from icploop.ingest.schema import MRR_MONTHLY
 from icploop.ingest.sql import table_exists
 from icploop.ingest.validate import Problems
+from icploop.metrics.facts import ACCOUNT_MONTHS, account_months
 
 # The subscription periods with their currency, implicit end and the rate at their start.
 _RATED = """
@@ -124,11 +131,21 @@ def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
     return found
 
 
+def account_months_sql() -> str:
+    """``account_months`` as the metrics define it, compiled from their own Ibis expression."""
+    ibis_types = {"string": "string", "int": "int64", "float": "float64", "date": "date"}
+    columns = {c.name: ibis_types[c.type] for c in MRR_MONTHLY.columns}
+    mrr = ibis.table(columns, name="mrr_monthly")
+    return str(ibis.to_sql(account_months(mrr), dialect="duckdb"))
+
+
 def rebuild(con: Any, reporting: str) -> None:
-    """Rebuild ``mrr_monthly`` and ``deal_use_cases`` from the stored tables."""
+    """Rebuild ``mrr_monthly``, ``account_months`` and ``deal_use_cases`` from the stored tables."""
     con.execute("DELETE FROM main.mrr_monthly")
     if table_exists(con, "subscriptions"):
         con.execute(_MRR_MONTHLY, [reporting])
+    # the metrics' per-account window, done once here instead of in every metric
+    con.execute(f"CREATE OR REPLACE TABLE main.{ACCOUNT_MONTHS} AS {account_months_sql()}")
     con.execute("DELETE FROM main.deal_use_cases")
     if table_exists(con, "deals"):
         con.execute(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from icploop.metrics.calendar import index_of
+from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.tables import CLOSE_COHORT, CanonicalTables, close_cohort
 
@@ -51,10 +52,13 @@ def cohort_triangles(
     account counts as active again in the months it pays. ``max_months`` cuts the columns.
     """
     as_of_m = index_of(as_of)
-    pos = paying_months(tables.mrr_monthly, as_of, settings)
-    first = pos.group_by("account_id").agg(first_m=pos.m.min())
-    cohort = close_cohort(tables)
-    pos = pos.join(first, "account_id").join(cohort, "account_id")
+    stored = stored_facts(tables, settings)
+    if stored is not None:
+        pos = as_of_view(stored, as_of_m).select("account_id", "m", "cents", "first_m")
+    else:
+        pos = paying_months(tables.mrr_monthly, as_of, settings)
+        pos = pos.join(pos.group_by("account_id").agg(first_m=pos.m.min()), "account_id")
+    pos = pos.join(close_cohort(tables), "account_id")
     pos = pos.mutate(k=pos.m - pos.first_m)
     if max_months is not None:
         pos = pos.filter(pos.k <= max_months)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from icploop.metrics.calendar import index_of
+from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 
@@ -37,16 +38,23 @@ def expansion_by_profile(
     min_group: int = 30,
 ) -> ExpansionResult:
     """Share of accounts with net expansion 12 months after their first month, and NRR-12, by ``by``."""
-    pos = paying_months(tables.mrr_monthly, as_of, settings)
-    first = pos.group_by("account_id").agg(first_m=pos.m.min())
-    start = pos.join(first, [pos.account_id == first.account_id, pos.m == first.first_m])
-    start = start.select(account_id=pos.account_id, first_m=first.first_m, c0=pos.cents)
-    start = start.filter(start.first_m + 12 <= index_of(as_of))
-    later = pos.select(l_account=pos.account_id, l_m=pos.m, c12=pos.cents)
-    j = start.left_join(
-        later, [start.account_id == later.l_account, start.first_m + 12 == later.l_m]
-    )
-    j = j.select("account_id", "c0", c12=j.c12.fill_null(0))
+    stored = stored_facts(tables, settings)
+    if stored is not None:
+        # each account's first month already knows its MRR twelve months on
+        s = as_of_view(stored, index_of(as_of))
+        s = s.filter((s.m == s.first_m) & (s.first_m + 12 <= index_of(as_of)))
+        j = s.select("account_id", c0=s.cents, c12=s.c12.fill_null(0))
+    else:
+        pos = paying_months(tables.mrr_monthly, as_of, settings)
+        first = pos.group_by("account_id").agg(first_m=pos.m.min())
+        start = pos.join(first, [pos.account_id == first.account_id, pos.m == first.first_m])
+        start = start.select(account_id=pos.account_id, first_m=first.first_m, c0=pos.cents)
+        start = start.filter(start.first_m + 12 <= index_of(as_of))
+        later = pos.select(l_account=pos.account_id, l_m=pos.m, c12=pos.cents)
+        j = start.left_join(
+            later, [start.account_id == later.l_account, start.first_m + 12 == later.l_m]
+        )
+        j = j.select("account_id", "c0", c12=j.c12.fill_null(0))
     dims = list(by)
     if dims:
         j = j.join(account_dimensions(tables, dims), "account_id")

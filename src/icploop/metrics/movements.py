@@ -74,9 +74,9 @@ def policy_mrr(mrr_monthly: ir.Table, policy: DiscountPolicy) -> ir.FloatingValu
 
 
 def paying_months(
-    mrr_monthly: ir.Table, as_of: dt.date, settings: MovementSettings = DEFAULT_SETTINGS
+    mrr_monthly: ir.Table, as_of: dt.date | None, settings: MovementSettings = DEFAULT_SETTINGS
 ) -> ir.Table:
-    """Account-months with MRR > 0 up to the as-of month.
+    """Account-months with MRR > 0 up to the as-of month (every month when ``as_of`` is None).
 
     Columns: ``account_id``, ``m`` (month index), ``cents`` (int64 MRR in minor units under the
     discount policy), ``rate`` (effective rate mrr / mrr_local, null when either is 0 or
@@ -93,6 +93,8 @@ def paying_months(
         rate=rate.cast("float64"),
         currency=t.currency.cast("string"),
     )
+    if as_of is None:
+        return out.filter(out.cents > 0)
     return out.filter((out.cents > 0) & (out.m <= index_of(as_of)))
 
 

@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of
+from icploop.metrics.facts import as_of_view, stored_facts, with_neighbours
 from icploop.metrics.movements import (
     DEFAULT_SETTINGS,
     MOVEMENT_COLUMNS,
@@ -122,6 +123,7 @@ def _monthly_facts(
     as_of_m: int,
     start_m: int,
     size: int,
+    stored: ir.Table | None = None,
 ) -> ir.Table:
     """Per month m and group: everything the periods need, from ONE sorted pass over the rows.
 
@@ -139,22 +141,23 @@ def _monthly_facts(
     the as-of period, ``as_of - period start + 1``) months before.
     """
     zero = ibis.literal(0, "int64")
-    w = ibis.window(group_by=pos.account_id, order_by=pos.m)
-    ahead12 = ibis.window(group_by=pos.account_id, order_by=pos.m, range=(12, 12))
     part_k = as_of_m - (as_of_m - as_of_m % size) + 1
-    # one window function per distinct lag: the engine evaluates a repeated one again
-    lags = {1: pos.m.lag().over(w)}
-    for k in (size, part_k):
-        lags.setdefault(k, pos.m.lag(k).over(w))
-    p = pos.mutate(
-        pm=lags[1],
-        pc=pos.cents.lag().over(w),
-        prate=pos.rate.lag().over(w),
-        pccy=pos.currency.lag().over(w),
-        nm=pos.m.lead().over(w),
-        c12=pos.cents.first().over(ahead12),
-        **{f"m_lag{k}": lag for k, lag in lags.items() if k != 1},
-    )
+    if stored is not None:
+        p = as_of_view(stored, as_of_m)
+
+        def paid_through(q: ir.Table, k: int) -> ir.BooleanValue:
+            # paying in each of the k months before: the month's paying run began by then
+            return q.run_start <= q.m - k
+    else:
+        w = ibis.window(group_by=pos.account_id, order_by=pos.m)
+        # one window function per distinct lag: the engine evaluates a repeated one again
+        lags = {k: pos.m.lag(k).over(w) for k in sorted({size, part_k} - {1})}
+        p = with_neighbours(pos).mutate(**{_lag_column(k): lag for k, lag in lags.items()})
+
+        def paid_through(q: ir.Table, k: int) -> ir.BooleanValue:
+            # the paying month k rows back is k months back: no month in between was missed
+            return (q[_lag_column(k)] == q.m - k).fill_null(False)
+
     # rows older than the first period start - 13 feed no reported number (lags are taken above)
     lo = start_m - start_m % size - 13
     p = p.filter(p.m >= lo)
@@ -181,8 +184,8 @@ def _monthly_facts(
         churn_next=ibis.ifelse(ends, p.cents, zero).sum(),
         retained=later.sum(),
         capped=ibis.least(later, p.cents).sum(),
-        n_full=(p[_lag_column(size)] == p.m - size).fill_null(False).sum(),
-        n_part=(p[_lag_column(part_k)] == p.m - part_k).fill_null(False).sum(),
+        n_full=paid_through(p, size).sum(),
+        n_part=paid_through(p, part_k).sum(),
     )
 
 
@@ -191,7 +194,11 @@ def _lag_column(k: int) -> str:
 
 
 def _one_month_facts(
-    tables: CanonicalTables, pos: ir.Table, dims: Sequence[str], as_of_m: int
+    tables: CanonicalTables,
+    pos: ir.Table,
+    dims: Sequence[str],
+    as_of_m: int,
+    stored: ir.Table | None = None,
 ) -> pd.DataFrame:
     """The monthly facts of months M - 12, M - 1 and M (M = as-of month) by one GROUP BY.
 
@@ -202,12 +209,18 @@ def _one_month_facts(
     """
     zero = ibis.literal(0, "int64")
     prev_m, base_m = as_of_m - 1, as_of_m - 12
+    if stored is not None:
+        # the three months' rows alone, each knowing its account's first month
+        pos = stored.filter(stored.m.isin([as_of_m, prev_m, base_m]))
+        first_m = pos.first_m.min()
+    else:
+        first_m = pos.m.min()
 
     def at(month: int, col: ir.Column) -> ir.Value:
         return ibis.ifelse(pos.m == month, col, ibis.null(col.type()))
 
     acc = pos.group_by("account_id").agg(
-        first_m=pos.m.min(),
+        first_m=first_m,
         cur=at(as_of_m, pos.cents).max(),
         rate=at(as_of_m, pos.rate).max(),
         ccy=at(as_of_m, pos.currency).max(),
@@ -250,7 +263,9 @@ def _one_month_facts(
         )
         .to_pandas()
     )
-    agg = agg.fillna({c: 0 for c in agg.columns if c not in dims})
+    for col in agg.columns:
+        if col not in dims:  # all-null sums (no rows in a month) come back as objects
+            agg[col] = pd.to_numeric(agg[col]).fillna(0)
     cols = ["n_pay", "cents", *MOVEMENT_COLUMNS[:4], "fx", "n_end", "churn_next"]
     cols += ["retained", "capped", "n_full", "n_part"]
     parts = []
@@ -380,13 +395,14 @@ def retention(
         start = first or as_of
     start_m = index_of(start)
     pos = paying_months(mrr, as_of, settings)
+    stored = stored_facts(tables, settings)
     if settings.net_returns_within_days is None and size == 1 and start_m >= as_of_m:
         # one month only (headline, breakdowns of the latest month): no sort at all
-        facts = _one_month_facts(tables, pos, dims, as_of_m)
+        facts = _one_month_facts(tables, pos, dims, as_of_m, stored)
         frame = _periods_from_facts(facts, dims, as_of_m, start_m, size)
     elif settings.net_returns_within_days is None:
-        facts = _monthly_facts(tables, pos, dims, as_of_m, start_m, size).to_pandas()
-        frame = _periods_from_facts(facts, dims, as_of_m, start_m, size)
+        monthly = _monthly_facts(tables, pos, dims, as_of_m, start_m, size, stored)
+        frame = _periods_from_facts(monthly.to_pandas(), dims, as_of_m, start_m, size)
     else:
         # netted lapses change which rows are churn: go through the movement rows themselves
         mv = movements(mrr, as_of, settings, from_month=date_of(start_m - start_m % size))

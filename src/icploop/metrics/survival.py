@@ -21,6 +21,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 
 from icploop.metrics.calendar import index_of
+from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, movements, paying_months
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 
@@ -37,7 +38,16 @@ def durations(
     """
     as_of_m = index_of(as_of)
     pos = paying_months(tables.mrr_monthly, as_of, settings)
-    if settings.net_returns_within_days is None:
+    stored = stored_facts(tables, settings)
+    if stored is not None:
+        # each account's first month and the months its paying ends: a small GROUP BY, no sort
+        p = as_of_view(stored, as_of_m)
+        p = p.mutate(end=((p.nm.isnull() & (p.m < as_of_m)) | (p.nm > p.m + 1)).fill_null(False))
+        p = p.filter(p.end | (p.m == p.first_m))
+        j = p.group_by("account_id").agg(
+            first_m=p.first_m.min(), churn_m=ibis.ifelse(p.end, p.m + 1, None).min()
+        )
+    elif settings.net_returns_within_days is None:
         # the first churn is the month after the first paying month not followed by the next
         # month: one window (next paying month) and one GROUP BY, instead of building every
         # movement row with two joins and then keeping only the churns

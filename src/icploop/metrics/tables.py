@@ -26,12 +26,17 @@ DEFAULT_SEAT_BANDS: tuple[int, ...] = (50, 100, 250)
 
 @dataclass(frozen=True)
 class CanonicalTables:
-    """The canonical tables as Ibis expressions; only ``mrr_monthly`` is required."""
+    """The canonical tables as Ibis expressions; only ``mrr_monthly`` is required.
+
+    ``account_months`` is the loader's derived table of paying months with their neighbours
+    (see :mod:`icploop.metrics.facts`); without it the metrics compute the same themselves.
+    """
 
     mrr_monthly: ir.Table
     accounts: ir.Table | None = None
     deals: ir.Table | None = None
     account_attributes: ir.Table | None = None
+    account_months: ir.Table | None = None
 
     @classmethod
     def from_backend(cls, backend: Any) -> CanonicalTables:
@@ -58,6 +63,7 @@ class CanonicalTables:
             accounts=opt("accounts"),
             deals=opt("deals"),
             account_attributes=opt("account_attributes"),
+            account_months=opt("account_months"),
         )
 
 
