@@ -125,9 +125,12 @@ def _monthly_facts(
     size: int,
     stored: ir.Table | None = None,
 ) -> ir.Table:
-    """Per month m and group: everything the periods need, from ONE sorted pass over the rows.
+    """Per month m and group: everything the periods need, from ONE pass over the rows.
 
-    One window (each account's paying months in order) gives the month before (movements),
+    With ``stored`` account months (see :mod:`icploop.metrics.facts`) that pass is a plain
+    aggregation: the neighbours are in the rows, and "paid through the k months before" is the
+    month's paying run having started by then. Without them, one window (each account's paying
+    months in order) gives the month before (movements),
     the next paying month (churn), the paying month ``size`` / ``k`` rows back (did the account
     pay through a whole period) and MRR twelve months later (NRR of the cohort of month m).
     A sort per account beats the three self-joins on (account_id, month) this replaces: the
