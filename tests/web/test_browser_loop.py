@@ -102,17 +102,19 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     csm.select_option("#override-form select[name=signal]", "champion_stability")
     csm.select_option("#override-form select[name=value]", "bad")
     csm.fill("#override-form textarea[name=reason]", REASON)
-    csm.click("#override-form button[type=submit]")
-    csm.wait_for_url(re.compile(rf"/accounts/{account}"))
+    with csm.expect_navigation():
+        csm.click("#override-form button[type=submit]")
     shots.take(csm, "tagging-form")
     csm.goto(f"/accounts/{account}")
     assert REASON[:40] in csm.inner_text("body") or "champion_stability" in csm.inner_text("body")
     csm.fill("textarea[name=evidence]", EVIDENCE)
-    csm.click("button:has-text('Raise a draft flag')")
+    # a form post answers with a redirect: wait for that page before the next step
+    with csm.expect_navigation():
+        csm.click("button:has-text('Raise a draft flag')")
     csm.goto("/flags?status=draft")
     card = csm.locator("article.flag", has_text=account).first
-    card.locator("button:has-text('Send')").click()
-    csm.wait_for_load_state()
+    with csm.expect_navigation():
+        card.locator("button:has-text('Send')").click()
     shots.take(csm, "flag-inbox-csm")
     with web.store() as session:
         flag = session.scalars(
@@ -146,10 +148,10 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     revops.click("a:has-text('Open the result')")
     revops.wait_for_url(re.compile(r"/review/\d+$"))
     for _ in range(2):
-        revops.locator(
-            "article.proposal", has=revops.locator("button[value=accept]")
-        ).first.locator("button[value=accept]").click()
-        revops.wait_for_load_state()
+        with revops.expect_navigation():
+            revops.locator(
+                "article.proposal", has=revops.locator("button[value=accept]")
+            ).first.locator("button[value=accept]").click()
     assert revops.locator(".decision.accepted").count() == 2
     shots.take(revops, "review")
 
@@ -158,28 +160,29 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     draft = ae.locator("section.draft").first
     objected = draft.locator("select[name=criterion] option").first.inner_text()
     draft.locator("input[name=comment][required]").fill("our renewals below this look fine")
-    draft.locator("button:has-text('Object')").click()
-    ae.wait_for_url(re.compile(r"/icp$"))
+    with ae.expect_navigation():
+        draft.locator("button:has-text('Object')").click()
     revops.goto("/icp")
     draft = revops.locator("section.draft").first
     assert "publish without" in draft.locator("input[name=override]").get_attribute("placeholder")
     draft.locator("input[name=text]").fill("they churn 2.4x in year one: see the review's evidence")
-    draft.locator("button:has-text('Answer')").click()
-    revops.wait_for_url(re.compile(r"/icp$"))
+    with revops.expect_navigation():
+        draft.locator("button:has-text('Answer')").click()
     marketing = _login(browser, served, web.people["marketing"])
     for page in (revops, ae, marketing, csm):
         page.goto("/icp")
-        page.locator("section.draft").first.locator("button:has-text('Approve for')").click()
-        page.wait_for_url(re.compile(r"/icp$"))
+        with page.expect_navigation():
+            page.locator("section.draft").first.locator("button:has-text('Approve for')").click()
     revops.goto("/icp")
     draft = revops.locator("section.draft").first
     assert objected in draft.inner_text() and "answer from" in draft.inner_text()
     shots.take(revops, "icp-sign-off")
-    draft.locator("button", has_text=re.compile(r"^Publish$")).click()
-    revops.wait_for_url(re.compile(r"/icp$"))
+    with revops.expect_navigation():
+        draft.locator("button", has_text=re.compile(r"^Publish$")).click()
     assert "in force since" in revops.inner_text("main")
     revops.locator("input[name=note]").first.fill("sent to all teams")
-    _step_row(revops, "RevOps circulates").locator("button").click()
+    with revops.expect_navigation():
+        _step_row(revops, "RevOps circulates").locator("button").click()
     with web.store() as session:
         published = session.scalars(
             select(IcpVersionRecord).where(IcpVersionRecord.status == "published")
@@ -190,12 +193,12 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     marketing.goto("/icp")
     row = _step_row(marketing, "Marketing confirms")
     row.locator("input[name=note]").fill("lead scoring updated by 2026-12-15")
-    row.locator("button").click()
-    marketing.wait_for_url(re.compile(r"/icp$"))
+    with marketing.expect_navigation():
+        row.locator("button").click()
     csm.goto("/icp")
     assert _step_row(csm, "Marketing confirms").locator("button").count() == 0
-    _step_row(csm, "CS acknowledges").locator("button").click()
-    csm.wait_for_url(re.compile(r"/icp$"))
+    with csm.expect_navigation():
+        _step_row(csm, "CS acknowledges").locator("button").click()
     shots.take(csm, "icp-document")
 
     # the dashboard shows every step done
