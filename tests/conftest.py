@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -22,6 +24,24 @@ def postgres_url_or_skip() -> str:
             f"PostgreSQL tests need {POSTGRES_URL_VAR} (e.g. postgresql://postgres@127.0.0.1:5432/test)"
         )
     return url
+
+
+@contextlib.contextmanager
+def postgres_copies(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each named table (pandas or Arrow) created on the test PostgreSQL server under a fresh
+    prefix, as Ibis tables of that server; dropped afterwards. Skips without the server's URL."""
+    import ibis
+
+    url = postgres_url_or_skip()
+    pg = ibis.connect("postgres://" + url.split("://", 1)[1])
+    prefix = f"icploop_test_{uuid.uuid4().hex[:10]}_"
+    try:
+        yield {name: pg.create_table(f"{prefix}{name}", table) for name, table in data.items()}
+    finally:
+        for name in data:
+            # Ibis 12's drop_table emits an incomplete DROP here; the name is ours, not user text
+            pg.raw_sql(f'DROP TABLE IF EXISTS "{prefix}{name}"').close()
+        pg.disconnect()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

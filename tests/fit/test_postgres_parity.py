@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Iterator
 
-import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,9 +13,9 @@ from icploop.fit.config import FitConfig
 from icploop.fit.signals import FitInputs
 from icploop.fit.tagging import compute_fit
 
+from ..conftest import postgres_copies
 from .conftest import AS_OF, CLOSE, inputs
 
-URL = os.environ.get("ICPLOOP_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.postgres
 
 
@@ -58,25 +55,10 @@ def random_company(n: int = 60, seed: int = 5) -> FitInputs:
 
 @pytest.fixture(scope="module")
 def both() -> Iterator[tuple[FitInputs, FitInputs]]:
-    if not URL:
-        pytest.skip(
-            "set ICPLOOP_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    pg = ibis.connect("postgres://" + URL.split("://", 1)[1])
-    prefix = f"icploop_fit_{uuid.uuid4().hex[:10]}_"
     duck = random_company()
-    names = list(FitInputs.__dataclass_fields__)
-    try:
-        made = {
-            name: pg.create_table(f"{prefix}{name}", getattr(duck, name).to_pyarrow())
-            for name in names
-        }
-        yield duck, FitInputs(**made)
-    finally:
-        for name in names:
-            # Ibis 12's drop_table emits an incomplete DROP here; the name is ours, not user text
-            pg.raw_sql(f'DROP TABLE IF EXISTS "{prefix}{name}"').close()
-        pg.disconnect()
+    data = {name: getattr(duck, name).to_pyarrow() for name in FitInputs.__dataclass_fields__}
+    with postgres_copies(data) as pg:
+        yield duck, FitInputs(**pg)
 
 
 def test_signals_and_tags_agree(both: tuple[FitInputs, FitInputs]) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +23,9 @@ from icploop.metrics import (
 from icploop.metrics.movements import MovementSettings
 from icploop.metrics.survival import duration_counts
 
+from ..conftest import postgres_copies
 from .conftest import month, mrr_frame
 
-URL = os.environ.get("ICPLOOP_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.postgres
 
 
@@ -74,30 +72,12 @@ def demo_frames(n: int = 120, seed: int = 3) -> dict[str, pd.DataFrame]:
             "account_attributes": attrs}  # fmt: skip
 
 
-def load(con: Any, prefix: str, frames: dict[str, pd.DataFrame]) -> CanonicalTables:
-    made = {}
-    for name, frame in frames.items():
-        made[name] = con.create_table(f"{prefix}{name}", frame)
-    return CanonicalTables(**made)
-
-
 @pytest.fixture(scope="module")
 def both() -> Iterator[tuple[CanonicalTables, CanonicalTables]]:
-    if not URL:
-        pytest.skip(
-            "set ICPLOOP_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    pg = ibis.connect("postgres://" + URL.split("://", 1)[1])
-    prefix = f"icploop_test_{uuid.uuid4().hex[:10]}_"
     frames = demo_frames()
-    try:
+    with postgres_copies(frames) as pg:
         duck = CanonicalTables(**{k: ibis.memtable(v) for k, v in frames.items()})
-        yield duck, load(pg, prefix, frames)
-    finally:
-        for name in frames:
-            # Ibis 12's drop_table emits an incomplete DROP here; the name is ours, not user text
-            pg.raw_sql(f'DROP TABLE IF EXISTS "{prefix}{name}"').close()
-        pg.disconnect()
+        yield duck, CanonicalTables(**pg)
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:

@@ -39,9 +39,10 @@ ACCOUNT_MONTH_COLUMNS: dict[str, str] = {
 }
 
 
-def with_neighbours(pos: ir.Table) -> ir.Table:
-    """Paying months (from :func:`~icploop.metrics.movements.paying_months`) with the columns of
-    ``ACCOUNT_MONTH_COLUMNS``, by one window over each account's months."""
+def with_neighbours(pos: ir.Table, first_month: bool = False) -> ir.Table:
+    """Paying months (from :func:`~icploop.metrics.movements.paying_months`) with the previous
+    and next paying month and MRR twelve months on (and, with ``first_month``, the account's
+    first month ``first_m``), by one window over each account's months."""
     w = ibis.window(group_by=pos.account_id, order_by=pos.m)
     ahead12 = ibis.window(group_by=pos.account_id, order_by=pos.m, range=(12, 12))
     return pos.mutate(
@@ -51,13 +52,13 @@ def with_neighbours(pos: ir.Table) -> ir.Table:
         pccy=pos.currency.lag().over(w),
         nm=pos.m.lead().over(w),
         c12=pos.cents.first().over(ahead12),
-        first_m=pos.m.first().over(w),
+        **({"first_m": pos.m.first().over(w)} if first_month else {}),
     )
 
 
 def account_months(mrr_monthly: ir.Table) -> ir.Table:
     """The table the loader stores as ``account_months`` (one row per paying account-month)."""
-    p = with_neighbours(paying_months(mrr_monthly, None, DEFAULT_SETTINGS))
+    p = with_neighbours(paying_months(mrr_monthly, None, DEFAULT_SETTINGS), first_month=True)
     starts = (p.pm.isnull() | (p.pm != p.m - 1)).fill_null(True)
     # the latest run start so far: a running maximum over the account's months in order
     so_far = ibis.window(group_by=p.account_id, order_by=p.m, preceding=None, following=0)
