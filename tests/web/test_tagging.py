@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from icploop.store.models import AuditEvent, FitTag
 
@@ -42,6 +44,37 @@ def test_a_csm_overrides_a_signal_through_the_form_and_the_audit_log_has_it(web:
         assert event is not None and event.actor == web.people["csm"]
         assert event.details["account_id"] == account
         assert event.details["reason"] == "the champion left in May"
+
+
+def test_a_change_the_store_fails_to_commit_is_answered_as_an_error_not_a_redirect(
+    web: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit happens before the response is sent: when it fails the browser is told so (and
+    the tag is as it was) instead of following a redirect to a page without the change."""
+    client, csrf = web.login("csm")
+    account = web.csm_account
+    with web.store() as session:
+        before = session.scalars(
+            select(FitTag.id).where(FitTag.account_id == account, FitTag.current.is_(True))
+        ).one()
+
+    def failing_commit(self: Session) -> None:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    response = client.post(
+        f"/accounts/{account}/tag/override",
+        data={"signal": "icp_segment_match", "value": "near", "reason": "a commit that fails",
+              "csrf_token": csrf},
+        follow_redirects=False,
+    )  # fmt: skip
+    monkeypatch.undo()
+    assert response.status_code == 500
+    with web.store() as session:
+        after = session.scalars(
+            select(FitTag.id).where(FitTag.account_id == account, FitTag.current.is_(True))
+        ).one()
+    assert after == before
 
 
 def test_a_csm_may_not_tag_an_account_that_is_not_theirs(web: WebWorld) -> None:

@@ -28,7 +28,13 @@ def web_state(request: Request) -> WebState:
 
 
 def db(request: Request) -> Iterator[Session]:
-    """A store session for the request, committed when the handler succeeds."""
+    """A store session for the request, committed when the handler succeeds.
+
+    Function scope: the commit happens before the response leaves. With FastAPI's default
+    (request scope) it ran after the response was sent, so a browser following a form's
+    redirect could read the page before the change was stored, and a failed commit still
+    answered success.
+    """
     factory = web_state(request).store
     with factory() as session:
         try:
@@ -39,7 +45,7 @@ def db(request: Request) -> Iterator[Session]:
             raise
 
 
-DB = Annotated[Session, Depends(db)]
+DB = Annotated[Session, Depends(db, scope="function")]
 
 
 def _action(request: Request) -> str | None:
