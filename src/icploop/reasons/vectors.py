@@ -152,8 +152,11 @@ def cluster_texts(
 
 
 def top_terms(texts: Sequence[str], k: int = 4) -> list[str]:
-    """The most frequent content words of a group of texts, for a cluster's name."""
+    """The most frequent content words of a group of texts, for a cluster's name.
+
+    Words are counted once per text; equal counts go in alphabetical order, so the name is the
+    same on every run (a set's order changes with Python's hash seed)."""
     words: Counter[str] = Counter()
     for t in texts:
         words.update({w for w in _WORD.findall(t.lower()) if w not in STOPWORDS and len(w) > 2})
-    return [w for w, _ in words.most_common(k)]
+    return sorted(words, key=lambda w: (-words[w], w))[:k]
