@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,22 +21,33 @@ HOSTILE = [
 ]
 
 
+def _current_tag(session: Session, account: str) -> FitTag:
+    return session.scalars(
+        select(FitTag).where(FitTag.account_id == account, FitTag.current.is_(True))
+    ).one()
+
+
+def _override(
+    client: TestClient, csrf: str, account: str, signal: str, value: str, reason: str
+) -> Response:
+    return client.post(
+        f"/accounts/{account}/tag/override",
+        data={"signal": signal, "value": value, "reason": reason, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+
+
 def test_a_csm_overrides_a_signal_through_the_form_and_the_audit_log_has_it(web: WebWorld) -> None:
     client, csrf = web.login("csm")
     account = web.csm_account
     form = client.get(f"/accounts/{account}/tag")
     assert form.status_code == 200 and "Confirm or override a signal" in form.text
-    response = client.post(
-        f"/accounts/{account}/tag/override",
-        data={"signal": "champion_stability", "value": "bad", "reason": "the champion left in May",
-              "csrf_token": csrf},
-        follow_redirects=False,
-    )  # fmt: skip
+    response = _override(
+        client, csrf, account, "champion_stability", "bad", "the champion left in May"
+    )
     assert response.status_code == 303
     with web.store() as session:
-        tag = session.scalars(
-            select(FitTag).where(FitTag.account_id == account, FitTag.current.is_(True))
-        ).one()
+        tag = _current_tag(session, account)
         assert tag.method == "override" and tag.created_by == web.people["csm"]
         event = session.scalars(
             select(AuditEvent)
@@ -54,27 +67,17 @@ def test_a_change_the_store_fails_to_commit_is_answered_as_an_error_not_a_redire
     client, csrf = web.login("csm")
     account = web.csm_account
     with web.store() as session:
-        before = session.scalars(
-            select(FitTag.id).where(FitTag.account_id == account, FitTag.current.is_(True))
-        ).one()
+        before = _current_tag(session, account).id
 
     def failing_commit(self: Session) -> None:
         raise RuntimeError("the store went away")
 
     monkeypatch.setattr(Session, "commit", failing_commit)
-    response = client.post(
-        f"/accounts/{account}/tag/override",
-        data={"signal": "icp_segment_match", "value": "near", "reason": "a commit that fails",
-              "csrf_token": csrf},
-        follow_redirects=False,
-    )  # fmt: skip
+    response = _override(client, csrf, account, "icp_segment_match", "near", "a failing commit")
     monkeypatch.undo()
     assert response.status_code == 500
     with web.store() as session:
-        after = session.scalars(
-            select(FitTag.id).where(FitTag.account_id == account, FitTag.current.is_(True))
-        ).one()
-    assert after == before
+        assert _current_tag(session, account).id == before
 
 
 def test_a_csm_may_not_tag_an_account_that_is_not_theirs(web: WebWorld) -> None:
@@ -83,10 +86,7 @@ def test_a_csm_may_not_tag_an_account_that_is_not_theirs(web: WebWorld) -> None:
         "/api/v1/accounts?page_size=200&fit_tag=bad_fit", headers=web.bearer("admin")
     )
     other = next(a for a in api.json()["items"] if a["csm"] != web.people["csm"])
-    response = client.post(
-        f"/accounts/{other['account_id']}/tag/override",
-        data={"signal": "champion_stability", "value": "bad", "reason": "x", "csrf_token": csrf},
-    )
+    response = _override(client, csrf, other["account_id"], "champion_stability", "bad", "x")
     assert response.status_code == 403
 
 
