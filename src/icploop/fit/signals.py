@@ -16,7 +16,6 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
 from icploop.metrics.calendar import days_between
 from icploop.rules import Rule
@@ -48,8 +47,23 @@ def due_accounts(inputs: FitInputs, as_of: dt.date, config: FitConfig) -> ir.Tab
     return closes.filter(closes.tag_day <= ibis.literal(as_of))
 
 
-# use cases per integer of bits; the 64th bit is the sign and one more keeps clear of it
+# days or use cases per integer of bits; the 64th bit is the sign and one more keeps clear of it
 _BITS_PER_WORD = 62
+
+
+def _words(count: int) -> list[range]:
+    """Item positions ``0 .. count-1`` in groups of :data:`_BITS_PER_WORD`, one per integer."""
+    return [range(i, min(i + _BITS_PER_WORD, count)) for i in range(0, count, _BITS_PER_WORD)]
+
+
+def _bit_columns(features: pd.DataFrame, prefix: str, count: int) -> np.ndarray:
+    """The ``{prefix}{n}`` integer columns of bits, popped, as one boolean matrix (row, item)."""
+    matrix = np.zeros((len(features), count), dtype=bool)
+    for n, word in enumerate(_words(count)):
+        mask = features.pop(f"{prefix}{n}").fillna(0).astype("int64").to_numpy()
+        for position in word:
+            matrix[:, position] = (mask >> (position - word.start)) & 1
+    return matrix
 
 
 def usage_features(
@@ -64,73 +78,87 @@ def usage_features(
     0-90, in the order given; an empty list without use). Accounts without usage get zeros; a
     usage row without a use case never counts for a use case.
 
-    One pass over usage and one aggregation per account: weeks and use cases are collected as
-    bits of integers (``BIT_OR``) and counted here, instead of grouping by account and week (or
-    use case) first, which costs a second hash table many times larger and a second scan.
+    One pass over usage and one aggregation per account: the active days of the recent window and
+    the use cases are collected as bits of integers (``BIT_OR``) and counted here, instead of
+    grouping by account and week (or use case) first, which costs a second hash table many times
+    larger and a second scan. Rows are grouped by a dense integer numbering of the due accounts
+    rather than by the text id, which DuckDB aggregates into an array (see ``engine.connect``).
     """
     t = config.thresholds
     base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
-    base = base.select("account_id", "close_date", core_use_case="use_case")
-    joined = inputs.usage.join(base, "account_id")
-    day = days_between(joined.date, joined.close_date)
-    rows = joined.select(
-        "events", "use_case", "core_use_case", account_id=joined.account_id, day=day
+    base = base.select(
+        "account_id",
+        "close_date",
+        core_use_case="use_case",
+        _account=ibis.row_number().over().cast("int32"),
     )
-    rows = rows.filter((rows.day >= 0) & (rows.day < t.tag_after_days))
-    recent_from = max(t.tag_after_days - t.recent_window_days, 0)
-    first_week = recent_from // 7
-    if (t.tag_after_days - 1) // 7 - first_week >= _BITS_PER_WORD:
-        raise IcploopError(
-            f"recent_window_days = {t.recent_window_days} spans more than 62 weeks",
-            "use a recent window of at most 434 days",
-        )
-    recent = rows.day >= recent_from
-    core = (rows.use_case == rows.core_use_case).fill_null(False)
-    # a BIGINT 1 shifted by an INTEGER: a 32-bit 1 overflows from week 31 on, and PostgreSQL
-    # has no BIGINT << BIGINT. The engine may evaluate the shift on rows the aggregate's filter
-    # then drops, so it must not go negative there.
-    shift = ibis.greatest(rows.day // 7 - first_week, 0).cast("int32")
-    week_bit = ibis.literal(1).cast("int64") << shift
-    words = [
-        list(use_cases[i : i + _BITS_PER_WORD]) for i in range(0, len(use_cases), _BITS_PER_WORD)
-    ]
-    use_case_bits = {
-        f"_uses_{n}": ibis.cases(
-            *[(rows.use_case == uc, ibis.literal(1 << i).cast("int64")) for i, uc in enumerate(w)],
-            else_=ibis.literal(0).cast("int64"),
-        ).bit_or()
-        for n, w in enumerate(words)
-    }
-    features = (
-        rows.group_by("account_id")
-        .agg(
-            events_0_30=rows.events.sum(where=rows.day < 30),
-            events_30_60=rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
-            events_60_90=rows.events.sum(where=rows.day >= 60),
-            recent_weeks=week_bit.bit_or(where=recent),
-            core_recent_weeks=week_bit.bit_or(where=recent & core),
-            **use_case_bits,
-        )
-        .to_pandas()
-    )
-    for bits, count in (
-        ("recent_weeks", "active_weeks_recent"),
-        ("core_recent_weeks", "core_active_weeks_recent"),
+    recent_days = range(max(t.tag_after_days - t.recent_window_days, 0), t.tag_after_days)
+    with base.cache() as numbered:
+        features = _usage_bits(inputs.usage, numbered, t.tag_after_days, recent_days, use_cases)
+        ids = numbered.select("_account", "account_id").to_pandas()
+    active_days = _bit_columns(features, "_recent_days_", len(recent_days))
+    core_days = _bit_columns(features, "_core_days_", len(recent_days))
+    week_of_day = np.array(recent_days) // 7
+    for days, count in (
+        (active_days, "active_weeks_recent"),
+        (core_days, "core_active_weeks_recent"),
     ):
-        mask = features.pop(bits).fillna(0).astype("int64").to_numpy()
-        features[count] = np.bitwise_count(mask).astype(float)
-    used: list[list[str]] = [[] for _ in range(len(features))]
-    for n, word in enumerate(words):
-        mask = features.pop(f"_uses_{n}").fillna(0).astype("int64").to_numpy()
-        for i, use_case in enumerate(word):
-            for row in np.flatnonzero(mask & (1 << i)):
-                used[row].append(use_case)
-    features["use_cases_used"] = used
-    frame = due.select("account_id").to_pandas().merge(features, on="account_id", how="left")
+        weeks = [days[:, week_of_day == week].any(axis=1) for week in np.unique(week_of_day)]
+        features[count] = np.sum(weeks, axis=0, dtype=float) if weeks else 0.0
+    used = _bit_columns(features, "_uses_", len(use_cases))
+    # a few distinct combinations among many accounts: name each combination once
+    combinations, which = np.unique(used, axis=0, return_inverse=True)
+    named = [[use_cases[i] for i in np.flatnonzero(row)] for row in combinations]
+    features["use_cases_used"] = [list(named[i]) for i in which.ravel()]
+    frame = ids.merge(features, on="_account", how="left").drop(columns="_account")
     counts = [c for c in frame.columns if c not in ("account_id", "use_cases_used")]
     frame[counts] = frame[counts].astype(float).fillna(0)
     frame["use_cases_used"] = [u if isinstance(u, list) else [] for u in frame.use_cases_used]
     return frame
+
+
+def _usage_bits(
+    usage: ir.Table,
+    numbered: ir.Table,
+    tag_after_days: int,
+    recent_days: range,
+    use_cases: Sequence[str],
+) -> pd.DataFrame:
+    """The engine's part of :func:`usage_features`: one aggregation per numbered account."""
+    joined = usage.join(numbered, "account_id")
+    rows = joined.select(
+        "events",
+        "use_case",
+        "core_use_case",
+        "_account",
+        day=days_between(joined.date, joined.close_date),
+    )
+    rows = rows.filter((rows.day >= 0) & (rows.day < tag_after_days))
+    core = (rows.use_case == rows.core_use_case).fill_null(False)
+    aggregates: dict[str, ir.Value] = {
+        "events_0_30": rows.events.sum(where=rows.day < 30),
+        "events_30_60": rows.events.sum(where=(rows.day >= 30) & (rows.day < 60)),
+        "events_60_90": rows.events.sum(where=rows.day >= 60),
+    }
+    for n, word in enumerate(_words(len(recent_days))):
+        first, last = recent_days[word.start], recent_days[word.stop - 1]
+        in_word = (rows.day >= first) & (rows.day <= last)
+        # a BIGINT 1 shifted by an INTEGER: a 32-bit 1 overflows from bit 31 on, and PostgreSQL
+        # has no BIGINT << BIGINT. The engine may evaluate the shift on rows the aggregate's
+        # filter then drops, so it must stay within 0..63 there.
+        shift = ibis.least(ibis.greatest(rows.day - first, 0), _BITS_PER_WORD).cast("int32")
+        day_bit = ibis.literal(1).cast("int64") << shift
+        aggregates[f"_recent_days_{n}"] = day_bit.bit_or(where=in_word)
+        aggregates[f"_core_days_{n}"] = day_bit.bit_or(where=in_word & core)
+    for n, word in enumerate(_words(len(use_cases))):
+        aggregates[f"_uses_{n}"] = ibis.cases(
+            *[
+                (rows.use_case == use_cases[p], ibis.literal(1 << (p - word.start)).cast("int64"))
+                for p in word
+            ],
+            else_=ibis.literal(0).cast("int64"),
+        ).bit_or()
+    return rows.group_by("_account").agg(**aggregates).to_pandas()
 
 
 def committed_pairs(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
