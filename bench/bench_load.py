@@ -3,19 +3,20 @@
 Usage: ``python bench/bench_load.py [--quick] [--accounts N] [--usage-rows N]``. The default is
 100,000 accounts with 4 years of monthly MRR (4.8M subscription rows) and 10M usage rows;
 ``--quick`` is 2,000 accounts and 200,000 usage rows. Input files are generated with numpy and
-pyarrow into a temp folder. Each measurement runs in a child process so its peak RSS (from
-``resource.getrusage(RUSAGE_CHILDREN)``, KiB on Linux) is its own.
+pyarrow into a temp folder. Each measurement runs in a child process (``harness.measure``): its
+seconds exclude importing the libraries and its peak memory is the child's own.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import child_main, measure
 
 MONTHS = 48
 
@@ -78,12 +79,10 @@ def generate(out: Path, accounts: int, usage_rows: int, seed: int = 7) -> None:
 
 
 def child_load(folder: str) -> None:
-    import ibis
-
+    from icploop.engine import connect
     from icploop.ingest.load import load_paths
 
-    backend = ibis.duckdb.connect(str(Path(folder) / "bench.duckdb"))
-    load_paths(backend, [Path(folder)])
+    load_paths(connect(f"duckdb://{Path(folder) / 'bench.duckdb'}"), [Path(folder)])
 
 
 def child_pandas(folder: str) -> None:
@@ -94,15 +93,8 @@ def child_pandas(folder: str) -> None:
     pd.read_parquet(Path(folder) / "usage.parquet")
 
 
-def measure(kind: str, folder: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of one child run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run([sys.executable, __file__, "--child", kind, str(folder)], check=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss over children is the max of all so far; runs go largest-last in practice
-    return seconds, max(peak, before) / 1024
+STEPS = {"load": child_load, "pandas": child_pandas}
+PRELOAD = ("ibis", "ibis.backends.duckdb", "pandas", "pyarrow.parquet", "icploop.ingest.load")
 
 
 def main() -> None:
@@ -110,22 +102,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 accounts, 200k usage rows")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--usage-rows", type=int, default=10_000_000)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        {"load": child_load, "pandas": child_pandas}[args.child[0]](args.child[1])
-        return
     accounts, usage = (2_000, 200_000) if args.quick else (args.accounts, args.usage_rows)
     with tempfile.TemporaryDirectory(prefix="icploop-bench-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
         generate(folder, accounts, usage)
         print(f"generated inputs in {time.perf_counter() - t0:.1f} s")
-        # pandas first: ru_maxrss of children is cumulative-max, so the smaller run goes first
-        pandas_s, pandas_mb = measure("pandas", folder)
-        load_s, load_mb = measure("load", folder)
+        pandas_s, pandas_mb = measure(__file__, "pandas", [str(folder)])
+        load_s, load_mb = measure(__file__, "load", [str(folder)])
     size = f"{accounts:,} accounts, {accounts * MONTHS:,} MRR rows, {usage:,} usage rows"
-    print("| workload | seconds | peak RSS (MiB) |\n|---|---|---|")
+    print("| workload | seconds | peak MiB |\n|---|---|---|")
     print(
         f"| icploop load (validate + store + mrr_monthly), {size} | {load_s:.1f} | {load_mb:.0f} |"
     )
@@ -135,5 +122,5 @@ def main() -> None:
     print(f"ratio load / pandas parse: {load_s / pandas_s:.2f}x time")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and not child_main(STEPS, PRELOAD):
     main()

@@ -108,7 +108,7 @@ def usage_features(
     used = _bit_columns(features, "_uses_", len(use_cases))
     # a few distinct combinations among many accounts: name each combination once
     combinations, which = np.unique(used, axis=0, return_inverse=True)
-    named = [[use_cases[i] for i in np.flatnonzero(row)] for row in combinations]
+    named = [[use_cases[int(i)] for i in np.flatnonzero(row)] for row in combinations]
     features["use_cases_used"] = [list(named[i]) for i in which.ravel()]
     frame = ids.merge(features, on="_account", how="left").drop(columns="_account")
     counts = [c for c in frame.columns if c not in ("account_id", "use_cases_used")]
