@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_WORKSPACE = Path("icploop-workspace")
 ANALYTICS_FILE = "analytics.duckdb"
 APP_DB_FILE = "app.db"
+MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+"""A DuckDB memory size such as ``2GB`` or ``512MiB``."""
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the app store; default a SQLite file in the workspace",
     )
     reporting_currency: str = Field(default="USD", min_length=3, max_length=3)
+    load_memory_limit: str = Field(
+        default="2GB",
+        pattern=MEMORY_SIZE,
+        description="memory DuckDB may use while loading (e.g. 2GB, 512MB); beyond it, "
+        "the load's staging tables spill to a temp folder beside the analytics file",
+    )
 
     def resolved_analytics_url(self) -> str:
         """The analytics URL, defaulting to ``duckdb://<workspace>/analytics.duckdb``."""

@@ -88,6 +88,7 @@ def load(
                 chosen,
                 reporting_currency=settings.reporting_currency,
                 progress=progress,
+                memory_limit=settings.load_memory_limit,
             )
         table = Table(title=f"load {result.load_id}")
         for col in ("table", "inserted", "replaced"):
@@ -130,6 +131,7 @@ def _load_from_database(
         tables,
         chosen,
         reporting_currency=settings.reporting_currency,
+        memory_limit=settings.load_memory_limit,
     )
     for count in result.tables.values():
         console.print(f"{count.table}: {count.inserted:,} inserted, {count.replaced:,} replaced")

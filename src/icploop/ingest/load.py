@@ -13,15 +13,19 @@ recorded in ``_icploop_loads`` in the same transaction; any failure rolls all of
 from __future__ import annotations
 
 import json
+import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from ibis.backends import BaseBackend
 
+from icploop.config import MEMORY_SIZE
 from icploop.errors import IcploopError, Problem
 from icploop.ingest import derive, read, transform, validate
 from icploop.ingest.mapping import Mapping
@@ -29,6 +33,7 @@ from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
 from icploop.ingest.sql import duckdb_connection, ident, idents
 
 LOADS_TABLE = "_icploop_loads"
+DEFAULT_LOAD_MEMORY = "2GB"
 ProgressCallback = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)``: one step per file read, then validate and store."""
 
@@ -122,6 +127,7 @@ def load_paths(
     reporting_currency: str = "USD",
     progress: ProgressCallback | None = None,
     loaded_at: datetime | None = None,
+    memory_limit: str = DEFAULT_LOAD_MEMORY,
 ) -> LoadResult:
     """Load CSV/Parquet files and folders into the analytics DuckDB, all or nothing.
 
@@ -129,21 +135,55 @@ def load_paths(
     ``mapping`` files are matched to its entries; without, by canonical name. Raises
     ``ValidationError`` listing every problem (first 50 shown) and stores nothing; raises
     ``IcploopError`` when no file is recognised. ``loaded_at`` defaults to now (UTC).
+    ``memory_limit`` (e.g. ``2GB``) caps DuckDB's memory during the load: the staging copies
+    spill to disk beyond it instead of growing with the input (by default DuckDB would hold them
+    in up to 80% of the machine's memory).
     """
     if reporting_currency not in KNOWN_CURRENCIES:
         raise IcploopError(
             f"unknown reporting currency {reporting_currency!r}", "use an ISO 4217 code like USD"
         )
+    if not re.fullmatch(MEMORY_SIZE, memory_limit):
+        raise IcploopError(
+            f"memory limit {memory_limit!r} is not a size", "use a size such as 2GB or 512MB"
+        )
     con = duckdb_connection(backend)
     sources, skipped = read.discover(paths, mapping)
     temp = _Temp(con)
     try:
-        with tempfile.TemporaryDirectory(prefix="icploop-load-") as tmp:
+        with (
+            _memory_limited(con, memory_limit),
+            tempfile.TemporaryDirectory(prefix="icploop-load-") as tmp,
+        ):
             return _load(
                 con, sources, skipped, temp, Path(tmp), reporting_currency, progress, loaded_at
             )
+    except duckdb.OutOfMemoryException as exc:
+        raise IcploopError(
+            f"the load ran out of memory under its limit of {memory_limit}; nothing was loaded",
+            "raise the limit (ICPLOOP_LOAD_MEMORY_LIMIT, e.g. 4GB) or load fewer files at once",
+        ) from exc
     finally:
         temp.drop()
+
+
+@contextmanager
+def _memory_limited(con: Any, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit set to ``limit`` (checked against MEMORY_SIZE) for the block, then
+    set back.
+
+    DuckDB shows its limit truncated to one decimal ("18.8 GiB" for 18.8-18.9) and ``RESET``
+    changes the shown setting but not the limit in force, so the limit is set back to the middle
+    of the shown step: within 0.05 of a unit, and showing the same text again, so repeated loads
+    do not drift."""
+    before = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    number, _, unit = before.partition(" ")
+    restore = f"{float(number) + 0.05:.2f} {unit}" if re.fullmatch(MEMORY_SIZE, before) else before
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{restore}'")
 
 
 def _load(

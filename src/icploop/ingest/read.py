@@ -228,6 +228,8 @@ def stage(
             rel.create_view(f"_src_{index}", replace=True)
             cols = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {cols} FROM _src_{index}")
+        except duckdb.OutOfMemoryException:
+            raise  # the engine's memory, not the file: the load reports it as such
         except duckdb.Error as exc:
             problems.append(Problem(source.label, None, None, None, f"a Parquet file ({exc})"))
             return None
@@ -267,6 +269,8 @@ def stage(
             f"SELECT line, column_name, CAST(error_type AS VARCHAR), csv_line "
             f"FROM _rej_{index} ORDER BY line LIMIT 50"
         ).fetchall()
+    except duckdb.OutOfMemoryException:
+        raise  # the engine's memory, not the file: the load reports it as such
     except duckdb.Error as exc:
         problems.append(Problem(source.label, None, None, None, f"a readable CSV file ({exc})"))
         return None
