@@ -17,6 +17,7 @@ ANALYTICS_FILE = "analytics.duckdb"
 APP_DB_FILE = "app.db"
 MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 """A DuckDB memory size such as ``2GB`` or ``512MiB``."""
+DEFAULT_LOAD_MEMORY = "2GB"
 
 
 class Settings(BaseSettings):
@@ -35,7 +36,7 @@ class Settings(BaseSettings):
     )
     reporting_currency: str = Field(default="USD", min_length=3, max_length=3)
     load_memory_limit: str = Field(
-        default="2GB",
+        default=DEFAULT_LOAD_MEMORY,
         pattern=MEMORY_SIZE,
         description="memory DuckDB may use while loading (e.g. 2GB, 512MB); beyond it, "
         "the load's staging tables spill to a temp folder beside the analytics file",

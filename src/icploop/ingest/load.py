@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 from ibis.backends import BaseBackend
 
-from icploop.config import MEMORY_SIZE
+from icploop.config import DEFAULT_LOAD_MEMORY, MEMORY_SIZE
 from icploop.errors import IcploopError, Problem
 from icploop.ingest import derive, read, transform, validate
 from icploop.ingest.mapping import Mapping
@@ -33,7 +33,6 @@ from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
 from icploop.ingest.sql import duckdb_connection, ident, idents
 
 LOADS_TABLE = "_icploop_loads"
-DEFAULT_LOAD_MEMORY = "2GB"
 ProgressCallback = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)``: one step per file read, then validate and store."""
 
@@ -177,8 +176,8 @@ def _memory_limited(con: Any, limit: str) -> Iterator[None]:
     of the shown step: within 0.05 of a unit, and showing the same text again, so repeated loads
     do not drift."""
     before = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    number, _, unit = before.partition(" ")
-    restore = f"{float(number) + 0.05:.2f} {unit}" if re.fullmatch(MEMORY_SIZE, before) else before
+    shown = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]i?B)", before)
+    restore = f"{float(shown[1]) + 0.05:.2f} {shown[2]}" if shown else before
     con.execute(f"SET memory_limit = '{limit}'")
     try:
         yield
