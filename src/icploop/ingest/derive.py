@@ -47,10 +47,11 @@ rated AS (
 )
 """
 
-_MRR_MONTHLY = (
-    _RATED
-    + """,
-horizon AS (
+RATED = "_rated"
+"""The temp table of rated subscription periods, made once per load by :func:`rate_subscriptions`."""
+
+_MRR_MONTHLY = f"""
+WITH horizon AS (
     SELECT max(greatest(period_start, COALESCE(period_end, period_start))) AS d
     FROM main.subscriptions
 ),
@@ -59,7 +60,7 @@ months AS (
         date_trunc('month', period_start),
         date_trunc('month', COALESCE(period_end, horizon.d)),
         INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM rated, horizon
+    FROM {RATED} AS rated, horizon
 )
 INSERT INTO main.mrr_monthly
 SELECT account_id, month,
@@ -76,18 +77,26 @@ WHERE period_start <= last_day(month)
   AND (period_end IS NULL OR period_end >= last_day(month))
 GROUP BY account_id, month
 """
-)
+
+
+def rate_subscriptions(con: Any, reporting: str) -> None:
+    """Temp table ``_rated``: each recurring subscription period with its currency (its own,
+    else the account's, else ``reporting``), its implicit end and the FX rate valid at its start
+    (NULL when ``fx_rates`` has none). Computed once per load for :func:`mrr_problems` and
+    :func:`rebuild`, which read it; ``rebuild`` drops it."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {RATED} AS {_RATED} SELECT * FROM rated", [reporting]
+    )
 
 
 def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
-    """Missing FX rates and accounts with MRR in several currencies, located in this load.
+    """Missing FX rates and accounts with MRR in several currencies, located in this load
+    (read from the ``_rated`` table of :func:`rate_subscriptions`).
 
     Rows that came from this load are located by file and row through the typed stage; rows
     already stored are reported as ``subscriptions (stored)`` without a row.
     """
     found = Problems()
-    if not table_exists(con, "subscriptions"):
-        return found
     locate = (
         f"LEFT JOIN {stage} st ON st.subscription_id = r.subscription_id "
         "AND st.period_start = r.period_start"
@@ -96,9 +105,8 @@ def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
     )
     where_file = "st._file, st._row" if stage else "NULL, NULL"
     missing = con.execute(
-        _RATED + f"SELECT {where_file}, r.cur, r.period_start FROM rated r {locate} "
-        "WHERE r.rate IS NULL ORDER BY 1, 2 LIMIT 50",
-        [reporting],
+        f"SELECT {where_file}, r.cur, r.period_start FROM {RATED} r {locate} "
+        "WHERE r.rate IS NULL ORDER BY 1, 2 LIMIT 50"
     ).fetchall()
     for file, row, cur, start in missing:
         found.add(
@@ -111,12 +119,10 @@ def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
             )
         )
     mixed = con.execute(
-        _RATED
-        + f", multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
-        "FROM rated GROUP BY account_id HAVING count(DISTINCT cur) > 1) "
-        f"SELECT {where_file}, r.cur, r.account_id, m.curs FROM rated r JOIN multi m USING (account_id) "
-        f"{locate} ORDER BY 1, 2 LIMIT 50",
-        [reporting],
+        "WITH multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
+        f"FROM {RATED} GROUP BY account_id HAVING count(DISTINCT cur) > 1) "
+        f"SELECT {where_file}, r.cur, r.account_id, m.curs "
+        f"FROM {RATED} r JOIN multi m USING (account_id) {locate} ORDER BY 1, 2 LIMIT 50"
     ).fetchall()
     for file, row, cur, account, curs in mixed:
         found.add(
@@ -139,11 +145,12 @@ def account_months_sql() -> str:
     return str(ibis.to_sql(account_months(mrr), dialect="duckdb"))
 
 
-def rebuild(con: Any, reporting: str) -> None:
-    """Rebuild ``mrr_monthly``, ``account_months`` and ``deal_use_cases`` from the stored tables."""
+def rebuild(con: Any) -> None:
+    """Rebuild ``mrr_monthly`` (from the ``_rated`` table of :func:`rate_subscriptions`, then
+    dropped), ``account_months`` and ``deal_use_cases`` from the stored tables."""
     con.execute("DELETE FROM main.mrr_monthly")
-    if table_exists(con, "subscriptions"):
-        con.execute(_MRR_MONTHLY, [reporting])
+    con.execute(_MRR_MONTHLY)
+    con.execute(f"DROP TABLE {RATED}")
     # the metrics' per-account window, done once here instead of in every metric
     con.execute(f"CREATE OR REPLACE TABLE main.{ACCOUNT_MONTHS} AS {account_months_sql()}")
     con.execute("DELETE FROM main.deal_use_cases")

@@ -166,17 +166,24 @@ def check_columns(
 
 
 def check_keys(con: Any, table: Table, stage: str, labels: dict[tuple[str, str], str]) -> Problems:
-    """Rows whose key repeats an earlier row of this load (files in order, rows in order)."""
+    """Rows whose key repeats an earlier row of this load (files in order, rows in order).
+
+    Repeated keys are found by one hash aggregation; only their rows are then ordered to name
+    the first occurrence, so a load without repeats never sorts the whole table."""
     found = Problems()
     keys = [typed(table.column(k), ident(k)) for k in table.key]
-    part = ", ".join(keys)
+    names = [f"_k{i}" for i in range(len(keys))]
+    part = ", ".join(names)
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-    shown = " || ' / ' || ".join(f"CAST({k} AS VARCHAR)" for k in keys)
+    shown = " || ' / ' || ".join(f"CAST({k} AS VARCHAR)" for k in names)
+    keyed = ", ".join(f"{k} AS {n}" for k, n in zip(keys, names, strict=True))
     sql = (
+        f"WITH keyed AS (SELECT _file, _row, {keyed} FROM {stage} WHERE {not_null}), "
+        f"repeated AS (SELECT {part} FROM keyed GROUP BY {part} HAVING count(*) > 1) "
         f"SELECT _file, _row, v, first_file, first_row, count(*) OVER () FROM ("
         f"SELECT _file, _row, {shown} AS v, "
         f"row_number() OVER w AS n, first_value(_file) OVER w AS first_file, "
-        f"first_value(_row) OVER w AS first_row FROM {stage} WHERE {not_null} "
+        f"first_value(_row) OVER w AS first_row FROM keyed SEMI JOIN repeated USING ({part}) "
         f"WINDOW w AS (PARTITION BY {part} ORDER BY _file, _row)) WHERE n > 1 ORDER BY _file, _row"
     )
     rows, total = _fetch(con, sql)
