@@ -76,6 +76,17 @@ CASES = {
         "deal_id,account_id,outcome\nd1,a1,won\nd1,a1,lost\n",
         Problem("deals.csv", 3, "deal_id", "d1", "a unique deal_id (already on deals.csv row 2)"),
     ),
+    "a duplicate key of several columns": (
+        "usage.csv",
+        "account_id,date,feature,events\na1,2024-01-05,f,3\na1,2024-01-06,f,1\na1,2024-01-05,f,4\n",
+        Problem(
+            "usage.csv",
+            4,
+            "account_id + date + feature",
+            "a1 / 2024-01-05 / f",
+            "a unique account_id + date + feature (already on usage.csv row 2)",
+        ),
+    ),
     "a reference to a missing account": (
         "deals.csv",
         "deal_id,account_id,outcome\nd1,zz,won\n",
