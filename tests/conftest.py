@@ -39,8 +39,7 @@ def postgres_copies(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {name: pg.create_table(f"{prefix}{name}", table) for name, table in data.items()}
     finally:
         for name in data:
-            # Ibis 12's drop_table emits an incomplete DROP here; the name is ours, not user text
-            pg.raw_sql(f'DROP TABLE IF EXISTS "{prefix}{name}"').close()
+            pg.drop_table(f"{prefix}{name}", force=True)
         pg.disconnect()
 
 

@@ -48,7 +48,7 @@ rated AS (
 """
 
 RATED = "_rated"
-"""The temp table of rated subscription periods, made once per load by :func:`rate_subscriptions`."""
+"""The temp table of rated subscription periods, made once per load by :func:`check_and_rebuild`."""
 
 _MRR_MONTHLY = f"""
 WITH horizon AS (
@@ -79,19 +79,28 @@ GROUP BY account_id, month
 """
 
 
-def rate_subscriptions(con: Any, reporting: str) -> None:
+def check_and_rebuild(con: Any, reporting: str, stage: str | None) -> None:
+    """Inside the load's transaction: refuse the load (``ValidationError``) when a subscription
+    period has no FX rate or an account has MRR in several currencies, else rebuild the derived
+    tables. The rated subscription periods both steps read are computed once, into a temp table.
+    ``stage`` is this load's typed subscriptions stage (to locate problems by file and row)."""
+    _rate_subscriptions(con, reporting)
+    _mrr_problems(con, reporting, stage).raise_if_any()
+    _rebuild(con)
+
+
+def _rate_subscriptions(con: Any, reporting: str) -> None:
     """Temp table ``_rated``: each recurring subscription period with its currency (its own,
     else the account's, else ``reporting``), its implicit end and the FX rate valid at its start
-    (NULL when ``fx_rates`` has none). Computed once per load for :func:`mrr_problems` and
-    :func:`rebuild`, which read it; ``rebuild`` drops it."""
+    (NULL when ``fx_rates`` has none)."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {RATED} AS {_RATED} SELECT * FROM rated", [reporting]
     )
 
 
-def mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
+def _mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
     """Missing FX rates and accounts with MRR in several currencies, located in this load
-    (read from the ``_rated`` table of :func:`rate_subscriptions`).
+    (read from the ``_rated`` table).
 
     Rows that came from this load are located by file and row through the typed stage; rows
     already stored are reported as ``subscriptions (stored)`` without a row.
@@ -145,9 +154,9 @@ def account_months_sql() -> str:
     return str(ibis.to_sql(account_months(mrr), dialect="duckdb"))
 
 
-def rebuild(con: Any) -> None:
-    """Rebuild ``mrr_monthly`` (from the ``_rated`` table of :func:`rate_subscriptions`, then
-    dropped), ``account_months`` and ``deal_use_cases`` from the stored tables."""
+def _rebuild(con: Any) -> None:
+    """Rebuild ``mrr_monthly`` (from the ``_rated`` table, then dropped), ``account_months`` and
+    ``deal_use_cases`` from the stored tables."""
     con.execute("DELETE FROM main.mrr_monthly")
     con.execute(_MRR_MONTHLY)
     con.execute(f"DROP TABLE {RATED}")

@@ -295,12 +295,9 @@ def _store(
         counts = {t: _upsert(con, t, f"_typed_{t}") for t in stages}
         if has_attrs and "accounts" in stages:
             _upsert_attributes(con, "_stage_attrs")
-        derive.rate_subscriptions(con, reporting)
-        bad = derive.mrr_problems(
+        derive.check_and_rebuild(
             con, reporting, "_typed_subscriptions" if "subscriptions" in stages else None
         )
-        bad.raise_if_any()
-        derive.rebuild(con)
         load_id = con.execute(
             f"SELECT COALESCE(max(load_id), 0) + 1 FROM {LOADS_TABLE}"
         ).fetchall()[0][0]

@@ -85,9 +85,8 @@ def login(
 @router.post("/logout", name="logout")
 def logout(request: Request, session: DB, user: User) -> Response:
     """End the session, on the server too: the person's older session cookies stop working."""
-    person = session.get(Person, user.person_id)
     response = RedirectResponse("/login", status_code=303)
-    web_state(request).sessions.logout(response, person)
+    web_state(request).sessions.logout(response, user)
     audit(
         session, actor=user.person_id, action="logout", object_type="person",
         object_id=user.person_id,
