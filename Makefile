@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR ?= icploop-demo
 WORKSPACE ?= $(DEMO_DIR)/workspace
 
-.PHONY: demo test check lint format bench clean
+.PHONY: demo test test-full check lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/icploop demo run --dir $(DEMO_DIR) --workspace $(WORKSPACE)
 
-## The test suite.
+## The test suite: everything but the full matrices (a representative cut of each runs here).
 test: $(STAMP)
+	$(BIN)/pytest -q -m "not matrix"
+
+## The test suite with the full matrices (data shapes, null-calibration runs).
+test-full: $(STAMP)
 	$(BIN)/pytest -q
 
 ## Lint, format check, types and the analytics/I-O boundary.
