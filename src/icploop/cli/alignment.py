@@ -17,7 +17,9 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    data_as_of,
     emit_rows,
+    open_warehouse,
     pct,
     print_json,
     settings_for,
@@ -29,15 +31,6 @@ from icploop.errors import IcploopError
 experiment_app = typer.Typer(help="GTM experiments on segments: record, list, measure, stop.")
 
 DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
-
-
-def _data_end(backend: Any, as_of: dt.datetime | None) -> dt.date:
-    """``--as-of``, else the last day of the latest month with MRR."""
-    from icploop.review.frames import last_data_month
-
-    if as_of:
-        return as_of.date()
-    return (pd.Timestamp(last_data_month(backend)) + pd.offsets.MonthEnd(0)).date()
 
 
 def _tags(backend: Any, session: Any, day: dt.date) -> pd.DataFrame:
@@ -60,12 +53,11 @@ def _tags(backend: Any, session: Any, day: dt.date) -> pd.DataFrame:
 
 
 def _inputs(workspace: Any, as_of: dt.datetime | None) -> tuple[Any, dt.date, pd.DataFrame]:
-    from icploop.engine import open_analytics
     from icploop.review.frames import account_frame
 
-    backend = open_analytics(settings_for(workspace))
-    day = _data_end(backend, as_of)
-    return backend, day, account_frame(backend, day)
+    warehouse = open_warehouse(workspace)
+    day = data_as_of(warehouse, as_of)
+    return warehouse.backend, day, account_frame(warehouse.backend, day)
 
 
 def scorecard_command(

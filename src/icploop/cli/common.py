@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 
 from icploop.config import Settings, load_settings
+from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.warehouse import Warehouse, today_or
 
 # paths, ids and commands are copied from the output: a line is never broken inside them
 console = Console(soft_wrap=True)
@@ -37,13 +39,40 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 ActorOption = Annotated[str, typer.Option("--as", help="Who is acting (person id, e.g. email).")]
 AsOfOption = Annotated[
     dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="The date to judge at (default today)."),
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="The date to judge at (default: the last day of the last complete month of data).",
+    ),
+]
+DeadlineOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of", formats=["%Y-%m-%d"], help="The day to check deadlines on (default today)."
+    ),
 ]
 
 
-def as_of_or_today(value: dt.datetime | None) -> dt.date:
-    """The ``--as-of`` date, or today: the clock is read here, at the edge, never in analytics."""
-    return value.date() if value else dt.date.today()
+def open_warehouse(workspace: Path | None) -> Warehouse:
+    """The workspace's analytics warehouse."""
+    return Warehouse(open_analytics(settings_for(workspace)))
+
+
+def data_as_of(warehouse: Warehouse, value: dt.datetime | None) -> dt.date:
+    """The ``--as-of`` date, else the workspace's default (the last day of the last complete month
+    of data). With the default, what the data's end leaves out is said on stderr, so that JSON on
+    stdout stays whole."""
+    if value is not None:
+        return value.date()
+    end = warehouse.data_end
+    for caveat in end.caveats:
+        err_console.print(f"[yellow]caveat:[/] {caveat}", highlight=False, soft_wrap=True)
+    return end.as_of
+
+
+def deadline_day(value: dt.datetime | None) -> dt.date:
+    """The ``--as-of`` day of a deadline check, else today (see :func:`icploop.warehouse.today_or`)."""
+    return today_or(value.date() if value else None)
 
 
 def settings_for(workspace: Path | None) -> Settings:

@@ -11,16 +11,18 @@ from rich.table import Table
 from icploop.cli.common import (
     ActorOption,
     AsOfOption,
+    DeadlineOption,
     JsonOption,
     WorkspaceOption,
-    as_of_or_today,
     console,
+    data_as_of,
+    deadline_day,
     emit_rows,
+    open_warehouse,
     print_json,
     settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
 from icploop.fit.config import SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
@@ -78,10 +80,11 @@ def run(
         store = open_store(settings)
         with store() as session:
             periods = criteria_periods(session)
+        warehouse = open_warehouse(workspace)
         report = run_tagging(
-            open_analytics(settings),
+            warehouse.backend,
             store,
-            as_of_or_today(as_of),
+            data_as_of(warehouse, as_of),
             load_fit_config(config),
             load_routing(routing),
             send=send,
@@ -226,13 +229,13 @@ def quick_check(
 @fit_app.command("watch")
 def watch(
     workspace: WorkspaceOption = None,
-    as_of: AsOfOption = None,
+    as_of: DeadlineOption = None,
     all_items: Annotated[bool, typer.Option("--all", help="Also those not yet due.")] = False,
     json: JsonOption = False,
 ) -> None:
     """Near-fit accounts due for their 180-day review."""
     with user_errors(), open_store(settings_for(workspace))() as session:
-        items = fit_tags.watch_list(session, as_of_or_today(as_of), due_only=not all_items)
+        items = fit_tags.watch_list(session, deadline_day(as_of), due_only=not all_items)
         rows = [{"account_id": w.account_id, "due_date": w.due_date} for w in items]
         emit_rows(
             rows,

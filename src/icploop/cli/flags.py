@@ -16,14 +16,14 @@ from icploop.cli.common import (
     AsOfOption,
     JsonOption,
     WorkspaceOption,
-    as_of_or_today,
     console,
+    data_as_of,
     emit_rows,
+    open_warehouse,
     print_json,
     settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
 from icploop.flags import (
     deliver_due,
     edit_evidence,
@@ -187,9 +187,10 @@ def credibility(
     json: JsonOption = False,
 ) -> None:
     """Per flagger: flags raised and the share borne out by churn or contraction within 12 months."""
-    day = as_of_or_today(as_of)
     with user_errors():
         settings = settings_for(workspace)
+        warehouse = open_warehouse(workspace)
+        day = data_as_of(warehouse, as_of)
         with open_store(settings)() as session:
             rows = session.execute(
                 select(Flag.account_id, Flag.sent_at).where(Flag.sent_at.is_not(None))
@@ -198,11 +199,9 @@ def credibility(
             for account, sent in rows:
                 if sent is not None:
                     flagged[account] = min(flagged.get(account, sent.date()), sent.date())
-            backend = open_analytics(settings)
-            # months after the data ends are unknown, not churned: stop at the last loaded month
-            data_end = backend.table("mrr_monthly").month.max().to_pandas()
-            last = (pd.Timestamp(data_end) + pd.offsets.MonthEnd(0)).date()
-            outcomes = first_declines_after(backend, flagged, min(day, last))
+            # months after the data ends are unknown, not churned: stop at the last complete month
+            last = warehouse.data_end.as_of
+            outcomes = first_declines_after(warehouse.backend, flagged, min(day, last))
             scores = flagger_credibility(session, outcomes, day, known_until=last)
         payload = [
             {

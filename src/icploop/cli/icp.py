@@ -6,29 +6,29 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from icploop.cli.common import (
     ActorOption,
     AsOfOption,
+    DeadlineOption,
     JsonOption,
     WorkspaceOption,
-    as_of_or_today,
     console,
+    data_as_of,
+    deadline_day,
     emit_rows,
+    open_warehouse,
     print_json,
     settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
 from icploop.icp import signoff, versions
 from icploop.icp.document import IcpContent
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.outcomes import measure_versions, versions_frame
 from icploop.icp.versions import STEPS
-from icploop.metrics.tables import CanonicalTables
 from icploop.segments.outcomes import account_outcomes
 from icploop.store.database import open_store, utcnow
 
@@ -235,11 +235,11 @@ def step(
 @icp_app.command("status")
 def status(
     workspace: WorkspaceOption = None,
-    as_of: AsOfOption = None,
+    as_of: DeadlineOption = None,
     json: JsonOption = False,
 ) -> None:
     """The version in force, its implementation steps, and every step past due."""
-    day = as_of_or_today(as_of)
+    day = deadline_day(as_of)
     with user_errors(), open_store(settings_for(workspace))() as session:
         current = next(
             (v for v in versions.list_versions(session) if v.status == "published"), None
@@ -284,14 +284,6 @@ def status(
             )
 
 
-def _data_as_of(backend: Any, as_of: dt.datetime | None) -> dt.date:
-    """The given date, else the last day of the latest month with revenue data."""
-    if as_of is not None:
-        return as_of.date()
-    latest = backend.table("mrr_monthly").month.max().to_pandas()
-    return (pd.Timestamp(latest) + pd.offsets.MonthEnd(0)).date()
-
-
 @icp_app.command("outcomes")
 def outcomes(
     workspace: WorkspaceOption = None,
@@ -301,9 +293,9 @@ def outcomes(
     """Did each published change work? Later cohorts against earlier ones, with intervals."""
     with user_errors():
         settings = settings_for(workspace)
-        backend = open_analytics(settings)
-        day = _data_as_of(backend, as_of)
-        frame = account_outcomes(CanonicalTables.from_backend(backend), day)
+        warehouse = open_warehouse(workspace)
+        day = data_as_of(warehouse, as_of)
+        frame = account_outcomes(warehouse.tables, day)
         with open_store(settings)() as session:
             results = measure_versions(session, frame, day)
         table = versions_frame(results)
@@ -344,8 +336,8 @@ def micro_review(
 ) -> None:
     """Is a monthly micro-review due (cohort NRR fell more than 2 points in the last quarter)?"""
     with user_errors():
-        backend = open_analytics(settings_for(workspace))
-        drops = nrr_drops(CanonicalTables.from_backend(backend), _data_as_of(backend, as_of))
+        warehouse = open_warehouse(workspace)
+        drops = nrr_drops(warehouse.tables, data_as_of(warehouse, as_of))
         if json:
             print_json({"due": drops.due, "series": drops.series.to_dict("records")})
             return

@@ -13,6 +13,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    open_warehouse,
     print_json,
     settings_for,
     user_errors,
@@ -138,9 +139,14 @@ def _load_from_database(
 
 
 def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
-    """Show each table's row count and date range, and the history of loads."""
+    """Show each table's row count and date range, the history of loads, and where the data
+    ends (the default as-of date of every command)."""
     with user_errors():
-        report = workspace_status(open_analytics(settings_for(workspace)))
+        warehouse = open_warehouse(workspace)
+        report = workspace_status(warehouse.backend)
+        mrr_rows = next(t["rows"] for t in report["tables"] if t["table"] == "mrr_monthly")
+        end = warehouse.data_end if mrr_rows else None
+        report["data_end"] = end.to_dict() if end else None
         if json_output:
             print_json(report)
             return
@@ -163,6 +169,13 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
                 ", ".join(Path(f["path"]).name for f in ld["files"]),
             )
         console.print(loads)
+        if end is not None:
+            console.print(
+                f"Data through {end.last_month:%B %Y}; the default as-of date is {end.as_of}.",
+                highlight=False,
+            )
+            for caveat in end.caveats:
+                console.print(f"[yellow]caveat:[/] {caveat}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

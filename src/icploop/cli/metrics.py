@@ -7,40 +7,23 @@ import math
 from typing import Annotated, Any
 
 import typer
-from ibis.backends import BaseBackend
 from rich.table import Table
 
 from icploop.cli.common import (
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
     command,
     console,
+    data_as_of,
+    open_warehouse,
     pct,
     print_json,
-    settings_for,
 )
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
-from icploop.metrics import CanonicalTables, ShiftedBetaGeometric, headline, retention
+from icploop.metrics import ShiftedBetaGeometric, headline, retention
 
 retention_app = typer.Typer(help="Retention projections.", no_args_is_help=True)
-
-
-def latest_month(tables: CanonicalTables) -> dt.date:
-    """The latest month in mrr_monthly (the default as-of month)."""
-    mrr = tables.mrr_monthly
-    value = mrr.aggregate(m=mrr.month.max()).to_pyarrow().column("m")[0].as_py()
-    if value is None:
-        raise IcploopError("mrr_monthly is empty", "run `icploop load` first")
-    return (
-        value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else value.date()
-    )
-
-
-def headline_summary(backend: BaseBackend, as_of: dt.date | None = None) -> dict[str, Any]:
-    """The headline metrics of the as-of month (default: the latest MRR month) as plain values."""
-    tables = CanonicalTables.from_backend(backend)
-    return headline(tables, as_of or latest_month(tables)).to_dict()
 
 
 def _num(v: Any) -> str:
@@ -60,9 +43,7 @@ def metrics_command(
     cohort: Annotated[
         str | None, typer.Option("--cohort", help="'quarter': break down by close cohort.")
     ] = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="As-of date (default: latest MRR month).")
-    ] = None,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -71,7 +52,7 @@ def metrics_command(
 
 
 def _metrics(
-    by: str | None, cohort: str | None, as_of: str | None, as_json: bool, workspace: Any
+    by: str | None, cohort: str | None, as_of: dt.datetime | None, as_json: bool, workspace: Any
 ) -> None:
     dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
     if cohort is not None:
@@ -80,11 +61,9 @@ def _metrics(
         dims = ["close_cohort", *dims]
     if len(dims) > 2:
         raise IcploopError("at most two breakdown attributes", "e.g. --by segment,industry")
-    tables = CanonicalTables.from_backend(open_analytics(settings_for(workspace)))
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else latest_month(tables)
-    except ValueError as exc:
-        raise IcploopError(f"--as-of {as_of!r} is not a date", "use YYYY-MM-DD") from exc
+    warehouse = open_warehouse(workspace)
+    tables = warehouse.tables
+    day = data_as_of(warehouse, as_of)
     head = headline(tables, day)
     groups = retention(tables, day.replace(day=1), by=dims, start=day) if dims else None
     if as_json:

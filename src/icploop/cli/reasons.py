@@ -11,19 +11,19 @@ from typing import Annotated, Any
 import typer
 
 from icploop.cli.common import (
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
     console,
+    data_as_of,
     emit_rows,
     money,
+    open_warehouse,
     print_json,
-    settings_for,
     user_errors,
 )
-from icploop.cli.segments import latest_as_of
 from icploop.cost.profitability import cost_to_serve
 from icploop.cost.serve import DEFAULT_RATES, CostSettings
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.reasons.evidence import ReasonTables
 from icploop.reasons.hypothesis import MEASURE_LABELS, check_hypothesis
@@ -39,15 +39,11 @@ WindowOption = Annotated[int, typer.Option("--window", min=1, help="Months of lo
 TaxonomyOption = Annotated[
     Path | None, typer.Option("--taxonomy", help="A reason taxonomy YAML (default: shipped).")
 ]
-AsOf = Annotated[
-    dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default: end of the latest MRR month."),
-]
 
 
 def _open(workspace: Path | None, as_of: dt.datetime | None) -> tuple[Any, dt.date]:
-    backend = open_analytics(settings_for(workspace))
-    return backend, as_of.date() if as_of else latest_as_of(backend)
+    warehouse = open_warehouse(workspace)
+    return warehouse.backend, data_as_of(warehouse, as_of)
 
 
 @reasons_app.callback()
@@ -55,7 +51,7 @@ def reasons_callback(
     ctx: typer.Context,
     window: WindowOption = 12,
     taxonomy: TaxonomyOption = None,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -119,7 +115,7 @@ def test_command(
     window: WindowOption = 12,
     lookback: Annotated[int, typer.Option(min=1, help="Months of evidence before a loss.")] = 6,
     taxonomy: TaxonomyOption = None,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -172,7 +168,7 @@ def test_command(
 def objections_command(
     window: WindowOption = 12,
     taxonomy: TaxonomyOption = None,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -232,7 +228,7 @@ def cost_command(
     ] = "premium,growth,starter",
     high_touch: Annotated[str, typer.Option(help="High-touch tiers, comma-separated.")] = "premium",
     top: Annotated[int, typer.Option(help="Recommended moves to show.")] = 10,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:

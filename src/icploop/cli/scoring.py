@@ -18,9 +18,12 @@ from rich.table import Table
 
 from icploop import model_files
 from icploop.cli.common import (
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
     console,
+    data_as_of,
+    open_warehouse,
     print_json,
     settings_for,
     user_errors,
@@ -43,16 +46,13 @@ from icploop.scoring.evaluate import Evaluation
 from icploop.scoring.features import customer_history, deal_history
 from icploop.scoring.forecast import backtest, forecast_nrr_at
 from icploop.scoring.train import train_fit
+from icploop.warehouse import Warehouse, today_or
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
 deals_app = typer.Typer(help="Deal-time fit checks of open opportunities.")
 forecast_app = typer.Typer(help="Forecasts from the fit mix.")
 whatif_app = typer.Typer(help="What a change in the fit mix or in retention is worth.")
 
-AsOf = Annotated[
-    dt.datetime | None,
-    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default: the latest month with MRR."),
-]
 VersionOption = Annotated[
     str | None, typer.Option("--version", help="Stored model version (default the newest).")
 ]
@@ -61,12 +61,8 @@ VersionOption = Annotated[
 def _open(
     workspace: Path | None, as_of: dt.datetime | None
 ) -> tuple[Any, CanonicalTables, dt.date]:
-    backend = open_analytics(settings_for(workspace))
-    tables = CanonicalTables.from_backend(backend)
-    if as_of:
-        return backend, tables, as_of.date()
-    latest = pd.Timestamp(tables.mrr_monthly.month.max().to_pandas())
-    return backend, tables, (latest + pd.offsets.MonthEnd(0)).date()
+    warehouse = open_warehouse(workspace)
+    return warehouse.backend, warehouse.tables, data_as_of(warehouse, as_of)
 
 
 def evaluation_json(ev: Evaluation) -> dict[str, Any]:
@@ -118,7 +114,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 @model_app.command("train")
 def train(
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     split: Annotated[
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Test on accounts closed from this date."),
@@ -253,15 +249,10 @@ def score_command(
             records = _rename_by_mapping(records, mapping)
         settings = settings_for(workspace)
         name, model, points, _report = model_files.load(settings.workspace, version)
-        tables: CanonicalTables | None = None
-        try:
-            tables = CanonicalTables.from_backend(open_analytics(settings))
-        except IcploopError:
-            tables = None
-        day = dt.date.today()
-        if tables is not None:
-            latest = pd.Timestamp(tables.mrr_monthly.month.max().to_pandas())
-            day = (latest + pd.offsets.MonthEnd(0)).date()
+        # with no data loaded, the records are scored alone and the rules in force today apply
+        warehouse = Warehouse(open_analytics(settings))
+        tables = warehouse.tables if warehouse.has("mrr_monthly") else None
+        day = data_as_of(warehouse, None) if tables is not None else today_or(None)
         criteria, dnc = _rules(workspace, icp, day) if is_deal_batch(records) else ([], [])
         scored = score_batch(records, model, points, tables, criteria, dnc, day)
         target = out or file.with_name(file.stem + ".scored.csv")
@@ -288,7 +279,7 @@ def score_command(
 
 @deals_app.command("check")
 def deals_check(
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     icp: Annotated[
         Path | None, typer.Option(help="ICP YAML (default the version in force).")
     ] = None,
@@ -357,7 +348,7 @@ def _paying(tables: CanonicalTables, day: dt.date) -> pd.DataFrame:
 
 @forecast_app.command("nrr")
 def forecast_nrr(
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     run_backtest: Annotated[bool, typer.Option("--backtest/--no-backtest")] = True,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
@@ -434,7 +425,7 @@ def whatif_bad_fit(
     share: Annotated[
         float, typer.Option(help="Share of new MRR closed with bad fits (0-1).")
     ] = 0.06,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -471,7 +462,7 @@ def whatif_retention(
         float | None,
         typer.Option(help="Annual net retention (default: the trailing 12-month NRR)."),
     ] = None,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -522,7 +513,7 @@ def whatif_ltv_cac(
     by: Annotated[str, typer.Option(help="segment, lead_source, industry, ...")] = "lead_source",
     cac: Annotated[list[str] | None, typer.Option(help="VALUE=AMOUNT, repeatable.")] = None,
     margin: Annotated[float, typer.Option(help="Gross margin (0-1).")] = 0.8,
-    as_of: AsOf = None,
+    as_of: AsOfOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

@@ -11,17 +11,18 @@ import typer
 from rich.table import Table
 
 from icploop.cli.common import (
+    AsOfOption,
     JsonOption,
     WorkspaceOption,
     console,
+    data_as_of,
+    open_warehouse,
     print_json,
-    settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
-from icploop.review.frames import account_frame, last_data_month
+from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
@@ -56,11 +57,6 @@ def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
         frame["won"] = (frame["outcome"] == "won").astype(int)
         return frame
     return account_frame(backend, as_of)
-
-
-def latest_as_of(backend: Any) -> dt.date:
-    """The last day of the latest month with MRR (the default as-of date)."""
-    return (pd.Timestamp(last_data_month(backend)) + pd.offsets.MonthEnd(0)).date()
 
 
 def run_search(
@@ -109,10 +105,7 @@ def segments_command(
         int | None, typer.Option(help="Smallest segment (default max(30, 5/p0)).")
     ] = None,
     top: Annotated[int, typer.Option(help="Findings to show each way.")] = 8,
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option("--as-of", formats=["%Y-%m-%d"], help="Default: latest month."),
-    ] = None,
+    as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -122,8 +115,9 @@ def segments_command(
             raise IcploopError(f"unknown outcome {outcome!r}", f"use one of {', '.join(OUTCOMES)}")
         if view not in VIEWS:
             raise IcploopError(f"unknown view {view!r}", f"use one of {', '.join(VIEWS)}")
-        backend = open_analytics(settings_for(workspace))
-        day = as_of.date() if as_of else latest_as_of(backend)
+        warehouse = open_warehouse(workspace)
+        backend = warehouse.backend
+        day = data_as_of(warehouse, as_of)
         if view != "findings":
             show_view(backend, day, view, top, json)
             return

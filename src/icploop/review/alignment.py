@@ -18,7 +18,8 @@ from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
 from icploop.errors import IcploopError
 from icploop.icp.experiments import list_experiments, measure_all
 from icploop.icp.outcomes import store_tags
-from icploop.review.frames import deal_frame, optional_table
+from icploop.review.frames import deal_frame
+from icploop.warehouse import Warehouse
 
 #: deals from this date on feed the experiments (the control may reach back before the start)
 DEALS_FROM = dt.date(1900, 1, 1)
@@ -53,7 +54,7 @@ def alignment_section(
         except IcploopError as exc:
             out[key] = None
             out[f"{key}_unavailable"] = exc.message
-    deals_table = optional_table(backend, "deals")
+    deals_table = Warehouse(backend).optional("deals")
     try:
         if deals_table is None:
             raise IcploopError("no deals table is loaded")

@@ -16,29 +16,15 @@ import pandas as pd
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
 from icploop.segments.outcomes import account_outcomes
-
-
-def optional_table(backend: Any, name: str) -> Any:
-    """The backend's table ``name``, or None when the warehouse has no such table."""
-    return backend.table(name) if name in backend.list_tables() else None
-
-
-def last_data_month(backend: Any) -> dt.date:
-    """The first day of the latest month with MRR; an IcploopError on an empty warehouse."""
-    if "mrr_monthly" not in backend.list_tables():
-        raise IcploopError("the warehouse has no MRR yet", "load data first (icploop load)")
-    latest = backend.table("mrr_monthly").month.max().to_pandas()
-    if latest is None or pd.isna(latest):
-        raise IcploopError("the warehouse has no MRR yet", "load data first (icploop load)")
-    return pd.Timestamp(latest).date().replace(day=1)
+from icploop.warehouse import Warehouse
 
 
 def account_frame(backend: Any, as_of: dt.date) -> pd.DataFrame:
     """Per customer account: attributes at close and outcomes as of ``as_of``
     (``icploop.segments.outcomes.account_outcomes``), with adoption when usage is loaded."""
-    tables = CanonicalTables.from_backend(backend)
+    warehouse = Warehouse(backend)
     return account_outcomes(
-        tables, as_of, optional_table(backend, "usage"), optional_table(backend, "deal_use_cases")
+        warehouse.tables, as_of, warehouse.optional("usage"), warehouse.optional("deal_use_cases")
     )
 
 

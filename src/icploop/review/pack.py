@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from icploop.metrics.tables import CanonicalTables
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
-from icploop.review.frames import account_frame, deal_frame, last_data_month
+from icploop.review.frames import account_frame, deal_frame
 from icploop.review.loop_state import fit_tag_mix, previous_review
 from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
 from icploop.review.quarters import Quarter, latest_full_quarter
 from icploop.review.reasons_cost import reasons_and_cost
+from icploop.warehouse import Warehouse
 
 #: The pack's sections in the order of the review's agenda: (id, title, who presents it).
 SECTIONS = (
@@ -36,8 +36,11 @@ SECTIONS = (
 
 
 def resolve_quarter(backend: Any, quarter: str | None) -> Quarter:
-    """The quarter asked for, or the latest full quarter with data."""
-    return Quarter.parse(quarter) if quarter else latest_full_quarter(last_data_month(backend))
+    """The quarter asked for, or the latest full quarter up to the default as-of date (the end
+    of the last complete month of data)."""
+    if quarter:
+        return Quarter.parse(quarter)
+    return latest_full_quarter(Warehouse(backend).data_end.as_of)
 
 
 def build_pack(
@@ -52,7 +55,9 @@ def build_pack(
     ``progress`` hears the stage and the fraction done (for a progress bar)."""
     tell = progress or (lambda stage, fraction: None)
     tell("reading accounts and their outcomes", 0.05)
-    tables = CanonicalTables.from_backend(backend)
+    warehouse = Warehouse(backend)
+    tables = warehouse.tables
+    end = warehouse.data_end
     accounts = account_frame(backend, quarter.end)
     deals = deal_frame(backend, *deal_window(quarter))
     tell("churn cohort, close rates, synthesis and charts", 0.3)
@@ -64,9 +69,13 @@ def build_pack(
     tell("searching segments and thresholds for proposals", 0.65)
     drafted, summary = draft_proposals(accounts, policy)
     tell("assembling the pack", 0.9)
+    if quarter == latest_full_quarter(end.as_of):
+        # the latest pack the data allows says what the data's end left out
+        evidence["headline"]["caveats"] = [*end.caveats, *evidence["headline"]["caveats"]]
     pack: dict[str, Any] = {
         "quarter": quarter.label,
         "as_of": quarter.end.isoformat(),
+        "data_end": end.to_dict(),
         "review_id": None,
         "sections": [{"id": s, "title": t, "presenter": p} for s, t, p in SECTIONS],
         "previous_review": previous_review(session, quarter, quarter.end),

@@ -14,7 +14,7 @@ from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
 from icploop.reasons.evidence import ReasonTables
 from icploop.reasons.report import reasons_section
-from icploop.review.frames import optional_table
+from icploop.warehouse import Warehouse
 
 PACK_REASONS = 8
 PACK_MOVES = 10
@@ -33,7 +33,7 @@ def reasons_and_cost(
         )
     except IcploopError as exc:
         out["reasons_unavailable"] = exc.message
-    costs = optional_table(backend, "costs")
+    costs = Warehouse(backend).optional("costs")
     if costs is None:
         out["cost_unavailable"] = "no costs table is loaded"
         return out

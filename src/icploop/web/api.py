@@ -323,6 +323,17 @@ def icp_step(
                         done_by=s.done_by, done_at=s.done_at, note=s.note)  # fmt: skip
 
 
+@router.get("/data-end", name="api_data_end", response_model=schemas.DataEndOut)
+def data_end(request: Request) -> schemas.DataEndOut:
+    """Where the workspace's data ends: the default as-of date of every figure (the last day of
+    the last complete month) and the partial month it leaves out, as ``icploop status`` says."""
+    end = web_state(request).data_end()
+    return schemas.DataEndOut(
+        last_month=end.last_month, last_activity=end.last_activity, as_of=end.as_of,
+        partial_month=end.partial_month, caveats=list(end.caveats),
+    )  # fmt: skip
+
+
 @router.get("/metrics/headline", name="api_metrics_headline", response_model=schemas.Headline)
 def metrics_headline(request: Request) -> schemas.Headline:
     """The headline metrics of the latest month (same as ``icploop metrics``)."""

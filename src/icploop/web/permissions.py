@@ -106,6 +106,7 @@ ROUTE_ACTIONS: dict[str, str] = {
     "icp_approve_page": "icp.signoff",
     "icp_object_page": "icp.signoff",
     "icp_answer_page": "icp.answer",
+    "api_data_end": "read",
     "api_metrics_headline": "read",
     "api_segments": "read",
     "api_audit": "audit.read",

@@ -178,6 +178,16 @@ class StepIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
+class DataEndOut(BaseModel):
+    """Where the data ends: the default as-of date of every figure, and what it leaves out."""
+
+    last_month: dt.date
+    last_activity: dt.date | None
+    as_of: dt.date
+    partial_month: dt.date | None
+    caveats: list[str]
+
+
 class Headline(BaseModel):
     as_of: str
     mrr: float | None

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pandas as pd
 from fastapi.templating import Jinja2Templates
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.config import Settings
 from icploop.engine import open_analytics
-from icploop.errors import IcploopError
+from icploop.metrics.data_end import DataEnd
 from icploop.store.database import open_store
+from icploop.warehouse import Warehouse
 from icploop.web.auth import Sessions, load_secret
 from icploop.web.jobs import JobRunner
 
@@ -62,18 +62,10 @@ class WebState:
         with self._lock:
             self._cache.clear()
 
+    def data_end(self) -> DataEnd:
+        """Where the workspace's data ends (see :mod:`icploop.metrics.data_end`)."""
+        return self.cached(("data_end",), lambda backend: Warehouse(backend).data_end)
+
     def as_of(self) -> dt.date:
-        """The default as-of date: the last day of the latest month with MRR."""
-
-        def latest(backend: BaseBackend) -> dt.date:
-            try:
-                value = backend.table("mrr_monthly").month.max().to_pandas()
-            except Exception as exc:  # the engine's "no such table" error varies
-                raise IcploopError(
-                    "the warehouse has no MRR data yet", "load data first: icploop load PATH"
-                ) from exc
-            if value is None or pd.isna(value):
-                raise IcploopError("mrr_monthly is empty", "load data first: icploop load PATH")
-            return (pd.Timestamp(value) + pd.offsets.MonthEnd(0)).date()
-
-        return self.cached(("as_of",), latest)
+        """The default as-of date: the last day of the last complete month of data."""
+        return self.data_end().as_of

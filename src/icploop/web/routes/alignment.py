@@ -15,7 +15,7 @@ from icploop.review.render import environment
 from icploop.rules import Rule
 from icploop.web import dashboard as numbers
 from icploop.web.deps import DB, User, web_state
-from icploop.web.routes.common import back, page_router, render
+from icploop.web.routes.common import back, data_context, page_router, render
 
 router = page_router()
 CHANGE_KINDS = ("campaign", "messaging", "qualification", "other")
@@ -30,7 +30,8 @@ def alignment_page(request: Request, session: DB, user: User) -> HTMLResponse:
     """Bookings against retained bookings per AE, lead source and campaign; every experiment
     measured against its control (the same section as the review pack)."""
     state = web_state(request)
-    as_of = state.as_of()
+    data = data_context(request)
+    as_of = data["as_of"]
     accounts = numbers.account_outcomes_frame(state, as_of)
     section = state.analytics(lambda b: alignment_section(b, session, accounts, as_of))
     body = (
@@ -42,7 +43,7 @@ def alignment_page(request: Request, session: DB, user: User) -> HTMLResponse:
         request,
         "alignment.html",
         {
-            "as_of": as_of,
+            **data,
             "body": Markup(body),
             "may_add": user.role in (*EXPERIMENTERS, "admin"),
             "kinds": CHANGE_KINDS,

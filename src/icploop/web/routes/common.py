@@ -30,6 +30,13 @@ def render(request: Request, template: str, context: dict[str, Any]) -> HTMLResp
     return response
 
 
+def data_context(request: Request) -> dict[str, Any]:
+    """What a page of figures says about its data: the default as-of date (``as_of``) and where
+    the data ends (``data_end``, whose caveats ``_data_end.html`` shows)."""
+    end = web_state(request).data_end()
+    return {"as_of": end.as_of, "data_end": end}
+
+
 def back(path: str) -> RedirectResponse:
     """Post/redirect/get: after a change, show the page again."""
     return RedirectResponse(path, status_code=303)

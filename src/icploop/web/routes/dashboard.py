@@ -12,7 +12,7 @@ from icploop.store import fit_tags
 from icploop.web import dashboard as numbers
 from icploop.web.charts import line_chart
 from icploop.web.deps import DB, User, web_state
-from icploop.web.routes.common import page_router, render
+from icploop.web.routes.common import data_context, page_router, render
 
 router = page_router()
 WATCH_SHOWN = 20
@@ -22,7 +22,8 @@ WATCH_SHOWN = 20
 def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
     """Headline NRR, GRR, logo churn and quick ratio; trend; watch list; overdue steps."""
     state = web_state(request)
-    as_of = state.as_of()  # the data's latest month, for the metrics
+    data = data_context(request)
+    as_of = data["as_of"]  # the end of the last complete data month, for the metrics
     today = dt.date.today()  # workflow deadlines run on the calendar, supplied at the edge
     head = numbers.headline_of(state, as_of)
     trend = numbers.nrr_trend(state, as_of)
@@ -37,7 +38,7 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
         request,
         "dashboard.html",
         {
-            "as_of": as_of,
+            **data,
             "head": head,
             "trend": trend,
             "chart": chart,

@@ -12,7 +12,7 @@ from ibis.backends import BaseBackend
 from icploop.metrics.tables import CanonicalTables
 from icploop.review.reasons_cost import reasons_and_cost
 from icploop.web.deps import User, web_state
-from icploop.web.routes.common import page_router, render
+from icploop.web.routes.common import data_context, page_router, render
 from icploop.web.state import WebState
 
 router = page_router()
@@ -30,6 +30,7 @@ def reasons_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
 @router.get("/reasons", name="reasons_page", response_class=HTMLResponse)
 def reasons_page(request: Request, user: User) -> HTMLResponse:
     """The Pareto table of churn reasons with evidence, a hypothesis check, cost to serve."""
-    state = web_state(request)
-    as_of = state.as_of()
-    return render(request, "reasons.html", {"as_of": as_of, "rc": reasons_of(state, as_of)})
+    data = data_context(request)
+    return render(
+        request, "reasons.html", {**data, "rc": reasons_of(web_state(request), data["as_of"])}
+    )

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from icploop.segments.catalog import OUTCOMES
 from icploop.web import dashboard as numbers
 from icploop.web.deps import User, web_state
-from icploop.web.routes.common import page_router, render
+from icploop.web.routes.common import data_context, page_router, render
 
 router = page_router()
 EXPLORER_OUTCOMES = ("churn", "nrr", "ltv", "adoption")
@@ -27,13 +27,13 @@ def segments_page(
 ) -> HTMLResponse:
     """Findings of one outcome, filtered by depth and smallest size, each linked to its accounts."""
     state = web_state(request)
-    as_of = state.as_of()
-    findings = numbers.top_segments(state, as_of, outcome, depth, min_size, top)
+    data = data_context(request)
+    findings = numbers.top_segments(state, data["as_of"], outcome, depth, min_size, top)
     return render(
         request,
         "segments.html",
         {
-            "as_of": as_of,
+            **data,
             "findings": findings,
             "outcome": outcome,
             "outcomes": {k: OUTCOMES[k].label for k in EXPLORER_OUTCOMES},
