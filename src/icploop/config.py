@@ -1,16 +1,27 @@
 """Settings: where a user's state lives and which engines hold it.
 
-Read from the environment (prefix ``ICPLOOP_``) and from command-line options, never from the
-repository. The workspace folder holds the analytics database (a DuckDB file) and the app
-database (a SQLite file) unless URLs for other backends are given.
+Read from the environment (prefix ``ICPLOOP_``), from command-line options and from the
+workspace's own settings file (``icploop.toml``, written by ``icploop init`` and by the first
+load), never from the repository. The workspace folder holds the analytics database (a DuckDB
+file) and the app database (a SQLite file) unless URLs for other backends are given.
+
+Workspace-level settings (the reporting currency, the load memory limit) are remembered in the
+settings file; an environment variable still overrides them for one command, and
+``Settings.currency_note`` says so when the currencies differ.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from icploop.errors import IcploopError
 
 DEFAULT_WORKSPACE = Path("icploop-workspace")
 ANALYTICS_FILE = "analytics.duckdb"
@@ -18,6 +29,11 @@ APP_DB_FILE = "app.db"
 MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 """A DuckDB memory size such as ``2GB`` or ``512MiB``."""
 DEFAULT_LOAD_MEMORY = "2GB"
+DEFAULT_CURRENCY = "USD"
+SETTINGS_FILE = "icploop.toml"
+WORKSPACE_KEYS = ("reporting_currency", "load_memory_limit")
+"""The settings a workspace remembers in its settings file."""
+_CURRENCY = r"^[A-Z]{3}$"
 
 
 class Settings(BaseSettings):
@@ -34,13 +50,40 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the app store; default a SQLite file in the workspace",
     )
-    reporting_currency: str = Field(default="USD", min_length=3, max_length=3)
+    reporting_currency: str = Field(
+        default=DEFAULT_CURRENCY,
+        pattern=_CURRENCY,
+        description="ISO 4217 code every money figure is converted into at load",
+    )
     load_memory_limit: str = Field(
         default=DEFAULT_LOAD_MEMORY,
         pattern=MEMORY_SIZE,
         description="memory DuckDB may use while loading (e.g. 2GB, 512MB); beyond it, "
         "the load's staging tables spill to a temp folder beside the analytics file",
     )
+
+    workspace_currency: str | None = Field(
+        default=None,
+        exclude=True,
+        description="the reporting currency the workspace's settings file records (the "
+        "currency its stored figures were converted into); not read from the environment",
+    )
+
+    @property
+    def figures_currency(self) -> str:
+        """The currency the stored money figures are in: the workspace's, else the setting's."""
+        return self.workspace_currency or self.reporting_currency
+
+    @property
+    def currency_note(self) -> str | None:
+        """A note when the environment names another currency than the workspace records."""
+        if self.workspace_currency is None or self.workspace_currency == self.reporting_currency:
+            return None
+        return (
+            f"ICPLOOP_REPORTING_CURRENCY is {self.reporting_currency} but this workspace's "
+            f"reporting currency is {self.workspace_currency}: its figures are in "
+            f"{self.workspace_currency}; the next load converts them to {self.reporting_currency}"
+        )
 
     def resolved_analytics_url(self) -> str:
         """The analytics URL, defaulting to ``duckdb://<workspace>/analytics.duckdb``."""
@@ -55,9 +98,74 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.workspace / APP_DB_FILE).resolve()}"
 
 
+def read_workspace_settings(workspace: Path) -> dict[str, str]:
+    """The settings recorded in ``<workspace>/icploop.toml`` (empty when there is no file).
+
+    Raises ``IcploopError`` naming the file (and line) when it is not valid TOML or holds an
+    unknown key or an invalid value."""
+    path = workspace / SETTINGS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise IcploopError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise IcploopError(
+            f"{path}: not valid TOML ({exc})", "fix the file or run icploop init"
+        ) from None
+    unknown = sorted(set(data) - set(WORKSPACE_KEYS))
+    if unknown:
+        raise IcploopError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}",
+            f"a workspace records {', '.join(WORKSPACE_KEYS)}",
+        )
+    for key, value in data.items():
+        _check_value(key, value, str(path))
+    return {k: str(v) for k, v in data.items()}
+
+
+def _check_value(key: str, value: Any, where: str) -> None:
+    pattern = _CURRENCY if key == "reporting_currency" else MEMORY_SIZE
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        example = (
+            "an ISO 4217 code such as EUR" if key == "reporting_currency" else "a size such as 2GB"
+        )
+        raise IcploopError(f"{where}: {key} = {value!r} is not valid", f"use {example}")
+
+
+def write_workspace_settings(workspace: Path, **values: str) -> dict[str, str]:
+    """Record ``values`` (keys of ``WORKSPACE_KEYS``) in the workspace's settings file, keeping
+    the others; creates the workspace folder. Returns the settings now recorded."""
+    recorded = read_workspace_settings(workspace)
+    for key, value in values.items():
+        if key not in WORKSPACE_KEYS:
+            raise IcploopError(f"unknown workspace setting {key!r}")
+        _check_value(key, value, key)
+        recorded[key] = value
+    workspace.mkdir(parents=True, exist_ok=True)
+    # flat string values checked against their patterns: JSON quoting is valid TOML here
+    lines = [f"{k} = {json.dumps(recorded[k])}" for k in WORKSPACE_KEYS if k in recorded]
+    (workspace / SETTINGS_FILE).write_text(
+        "# icploop workspace settings (written by icploop init and the first load)\n"
+        + "\n".join(lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return recorded
+
+
 def load_settings(workspace: Path | None = None) -> Settings:
-    """Settings from the environment, with an explicit ``workspace`` taking precedence."""
+    """Settings from the environment, then the workspace's settings file for what the
+    environment leaves unset; an explicit ``workspace`` takes precedence."""
     settings = Settings()
     if workspace is not None:
         settings = settings.model_copy(update={"workspace": workspace})
-    return settings
+    recorded = read_workspace_settings(settings.workspace)
+    update: dict[str, Any] = {
+        k: v for k, v in recorded.items() if k not in settings.model_fields_set
+    }
+    update["workspace_currency"] = recorded.get("reporting_currency")
+    return settings.model_copy(update=update)

@@ -71,3 +71,13 @@ def test_the_html_pack_opens_in_a_browser_without_asking_the_network(
     for item in demo_pack["proposals"]["items"]:
         assert item["title"] in page.inner_text("body")
     context.close()
+
+
+def test_every_format_names_the_packs_currency(demo_pack: dict[str, Any], tmp_path: Path) -> None:
+    assert demo_pack["currency"] == "USD"
+    pack = {**demo_pack, "currency": "BRL"}
+    md, html, js = write_pack(pack, ["md", "html", "json"], tmp_path)
+    mrr = f"{pack['headline']['headline']['mrr']:,.0f}"
+    for path in (md, html):
+        assert f"MRR {mrr} BRL" in path.read_text()
+    assert json.loads(js.read_text())["currency"] == "BRL"

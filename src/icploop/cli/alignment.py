@@ -17,6 +17,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    currency_of,
     data_as_of,
     emit_rows,
     open_warehouse,
@@ -88,11 +89,11 @@ def scorecard_command(
             tags = _tags(backend, session, day)
         card = scorecard(accounts, tags, day, by, window_quarters=quarters)
         if json:
-            print_json(card.to_dict())
+            print_json({"currency": currency_of(workspace), **card.to_dict()})
             return
         console.print(
             f"New customers closed {card.window[0]} to {card.window[1]}, as of {card.as_of}. "
-            "Bookings = new MRR (k = thousands); retained bookings = the same accounts' MRR 12 "
+            f"Bookings = new MRR in {currency_of(workspace)} (k = thousands); retained bookings = the same accounts' MRR 12 "
             "months after their first paid month (projected from the fit-tag mix for accounts "
             "under a year)."
         )

@@ -75,8 +75,13 @@ def deadline_day(value: dt.datetime | None) -> dt.date:
     return today_or(value.date() if value else None)
 
 
-def settings_for(workspace: Path | None) -> Settings:
-    return load_settings(workspace)
+def settings_for(workspace: Path | None, *, note_currency: bool = True) -> Settings:
+    """The command's settings (options, environment, the workspace's settings file); prints a
+    note on stderr when the environment names another reporting currency than the workspace."""
+    settings = load_settings(workspace)
+    if note_currency and settings.currency_note:
+        err_console.print(f"note: {settings.currency_note}", highlight=False)
+    return settings
 
 
 @contextmanager
@@ -134,11 +139,19 @@ def pct(value: Any, digits: int = 0) -> str:
     return "-" if _missing(value) else f"{100 * value:.{digits}f}%"
 
 
-def money(value: Any) -> str:
-    """An amount in whole currency units with thousands separators; a dash when missing."""
-    return "-" if _missing(value) else f"{value:,.0f}"
+def money(value: Any, currency: str = "") -> str:
+    """An amount in whole currency units with thousands separators, followed by the currency
+    code when given (``1,234 EUR``); a dash when missing."""
+    if _missing(value):
+        return "-"
+    return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"
 
 
 def thousands(value: Any) -> str:
     """An amount in thousands (1,234,567 -> 1,235k); a dash when missing."""
     return "-" if _missing(value) else f"{value / 1000:,.0f}k"
+
+
+def currency_of(workspace: Path | None) -> str:
+    """The ISO code the workspace's stored money figures are in (its reporting currency)."""
+    return load_settings(workspace).figures_currency

@@ -1,4 +1,4 @@
-"""Commands of the ingest package: ``icploop load`` and ``icploop status``."""
+"""Commands of the ingest package: ``icploop init``, ``icploop load`` and ``icploop status``."""
 
 from __future__ import annotations
 
@@ -18,11 +18,87 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.config import DEFAULT_CURRENCY, Settings, write_workspace_settings
 from icploop.engine import connect, open_analytics
 from icploop.errors import IcploopError
-from icploop.ingest.load import load_from_tables, load_paths
+from icploop.ingest.load import LoadResult, load_from_tables, load_paths
 from icploop.ingest.mapping import load_mapping, load_preset
 from icploop.ingest.status import status as workspace_status
+from icploop.ingest.workspace import convert_figures, has_revenue
+
+
+def init(
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            help="Reporting currency (ISO 4217, e.g. EUR): every money figure is converted "
+            "into it. Default: the environment's, else USD; kept when already recorded.",
+        ),
+    ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option("--load-memory-limit", help="Memory a load may use, e.g. 4GB."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create a workspace (or change its settings) and record its reporting currency.
+
+    Changing the currency of a workspace that holds revenue converts its stored figures at
+    once (it needs fx_rates into the new currency)."""
+    with user_errors():
+        settings = settings_for(workspace, note_currency=False)
+        chosen = (currency or "").strip().upper() or (
+            settings.workspace_currency or settings.reporting_currency
+        )
+        values = {"reporting_currency": chosen}
+        if memory_limit is not None:
+            values["load_memory_limit"] = memory_limit.strip()
+        before = settings.workspace_currency
+        if before is not None and before != chosen:
+            backend = open_analytics(settings)
+            if has_revenue(backend):
+                convert_figures(backend, chosen)
+                console.print(f"converted the stored figures from {before} to {chosen}")
+        recorded = write_workspace_settings(settings.workspace, **values)
+        console.print(f"workspace {settings.workspace}", markup=False, highlight=False)
+        for key, value in recorded.items():
+            console.print(f"  {key} = {value}", markup=False, highlight=False)
+
+
+def _record_currency(settings: Settings, result: LoadResult) -> None:
+    """After a load: the workspace remembers the currency its figures are now in."""
+    if settings.workspace_currency == result.reporting_currency:
+        return
+    write_workspace_settings(settings.workspace, reporting_currency=result.reporting_currency)
+    if settings.workspace_currency is None:
+        how = (
+            "from ICPLOOP_REPORTING_CURRENCY"
+            if "reporting_currency" in settings.model_fields_set
+            else "the only currency in the data"
+            if result.reporting_currency != DEFAULT_CURRENCY
+            else "the default"
+        )
+        console.print(
+            f"note: reporting currency {result.reporting_currency} ({how}) recorded in the "
+            "workspace; change it with icploop init --currency",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"note: ICPLOOP_REPORTING_CURRENCY overrode the workspace's "
+            f"{settings.workspace_currency}: every figure is now in "
+            f"{result.reporting_currency}, and the workspace records {result.reporting_currency}",
+            highlight=False,
+        )
+
+
+def _load_currency(settings: Settings) -> str | None:
+    """The currency a load converts into: the environment's, else the workspace's; None lets
+    the first load take the one currency of its data."""
+    if "reporting_currency" in settings.model_fields_set:
+        return settings.reporting_currency
+    return settings.workspace_currency
 
 
 def load(
@@ -67,7 +143,7 @@ def load(
         if mapping is not None and preset is not None:
             raise IcploopError("give --mapping or --preset, not both")
         chosen = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
-        settings = settings_for(workspace)
+        settings = settings_for(workspace, note_currency=False)
         if analytics_url:
             settings = settings.model_copy(update={"analytics_url": analytics_url})
         backend = open_analytics(settings)
@@ -87,10 +163,11 @@ def load(
                 backend,
                 paths,
                 chosen,
-                reporting_currency=settings.reporting_currency,
+                reporting_currency=_load_currency(settings),
                 progress=progress,
                 memory_limit=settings.load_memory_limit,
             )
+        _record_currency(settings, result)
         table = Table(title=f"load {result.load_id}")
         for col in ("table", "inserted", "replaced"):
             table.add_column(col, justify="left" if col == "table" else "right")
@@ -123,7 +200,7 @@ def _load_from_database(
             raise IcploopError(f"--table {pair!r} is not CANONICAL=SOURCE")
         tables[canonical.strip()] = source.strip()
     chosen = load_mapping(mapping) if mapping else load_preset(preset) if preset else None
-    settings = settings_for(workspace)
+    settings = settings_for(workspace, note_currency=False)
     if analytics_url:
         settings = settings.model_copy(update={"analytics_url": analytics_url})
     result = load_from_tables(
@@ -131,9 +208,10 @@ def _load_from_database(
         connect(source_url),
         tables,
         chosen,
-        reporting_currency=settings.reporting_currency,
+        reporting_currency=_load_currency(settings),
         memory_limit=settings.load_memory_limit,
     )
+    _record_currency(settings, result)
     for count in result.tables.values():
         console.print(f"{count.table}: {count.inserted:,} inserted, {count.replaced:,} replaced")
 
@@ -180,5 +258,6 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    app.command("init")(init)
     app.command("load")(load)
     app.command("status")(status)

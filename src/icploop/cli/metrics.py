@@ -15,7 +15,9 @@ from icploop.cli.common import (
     WorkspaceOption,
     command,
     console,
+    currency_of,
     data_as_of,
+    money,
     open_warehouse,
     pct,
     print_json,
@@ -64,10 +66,11 @@ def _metrics(
     warehouse = open_warehouse(workspace)
     tables = warehouse.tables
     day = data_as_of(warehouse, as_of)
+    currency = currency_of(workspace)
     head = headline(tables, day)
     groups = retention(tables, day.replace(day=1), by=dims, start=day) if dims else None
     if as_json:
-        payload: dict[str, Any] = {"headline": head.to_dict()}
+        payload: dict[str, Any] = {"currency": currency, "headline": head.to_dict()}
         if groups is not None:
             records = groups.frame.drop(columns=["period_end"]).to_dict(orient="records")
             payload["breakdown"] = {
@@ -80,7 +83,7 @@ def _metrics(
     t = Table(title=f"Headline metrics, {head.as_of:%B %Y}")
     for col in ("metric", "value", "based on"):
         t.add_column(col)
-    t.add_row("MRR", _num(head.mrr), f"{head.active_accounts} paying accounts")
+    t.add_row("MRR", money(head.mrr, currency), f"{head.active_accounts} paying accounts")
     t.add_row("NRR (12 months)", pct(head.nrr, 1), f"{head.nrr_accounts} accounts")
     t.add_row("GRR (12 months)", pct(head.grr, 1), f"{head.nrr_accounts} accounts")
     t.add_row("Logo churn (month)", pct(head.logo_churn_rate, 1), f"{head.logo_start} accounts")
@@ -88,7 +91,15 @@ def _metrics(
     console.print(t)
     if groups is not None:
         b = Table(title=f"By {', '.join(dims)}")
-        for col in [*dims, "accounts", "MRR base", "NRR", "GRR", "logo churn", "quick ratio"]:
+        for col in [
+            *dims,
+            "accounts",
+            f"MRR base ({currency})",
+            "NRR",
+            "GRR",
+            "logo churn",
+            "quick ratio",
+        ]:
             b.add_column(col)
         for r in groups.frame.itertuples(index=False):
             b.add_row(

@@ -15,6 +15,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    currency_of,
     data_as_of,
     emit_rows,
     money,
@@ -73,13 +74,14 @@ def pareto_command(
         result = churn_reasons(
             ReasonTables.from_backend(backend), day, window, taxonomy=load_taxonomy(taxonomy)
         )
+        currency = currency_of(workspace)
         if json:
-            print_json(result.to_dict())
+            print_json({"currency": currency, **result.to_dict()})
             return
         rows = [
             {
                 **r,
-                "lost_mrr": money(r["lost_mrr"]),
+                "lost_mrr": money(r["lost_mrr"], currency),
                 "share": f"{r['share']:.0%}",
                 "cumulative_share": f"{r['cumulative_share']:.0%}",
                 "sample": "; ".join(f"{s['account_id']}: {s['text']}" for s in r["samples"][:1]),
@@ -252,14 +254,18 @@ def cost_command(
             high_touch=tuple(t.strip() for t in high_touch.split(",") if t.strip()),
         )
         result = cost_to_serve(tables, costs, day, settings)
+        currency = currency_of(workspace)
         if json:
-            print_json(result.to_dict(top))
+            print_json({"currency": currency, **result.to_dict(top)})
             return
         emit_rows(
             [
                 {
                     **r,
-                    **{k: money(r[k]) for k in ("revenue", "margin", "cost", "contribution")},
+                    **{
+                        k: money(r[k], currency)
+                        for k in ("revenue", "margin", "cost", "contribution")
+                    },
                     "unprofitable_share": f"{r['unprofitable_share']:.0%}",
                     "contribution_margin": f"{r['contribution_margin']:.0%}",
                 }
@@ -282,7 +288,7 @@ def cost_command(
         amounts = ("margin_per_month", "cost_per_month", "expected_cost", "margin_gain_month")
         emit_rows(
             [
-                {**r, **{k: money(r[k]) for k in amounts}}
+                {**r, **{k: money(r[k], currency) for k in amounts}}
                 for r in result.moves.head(top).to_dict("records")
             ],
             False,
@@ -299,7 +305,7 @@ def cost_command(
         total = float(result.moves["margin_gain_year"].sum()) if len(result.moves) else 0.0
         console.print(
             f"{len(result.moves)} unprofitable high-touch accounts; moving them would add about "
-            f"{money(total)} a year of margin (docs/reasons.md shows the arithmetic)"
+            f"{money(total, currency)} a year of margin (docs/reasons.md shows the arithmetic)"
         )
         for caveat in result.caveats:
             console.print(f"[yellow]caveat:[/] {caveat}")

@@ -47,7 +47,7 @@ def build(
         factory = open_store(settings)
         with factory() as session, session.begin():
             the_quarter = resolve_quarter(backend, quarter)
-            pack = build_pack(backend, session, the_quarter)
+            pack = build_pack(backend, session, the_quarter, currency=settings.figures_currency)
             review = decisions.store_review(session, pack, built_by, utcnow())
             paths = write_pack(pack, formats, out)
         for path in paths:

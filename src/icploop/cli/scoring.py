@@ -22,6 +22,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    currency_of,
     data_as_of,
     open_warehouse,
     print_json,
@@ -527,10 +528,20 @@ def whatif_ltv_cac(
             )
         frame = ltv_cac(history, by, _cac_pairs(cac or []), margin)
         rows = frame.to_dict("records")
+        currency = currency_of(workspace)
         if json:
-            print_json(rows)
+            print_json([{**r, "currency": currency} for r in rows])
             return
-        table = Table(by, "accounts", "ARPA/yr", "churn y1", "LTV", "CAC", "LTV:CAC", "payback mo")
+        table = Table(
+            by,
+            "accounts",
+            f"ARPA/yr ({currency})",
+            "churn y1",
+            f"LTV ({currency})",
+            f"CAC ({currency})",
+            "LTV:CAC",
+            "payback mo",
+        )
 
         def blank(v: object) -> bool:
             return v is None or bool(pd.isna(v))

@@ -169,3 +169,26 @@ def _rebuild(con: Any) -> None:
             "SELECT deal_id, account_id, TRIM(unnest(string_split(committed_use_cases, ';'))) AS u "
             "FROM main.deals WHERE committed_use_cases IS NOT NULL) WHERE u <> ''"
         )
+
+
+def carried_forward(con: Any) -> tuple[int, int, int, Any] | None:
+    """Open-ended recurring periods that the month rule carries past their own month: to the
+    day before the subscription's next period (bridging a gap of months without a row) or, for
+    the last, to the latest month of the data. Returns (periods, accounts, account-months added
+    after each period's first month, the latest month), or None when no period is carried. A
+    monthly export without end dates shows up here."""
+    row = con.execute(
+        "WITH h AS (SELECT date_trunc('month', max(greatest(period_start, "
+        "COALESCE(period_end, period_start)))) AS d FROM main.subscriptions), "
+        "s AS (SELECT account_id, period_start, period_end, lead(period_start) OVER ("
+        "PARTITION BY subscription_id ORDER BY period_start) AS nxt FROM main.subscriptions "
+        "WHERE COALESCE(charge_type, 'recurring') = 'recurring'), "
+        "c AS (SELECT account_id, datediff('month', date_trunc('month', period_start), "
+        "date_trunc('month', COALESCE(CAST(nxt - 1 AS DATE), h.d))) AS added, h.d AS d "
+        "FROM s, h WHERE period_end IS NULL) "
+        "SELECT count(*), count(DISTINCT account_id), sum(added), any_value(d) "
+        "FROM c WHERE added > 0"
+    ).fetchall()[0]
+    if not row[0]:
+        return None
+    return int(row[0]), int(row[1]), int(row[2]), row[3]

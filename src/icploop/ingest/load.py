@@ -25,12 +25,12 @@ from typing import Any
 import duckdb
 from ibis.backends import BaseBackend
 
-from icploop.config import DEFAULT_LOAD_MEMORY, MEMORY_SIZE
+from icploop.config import DEFAULT_CURRENCY, DEFAULT_LOAD_MEMORY, MEMORY_SIZE
 from icploop.errors import IcploopError, Problem
 from icploop.ingest import derive, read, transform, validate
 from icploop.ingest.mapping import Mapping
 from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
-from icploop.ingest.sql import duckdb_connection, ident, idents
+from icploop.ingest.sql import duckdb_connection, ident, idents, table_exists
 
 LOADS_TABLE = "_icploop_loads"
 ProgressCallback = Callable[[int, int, str], None]
@@ -64,6 +64,7 @@ class LoadResult:
     tables: dict[str, TableCount]
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    reporting_currency: str = DEFAULT_CURRENCY
 
 
 def create_tables(con: Any) -> None:
@@ -123,7 +124,7 @@ def load_paths(
     paths: list[Path],
     mapping: Mapping | None = None,
     *,
-    reporting_currency: str = "USD",
+    reporting_currency: str | None = DEFAULT_CURRENCY,
     progress: ProgressCallback | None = None,
     loaded_at: datetime | None = None,
     memory_limit: str = DEFAULT_LOAD_MEMORY,
@@ -134,11 +135,14 @@ def load_paths(
     ``mapping`` files are matched to its entries; without, by canonical name. Raises
     ``ValidationError`` listing every problem (first 50 shown) and stores nothing; raises
     ``IcploopError`` when no file is recognised. ``loaded_at`` defaults to now (UTC).
+    ``reporting_currency`` is the ISO code money is converted into; None (a workspace that
+    records none yet) takes the one currency this load's accounts and subscriptions name when
+    nothing is stored yet, else USD (``LoadResult.reporting_currency`` says which).
     ``memory_limit`` (e.g. ``2GB``) caps DuckDB's memory during the load: the staging copies
     spill to disk beyond it instead of growing with the input (by default DuckDB would hold them
     in up to 80% of the machine's memory).
     """
-    if reporting_currency not in KNOWN_CURRENCIES:
+    if reporting_currency is not None and reporting_currency not in KNOWN_CURRENCIES:
         raise IcploopError(
             f"unknown reporting currency {reporting_currency!r}", "use an ISO 4217 code like USD"
         )
@@ -191,21 +195,27 @@ def _load(
     skipped: list[Path],
     temp: _Temp,
     tmp: Path,
-    reporting: str,
+    reporting: str | None,
     progress: ProgressCallback | None,
     loaded_at: datetime | None,
 ) -> LoadResult:
     total = len(sources) + 2
     found: list[Problem] = []
     mapped: list[transform.Mapped] = []
+    staged_files: list[tuple[int, read.StagedFile]] = []
     for i, source in enumerate(sources):
-        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_rej_{i}", f"_rejscan_{i}"]
+        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_join_{i}", f"_rej_{i}", f"_rejscan_{i}"]
         temp.views.append(f"_src_{i}")
         staged = read.stage(con, source, i, tmp, found)
         if staged is not None:
-            mapped.append(transform.apply_mapping(con, staged, i, found))
+            staged_files.append((i, staged))
         if progress:
             progress(i + 1, total, f"read {source.label}")
+    # files read only to be looked up are joined into the entries that name them
+    lookups = [s for _, s in staged_files if s.source.table == read.LOOKUP]
+    for i, staged in staged_files:
+        if staged.source.table != read.LOOKUP:
+            mapped.append(transform.apply_mapping(con, staged, i, found, lookups))
     problems = validate.Problems()
     problems.extend(found)
     problems.raise_if_any()
@@ -263,10 +273,18 @@ def _load(
         )
         for m in mapped
     ]
+    if reporting is None:
+        reporting = _only_currency(con, stages) or DEFAULT_CURRENCY
     result = _store(con, stages, bool(attr_parts), files, reporting, loaded_at)
     if progress:
         progress(total, total, "stored")
     notes = [
+        f"{m.staged.source.label}: kept {m.staged.rows - m.filtered:,} of {m.staged.rows:,} "
+        f"row(s) where {' and '.join(c.describe() for c in m.staged.source.entry.where)}"
+        for m in mapped
+        if m.staged.source.entry is not None and m.staged.source.entry.where
+    ]
+    notes += [
         f"{m.staged.source.label}: dropped {m.dropped} row(s) with a blank "
         f"{', '.join(m.staged.source.entry.drop_if_blank)}"
         for m in mapped
@@ -277,7 +295,35 @@ def _load(
         for m in mapped
         if m.ignored
     ]
-    return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes)
+    carried = derive.carried_forward(con) if "subscriptions" in stages else None
+    if carried is not None:
+        periods, accounts, months, until = carried
+        notes.append(
+            f"{periods:,} subscription period(s) of {accounts:,} account(s) have no end date and "
+            f"count as ongoing until the next period of their subscription or through "
+            f"{until:%B %Y} ({months:,} account-month(s) without a row of their own); if each row of the export is one month, set 'grain: month' in the "
+            "mapping (a month without a row is then zero)"
+        )
+    return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes, reporting)
+
+
+def _only_currency(con: Any, stages: dict[str, str]) -> str | None:
+    """The one currency this load's accounts and subscriptions name, when nothing is stored yet
+    (a workspace's first money load); None when there are several, none, or stored revenue."""
+    if (
+        table_exists(con, "subscriptions")
+        and con.execute("SELECT count(*) FROM main.subscriptions").fetchall()[0][0]
+    ):
+        return None
+    parts = [
+        f"SELECT DISTINCT upper(TRIM(currency)) AS c FROM _typed_{t} WHERE currency IS NOT NULL"
+        for t in ("accounts", "subscriptions")
+        if t in stages
+    ]
+    if not parts:
+        return None
+    found = con.execute(" UNION ".join(parts)).fetchall()
+    return str(found[0][0]) if len(found) == 1 else None
 
 
 def _store(

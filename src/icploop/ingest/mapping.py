@@ -16,6 +16,29 @@ A mapping is YAML parsed into strict pydantic models (unknown keys are errors). 
           close_date: {column: "Close Date", date_format: "%m/%d/%Y"}
           currency: {constant: USD}
 
+A table entry can also bring columns in from another file of the load by key (``lookup``, a
+left join), keep only the rows that meet simple comparisons (``where``), and read revenue rows
+that are one month each (``grain: month``)::
+
+    tables:
+      - table: deals
+        files: deals.csv
+        lookup:
+          - file: "*leads*.csv"      # another file of the load, read only for this
+            key: lead_id             # the column of deals.csv ...
+            on: mql_id               # ... matched to this column of the leads file
+            columns: {lead_origin: origin, first_contact: first_contact_date}
+            required: true           # a deal whose lead_id is not found is a problem
+        where:
+          status: won                # equals (text)
+          won_date: {">=": 2018-01-01}   # numbers and dates compare as such
+          business_segment: {in: [health_beauty, pet]}
+          seller_id: {blank: false}
+
+``where`` keys are source columns (or looked-up ones); each value is a scalar (equality) or one
+operator of ``== != < <= > >= in not_in blank``. Conditions are all required (AND). Nothing in
+a mapping is evaluated as code: operators are a closed list and values are bound parameters.
+
 Column transforms are a small closed set applied in this order: ``values`` (a value map;
 present values it does not list become ``otherwise`` when given, else pass through),
 ``months_before`` (the column holds a number of months; the result is that many months before
@@ -73,6 +96,73 @@ class ColumnSpec(_Strict):
         return self
 
 
+WhereOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "blank"]
+
+
+class Condition(_Strict):
+    """One ``where`` comparison on a source column: ``column op value``."""
+
+    column: str
+    op: WhereOp
+    value: Scalar | tuple[Scalar, ...]
+
+    def describe(self) -> str:
+        if self.op == "blank":
+            return f"{self.column} is {'' if self.value else 'not '}blank"
+        return f"{self.column} {self.op.replace('_', ' ')} {self.value}"
+
+
+def _conditions(v: Any) -> Any:
+    """``{col: scalar}`` and ``{col: {op: value}}`` as Condition data (strictly: one operator)."""
+    if not isinstance(v, dict):
+        raise ValueError("where is a map of source column to a value or {operator: value}")
+    out = []
+    for column, test in v.items():
+        if isinstance(test, dict):
+            if len(test) != 1:
+                raise ValueError(f"where {column!r}: give exactly one operator, e.g. {{'>=': 10}}")
+            ((op, value),) = test.items()
+        else:
+            op, value = "==", test
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"where {column!r}: {op} needs a non-empty list")
+            value = tuple(value)
+        elif isinstance(value, list | dict):
+            raise ValueError(f"where {column!r}: {op} compares with one value, not a list")
+        if op == "blank" and not isinstance(value, bool):
+            raise ValueError(f"where {column!r}: blank takes true or false")
+        out.append({"column": str(column), "op": op, "value": value})
+    return out
+
+
+class Lookup(_Strict):
+    """Columns brought in from another file of the load by key (a left join)."""
+
+    file: str
+    key: str
+    on: str | None = None
+    columns: dict[str, str]
+    required: bool = False
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        # a list keeps the looked-up file's names; a map renames (new name: its column)
+        return {str(c): str(c) for c in v} if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _some(self) -> Lookup:
+        if not self.columns:
+            raise ValueError("a lookup brings in at least one column")
+        return self
+
+    @property
+    def target(self) -> str:
+        """The looked-up file's key column (``on``, else the same name as ``key``)."""
+        return self.on or self.key
+
+
 class TableMapping(_Strict):
     """One canonical table filled from the files matching ``files``."""
 
@@ -83,6 +173,14 @@ class TableMapping(_Strict):
     extra: Literal["keep", "ignore"] = "ignore"
     encoding: str | None = None
     delimiter: str | None = None
+    lookup: list[Lookup] = Field(default_factory=list)
+    where: list[Condition] = Field(default_factory=list)
+    grain: Literal["month", "period"] = "period"
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _where(cls, v: Any) -> Any:
+        return v if isinstance(v, list) else _conditions(v)
 
     @field_validator("files", mode="before")
     @classmethod
@@ -111,6 +209,13 @@ class TableMapping(_Strict):
                 )
         if self.extra == "keep" and not TABLES[self.table].keeps_extra_columns:
             raise ValueError(f"extra: keep is only for accounts, not {self.table}")
+        if self.grain == "month":
+            if self.table != "subscriptions":
+                raise ValueError(f"grain: month is for subscriptions, not {self.table}")
+            if "period_end" in self.columns:
+                raise ValueError(
+                    "grain: month ends each row with its month: leave period_end unmapped"
+                )
         return self
 
 

@@ -28,6 +28,8 @@ from icploop.ingest.sql import ident
 
 SUFFIXES = (".csv", ".parquet")
 _CHUNK = 1 << 20
+LOOKUP = "_lookup"
+"""The ``table`` of a file read only to be looked up by a mapping entry (``lookup:``)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def discover(paths: list[Path], mapping: Mapping | None) -> tuple[list[SourceFil
 
     Without a mapping a file is recognised by its canonical name (``deals.csv``,
     ``usage.parquet``). With one, by every entry whose glob matches its name (one export can
-    fill several tables, e.g. accounts and subscriptions from one snapshot). A file named
+    fill several tables, e.g. accounts and subscriptions from one snapshot), and once more as a
+    lookup source (table ``LOOKUP``) when an entry's ``lookup`` names it. A file named
     explicitly that nothing recognises is an error; one found in a folder is skipped.
     """
     explicit, found = _expand(paths)
@@ -115,11 +118,19 @@ def _recognise(path: Path, mapping: Mapping | None) -> list[SourceFile]:
         if path.stem.lower() in LOADABLE_TABLES:
             return [SourceFile(path, path.stem.lower())]
         return []
-    return [
+    found = [
         SourceFile(path, e.table, e, mapping.encoding_for(e), mapping.delimiter_for(e))
         for e in mapping.tables
-        if any(fnmatch.fnmatch(path.name.lower(), g.lower()) for g in e.files)
+        if any(matches(path.name, g) for g in e.files)
     ]
+    if any(matches(path.name, lk.file) for e in mapping.tables for lk in e.lookup):
+        found.append(SourceFile(path, LOOKUP, None, mapping.encoding, mapping.delimiter))
+    return found
+
+
+def matches(name: str, glob: str) -> bool:
+    """Whether a file name matches a mapping's glob (case-insensitively)."""
+    return fnmatch.fnmatch(name.lower(), glob.lower())
 
 
 def sha256_of(path: Path) -> str:

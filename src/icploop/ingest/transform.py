@@ -1,9 +1,12 @@
 """Applying a mapping in SQL: from a raw staged file to the canonical columns, still as text.
 
 Every canonical column of the table becomes one SQL expression over the raw text columns; user
-values (constants, value maps, formats, anchors) are bound parameters and source column names
-are quoted with ``ident``. The result is a temp table with the canonical columns (VARCHAR), the
-file label ``_file`` and the spreadsheet row ``_row``; types are checked later, by validation.
+values (constants, value maps, formats, anchors, ``where`` values) are bound parameters and
+source column names are quoted with ``ident``. An entry's lookups are left joins of the raw file
+to other staged files of the load (their columns join the source columns); ``where`` keeps the
+rows that meet every condition; ``grain: month`` turns each row into its whole month. The
+result is a temp table with the canonical columns (VARCHAR), the file label ``_file`` and the
+spreadsheet row ``_row``; types are checked later, by validation.
 """
 
 # SQL here is assembled from schema names, generated temp-table names and ident()-quoted
@@ -14,11 +17,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from icploop.errors import Problem
-from icploop.ingest.mapping import ColumnSpec
-from icploop.ingest.read import StagedFile
+from icploop.ingest.mapping import ColumnSpec, Condition, Lookup, TableMapping
+from icploop.ingest.read import StagedFile, matches
 from icploop.ingest.schema import TABLES
 from icploop.ingest.sql import ident
 
@@ -32,6 +36,7 @@ class Mapped:
     sources: dict[str, str] = field(default_factory=dict)  # canonical -> source column label
     present: set[str] = field(default_factory=set)  # canonical columns the file provides
     dropped: int = 0
+    filtered: int = 0  # rows left out by the entry's ``where``
     extra: list[str] = field(default_factory=list)  # source columns kept as attributes
     ignored: list[str] = field(default_factory=list)  # source columns not used
 
@@ -101,16 +106,203 @@ def _spec_expr(spec: ColumnSpec, params: list[Any]) -> str:
     return x
 
 
-def apply_mapping(con: Any, staged: StagedFile, index: int, problems: list[Problem]) -> Mapped:
+_SHOWN = 50  # problems listed per cause; the rest are counted
+
+
+def _date(x: str) -> str:
+    """Text as a DATE (ISO dates and timestamps), NULL when it is neither."""
+    return f"COALESCE(TRY_CAST({x} AS DATE), CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
+
+
+def _condition_sql(cond: Condition, params: list[Any]) -> str:
+    """One ``where`` condition as SQL over the source text; a blank value never meets a
+    comparison (only ``blank: true``)."""
+    x = _blank(ident(cond.column))
+    if cond.op == "blank":
+        return f"({x} IS {'' if cond.value else 'NOT '}NULL)"
+    if cond.op in ("in", "not_in"):
+        assert isinstance(cond.value, tuple)
+        items = ", ".join(f"CAST({bind(params, str(v))} AS VARCHAR)" for v in cond.value)
+        return f"({x} {'NOT ' if cond.op == 'not_in' else ''}IN ({items}) AND {x} IS NOT NULL)"
+    op = "<>" if cond.op == "!=" else "=" if cond.op == "==" else cond.op
+    value = cond.value
+    if isinstance(value, bool):
+        truthy = "lower(" + x + ") IN ('true', 't', 'yes', 'y', '1')"
+        falsy = "lower(" + x + ") IN ('false', 'f', 'no', 'n', '0')"
+        yes = truthy if value else falsy
+        return f"({yes})" if op == "=" else f"({truthy} OR {falsy}) AND NOT ({yes})"
+    if isinstance(value, int | float):
+        return f"(TRY_CAST({x} AS DOUBLE) {op} CAST({bind(params, float(value))} AS DOUBLE))"
+    if isinstance(value, date):
+        return f"({_date(x)} {op} CAST({bind(params, value.isoformat())} AS DATE))"
+    return f"({x} {op} CAST({bind(params, str(value))} AS VARCHAR))"
+
+
+def _lookup_source(
+    con: Any,
+    staged: StagedFile,
+    entry: TableMapping,
+    index: int,
+    lookups: list[StagedFile],
+    problems: list[Problem],
+) -> tuple[str, tuple[str, ...]] | None:
+    """Temp table ``_join_<index>``: the raw file with each lookup's columns left-joined, and
+    ``_rid`` (the raw row number). Returns (its name, the extended header), or None with
+    problems appended (a lookup file missing or ambiguous, a column missing, a key repeated in
+    the looked-up file, or a required key not found)."""
+    label = staged.source.label
+    lower = {h.strip().lower(): h for h in staged.header}
+    header = list(staged.header)
+    joins: list[str] = []
+    select = ["r.*", "r.rowid AS _rid"]
+    required: list[tuple[int, Lookup, StagedFile]] = []
+    ok = True
+    for n, lk in enumerate(entry.lookup):
+        found = [s for s in lookups if matches(s.source.label, lk.file)]
+        if len(found) != 1:
+            what = "no file" if not found else f"{len(found)} files"
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    None,
+                    lk.file,
+                    f"one file of this load to look up ({what} "
+                    f"matches {lk.file!r}; pass it with the others)",
+                )
+            )
+            ok = False
+            continue
+        other = found[0]
+        theirs = {h.strip().lower(): h for h in other.header}
+        if lk.key.strip().lower() not in lower:
+            problems.append(Problem(label, 1, lk.key, None, f"a column {lk.key!r} (lookup key)"))
+            ok = False
+        for name in [lk.target, *lk.columns.values()]:
+            if name.strip().lower() not in theirs:
+                problems.append(
+                    Problem(
+                        other.source.label,
+                        1,
+                        name,
+                        None,
+                        f"a column {name!r} (looked up by {label})",
+                    )
+                )
+                ok = False
+        for new in lk.columns:
+            if new.strip().lower() in {h.strip().lower() for h in header}:
+                problems.append(
+                    Problem(
+                        label,
+                        1,
+                        new,
+                        None,
+                        "a looked-up column name the file does not "
+                        "already have (rename it: columns: {new_name: its_column})",
+                    )
+                )
+                ok = False
+            header.append(new)
+        if not ok:
+            continue
+        key = f"NULLIF(TRIM({ident(theirs[lk.target.strip().lower()])}), '')"
+        repeated = con.execute(
+            f"SELECT {key} AS k, count(*) FROM {other.raw} WHERE {key} IS NOT NULL "
+            f"GROUP BY k HAVING count(*) > 1 ORDER BY k LIMIT 1"
+        ).fetchall()
+        if repeated:
+            problems.append(
+                Problem(
+                    other.source.label,
+                    None,
+                    lk.target,
+                    repeated[0][0],
+                    f"a unique {lk.target} to look up ({repeated[0][1]} rows have this one)",
+                )
+            )
+            ok = False
+            continue
+        cols = ", ".join(
+            f"{ident(theirs[c.strip().lower()])} AS {ident(new)}" for new, c in lk.columns.items()
+        )
+        joins.append(
+            f"LEFT JOIN (SELECT {key} AS _k, TRUE AS _hit, {cols} FROM {other.raw}) l{n} "
+            f"ON NULLIF(TRIM(r.{ident(lower[lk.key.strip().lower()])}), '') = l{n}._k"
+        )
+        select += [f"l{n}.{ident(new)}" for new in lk.columns]
+        select.append(f"l{n}._hit AS _hit{n}")
+        if lk.required:
+            required.append((n, lk, other))
+    if not ok:
+        return None
+    name = f"_join_{index}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(select)} "
+        f"FROM {staged.raw} r {' '.join(joins)}"
+    )
+    for n, lk, other in required:
+        key = ident(lower[lk.key.strip().lower()])
+        rows = con.execute(
+            f"SELECT _rid, {key}, count(*) OVER () FROM {name} WHERE _hit{n} IS NULL "
+            f"ORDER BY _rid LIMIT {_SHOWN}"
+        ).fetchall()
+        expected = f"a {lk.key} found in {other.source.label} ({lk.target}), as the lookup requires"
+        problems.extend(
+            Problem(label, int(rid) + staged.first_row, lk.key, value, expected)
+            for rid, value, _ in rows
+        )
+        if rows and rows[0][2] > len(rows):
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    lk.key,
+                    None,
+                    f"{expected} ({rows[0][2] - len(rows):,} more rows like the above)",
+                )
+            )
+    return name, tuple(header)
+
+
+def _month_grain(exprs: dict[str, str]) -> None:
+    """``grain: month``: each row is the whole month of its ``period_start`` (first to last
+    day), so a month without a row is zero. Text that is not a date is left for validation."""
+    start = exprs.get("period_start")
+    if start is None:
+        return
+    d = _date(start)
+    exprs["period_start"] = (
+        f"CASE WHEN {d} IS NULL THEN {start} "
+        f"ELSE CAST(CAST(date_trunc('month', {d}) AS DATE) AS VARCHAR) END"
+    )
+    exprs["period_end"] = f"CAST(last_day({d}) AS VARCHAR)"
+
+
+def apply_mapping(
+    con: Any,
+    staged: StagedFile,
+    index: int,
+    problems: list[Problem],
+    lookups: list[StagedFile] | None = None,
+) -> Mapped:
     """Create temp table ``_map_<index>``: the canonical columns of the file's table as text.
 
     Without a mapping entry, header names that are canonical column names are used as they
-    are. Rows matching the entry's ``drop_if_blank`` are dropped and counted in ``dropped``.
+    are. ``lookups`` are the staged files an entry's ``lookup`` can name. Rows that fail the
+    entry's ``where`` are left out and counted in ``filtered``; rows matching its
+    ``drop_if_blank`` are dropped and counted in ``dropped``.
     """
     source = staged.source
     table = TABLES[source.table]
     entry = source.entry
-    by_lower = {h.strip().lower(): h for h in staged.header}
+    raw, header, rid = staged.raw, staged.header, "rowid"
+    if entry is not None and entry.lookup:
+        joined = _lookup_source(con, staged, entry, index, lookups or [], problems)
+        if joined is None:
+            return Mapped(staged, f"_map_{index}")
+        raw, header, rid = joined[0], joined[1], "_rid"
+    by_lower = {h.strip().lower(): h for h in header}
     out = Mapped(staged, f"_map_{index}")
     specs: dict[str, ColumnSpec] = {}
     if entry is None:
@@ -138,7 +330,12 @@ def apply_mapping(con: Any, staged: StagedFile, index: int, problems: list[Probl
             used.add(name.strip().lower())
         if spec.column is not None:
             out.sources[col] = spec.column
-    unused = [h for h in staged.header if h.strip().lower() not in used]
+    for test in entry.where if entry is not None else []:
+        if test.column.strip().lower() not in by_lower:
+            problems.append(
+                Problem(source.label, 1, test.column, None, f"a column {test.column!r} (where)")
+            )
+    unused = [h for h in header if h.strip().lower() not in used]
     keep_extra = (entry is None and table.keeps_extra_columns) or (
         entry is not None and entry.extra == "keep"
     )
@@ -151,6 +348,8 @@ def apply_mapping(con: Any, staged: StagedFile, index: int, problems: list[Probl
 
     params: list[Any] = []
     exprs = {col: _spec_expr(spec, params) for col, spec in specs.items()}
+    if entry is not None and entry.grain == "month":
+        _month_grain(exprs)
     if table.name == "subscriptions" and "account_id" in exprs:
         # one subscription per account unless the export has line-item ids
         exprs["subscription_id"] = (
@@ -161,13 +360,25 @@ def apply_mapping(con: Any, staged: StagedFile, index: int, problems: list[Probl
         f"{exprs.get(col, 'CAST(NULL AS VARCHAR)')} AS {ident(col)}" for col in table.column_names
     ]
     select.append(f"CAST({bind(params, source.label)} AS VARCHAR) AS _file")
-    select.append(f"CAST(rowid + {bind(params, staged.first_row)} AS BIGINT) AS _row")
+    select.append(f"CAST({rid} + {bind(params, staged.first_row)} AS BIGINT) AS _row")
     for i, name in enumerate(out.extra):
-        select.append(f"{_blank(ident(name))} AS _x{i}")
+        select.append(f"{_blank(ident(by_lower[name.strip().lower()]))} AS _x{i}")
+    where = ""
+    if entry is not None and entry.where:
+        conds = [
+            _condition_sql(
+                c.model_copy(update={"column": by_lower[c.column.strip().lower()]}), params
+            )
+            for c in entry.where
+        ]
+        where = " WHERE " + " AND ".join(conds)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out.name} AS SELECT {', '.join(select)} FROM {staged.raw}",
+        f"CREATE OR REPLACE TEMP TABLE {out.name} AS SELECT {', '.join(select)} FROM {raw}{where}",
         params,
     )
+    if where:
+        kept = con.execute(f"SELECT count(*) FROM {out.name}").fetchall()[0][0]
+        out.filtered = staged.rows - int(kept)
     if entry is not None and entry.drop_if_blank:
         cond = " OR ".join(f"{ident(c)} IS NULL" for c in entry.drop_if_blank)
         out.dropped = con.execute(f"SELECT count(*) FROM {out.name} WHERE {cond}").fetchall()[0][0]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from icploop.config import DEFAULT_CURRENCY
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
 from icploop.review.frames import account_frame, deal_frame
@@ -49,9 +50,11 @@ def build_pack(
     quarter: Quarter,
     policy: ProposalPolicy | None = None,
     progress: Callable[[str, float], None] | None = None,
+    currency: str = DEFAULT_CURRENCY,
 ) -> dict[str, Any]:
     """The pack for ``quarter`` (as of its last day) from the warehouse ``backend`` and the app
     store ``session`` (read only). Proposal ids are filled in when the review is stored.
+    ``currency`` is the workspace's reporting currency: every money figure is in it.
     ``progress`` hears the stage and the fraction done (for a progress bar)."""
     tell = progress or (lambda stage, fraction: None)
     tell("reading accounts and their outcomes", 0.05)
@@ -76,6 +79,7 @@ def build_pack(
         "quarter": quarter.label,
         "as_of": quarter.end.isoformat(),
         "data_end": end.to_dict(),
+        "currency": currency,
         "review_id": None,
         "sections": [{"id": s, "title": t, "presenter": p} for s, t, p in SECTIONS],
         "previous_review": previous_review(session, quarter, quarter.end),

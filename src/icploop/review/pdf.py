@@ -116,7 +116,7 @@ def _headline(pdf: Any, pack: dict[str, Any]) -> None:
     head = h["headline"]
     _para(
         pdf,
-        f"{head['as_of']}: MRR {_money(head['mrr'])}, NRR {_pct(head['nrr'])}, GRR {_pct(head['grr'])}.",
+        f"{head['as_of']}: MRR {_money(head['mrr'], pack.get('currency', ''))}, NRR {_pct(head['nrr'])}, GRR {_pct(head['grr'])}.",
     )
     _para(pdf, h["micro_review"]["reason"] + ".")
     _table(pdf, ["quarter", "accounts", "cohort NRR", "change (points)"],
@@ -140,7 +140,7 @@ def _reasons_cost(pdf: Any, pack: dict[str, Any]) -> None:
     else:
         _para(pdf, reasons["headline"] + ".")
         _table(pdf, ["reason", "accounts", "lost MRR", "share", "cumulative"],
-               [[r["label"], r["accounts"], _money(r["lost_mrr"]), _pct(r["share"]),
+               [[r["label"], r["accounts"], _money(r["lost_mrr"], pack.get('currency', '')), _pct(r["share"]),
                  _pct(r["cumulative_share"])] for r in reasons["pareto"]["reasons"]])  # fmt: skip
         if reasons["hypothesis"]:
             _para(pdf, f"{reasons['hypothesis']['verdict']}: {reasons['hypothesis']['sentence']}")
@@ -152,7 +152,7 @@ def _reasons_cost(pdf: Any, pack: dict[str, Any]) -> None:
              f"{t['unprofitable']} ({_pct(t['unprofitable_share'])})"] for t in cost["tiers"]])  # fmt: skip
     _para(pdf, f"{cost['moves_total']} high-touch accounts cost more to serve than their gross "
                f"margin; moving them to a lower-touch tier would add about "
-               f"{_money(cost['margin_gain_year_total'])} a year of margin.")  # fmt: skip
+               f"{_money(cost['margin_gain_year_total'], pack.get('currency', ''))} a year of margin.")  # fmt: skip
 
 
 def _tags(pdf: Any, pack: dict[str, Any]) -> None:
@@ -184,8 +184,8 @@ def _alignment(pdf: Any, pack: dict[str, Any]) -> None:
             _para(pdf, f"- {sentence}.")
         _table(pdf, ["AE", "deals", "bookings", "rank", "retained", "projected", "rank", "gap",
                      "NRR", "churn", "q"],
-               [[r["group"], r["deals"], _money(r["bookings"]), r["bookings_rank"],
-                 _money(r["retained_bookings"]), _pct(r["projected_share"]), r["retained_rank"],
+               [[r["group"], r["deals"], _money(r["bookings"], pack.get('currency', '')), r["bookings_rank"],
+                 _money(r["retained_bookings"], pack.get('currency', '')), _pct(r["projected_share"]), r["retained_rank"],
                  f"{r['rank_gap']:+d}", _pct(r["nrr"]), _pct(r["churn_rate"]), _q(r["q_value"])]
                 for r in sc["team"][:MAX_ROWS]])  # fmt: skip
     if not al["experiments"]:

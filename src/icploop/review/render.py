@@ -35,12 +35,16 @@ def _points(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1f}"
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+def _money(value: float | None, currency: str = "") -> str:
+    """Whole currency units with thousands separators and the currency code; a dash when missing."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"
 
 
-def environment(autoescape: bool) -> Environment:
-    """The templates with the pack's number filters (StrictUndefined: a typo fails loudly)."""
+def environment(autoescape: bool, currency: str = "") -> Environment:
+    """The templates with the pack's number filters (StrictUndefined: a typo fails loudly);
+    money figures name ``currency``."""
     env = Environment(
         loader=PackageLoader("icploop.review", "templates"),
         autoescape=select_autoescape(["html.j2"]) if autoescape else False,
@@ -48,19 +52,22 @@ def environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, ratio=_ratio, q=_q, points=_points, money=_money)
+    env.filters.update(
+        pct=_pct, ratio=_ratio, q=_q, points=_points, money=lambda v: _money(v, currency)
+    )
     return env
 
 
 def render_html(pack: dict[str, Any], charts: dict[str, dict[str, Any]] | None = None) -> str:
     """The pack as one self-contained HTML page."""
     charts = render_charts(pack) if charts is None else charts
-    return environment(True).get_template("pack.html.j2").render(pack=pack, charts=charts)
+    env = environment(True, pack.get("currency", ""))
+    return env.get_template("pack.html.j2").render(pack=pack, charts=charts)
 
 
 def render_markdown(pack: dict[str, Any]) -> str:
     """The pack as Markdown (tables, no charts)."""
-    return environment(False).get_template("pack.md.j2").render(pack=pack)
+    return environment(False, pack.get("currency", "")).get_template("pack.md.j2").render(pack=pack)
 
 
 def render_json(pack: dict[str, Any]) -> str:

@@ -55,7 +55,11 @@ def review_build(
         with state.store() as session, session.begin():
             pack = state.analytics(
                 lambda backend: build_pack(
-                    backend, session, resolve_quarter(backend, quarter or None), progress=progress
+                    backend,
+                    session,
+                    resolve_quarter(backend, quarter or None),
+                    progress=progress,
+                    currency=state.settings.figures_currency,
                 )
             )
             review = decisions.store_review(session, pack, builder, utcnow())
