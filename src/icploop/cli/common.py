@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from icploop.config import Settings, load_settings
 from icploop.engine import open_analytics
@@ -24,7 +25,8 @@ console = Console(soft_wrap=True)
 if not console.is_terminal:
     # piped or captured output has no width to follow: leave the tables room to breathe
     console.width = max(console.width, 140)
-err_console = Console(stderr=True)
+# an error is one line per cause however narrow the terminal, and its text is never markup
+err_console = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOption = Annotated[
     Path | None,
@@ -90,9 +92,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except IcploopError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         if exc.hint:
-            err_console.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+            err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", highlight=False)
         raise typer.Exit(code=1) from None
 
 

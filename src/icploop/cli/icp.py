@@ -29,6 +29,7 @@ from icploop.icp.document import IcpContent
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.outcomes import measure_versions, versions_frame
 from icploop.icp.versions import STEPS
+from icploop.safe_yaml import read_bounded
 from icploop.segments.outcomes import account_outcomes
 from icploop.store.database import open_store, utcnow
 
@@ -78,7 +79,9 @@ def export(number: int, out: Path, workspace: WorkspaceOption = None) -> None:
 def import_(path: Path, actor: ActorOption, workspace: WorkspaceOption = None) -> None:
     """Create a draft version from a YAML file."""
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
-        record = versions.import_yaml(session, path.read_text(), str(path), actor, utcnow())
+        record = versions.import_yaml(
+            session, read_bounded(path, "ICP document"), str(path), actor, utcnow()
+        )
         console.print(f"draft version {record.number} created from {path}")
 
 

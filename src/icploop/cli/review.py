@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from icploop.cli.common import (
     ActorOption,
@@ -22,6 +21,7 @@ from icploop.errors import IcploopError
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.review.render import parse_formats, write_pack
+from icploop.safe_yaml import read_yaml
 from icploop.store.database import open_store, utcnow
 
 review_app = typer.Typer(help="The quarterly ICP review: evidence pack, proposals, decisions.")
@@ -102,10 +102,7 @@ def _edits(values: list[str] | None) -> dict[int, dict[str, Any]]:
         pid, _, path = value.partition("=")
         if not pid.strip().isdigit() or not path:
             raise IcploopError(f"--edit {value!r} is not ID=FILE", "write e.g. --edit 4=rule.yaml")
-        try:
-            payload = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise IcploopError(f"cannot read the edited payload {path}: {exc}") from exc
+        payload = read_yaml(Path(path), "edited payload").data
         if not isinstance(payload, dict):
             raise IcploopError(f"{path} must hold a mapping (e.g. rule: {{...}})")
         out[int(pid)] = payload

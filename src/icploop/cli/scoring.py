@@ -195,9 +195,10 @@ def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> tuple[list
     the fit configuration's default criteria."""
     from icploop.fit.config import load_fit_config
     from icploop.icp.document import from_yaml
+    from icploop.safe_yaml import read_bounded
 
     if icp is not None:
-        content = from_yaml(icp.read_text(), str(icp))
+        content = from_yaml(read_bounded(icp, "ICP document"), str(icp))
         return list(content.criteria), list(content.do_not_close)
     try:
         from icploop.icp.versions import rules_in_force

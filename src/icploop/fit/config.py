@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from icploop.errors import IcploopError
 from icploop.rules import Rule
+from icploop.safe_yaml import read_yaml, validate
 
 SIGNALS = (
     "core_use_case_active",
@@ -73,13 +72,9 @@ def load_fit_config(path: Path | None) -> FitConfig:
     """The configuration in ``path`` (YAML), or the defaults when ``path`` is None."""
     if path is None:
         return FitConfig()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return FitConfig.model_validate(raw)
-    except OSError as exc:
-        raise IcploopError(f"cannot read the fit configuration {path}: {exc}") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise IcploopError(
-            f"{path} is not a valid fit configuration: {exc}",
-            "compare it with the example in docs/fit.md",
-        ) from exc
+    return validate(
+        read_yaml(path, "fit configuration"),
+        FitConfig,
+        "fit configuration",
+        "compare it with the example in docs/fit.md",
+    )

@@ -26,12 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icploop.errors import IcploopError
+from icploop.safe_yaml import read_yaml, validate
 from icploop.store.models import Flag, Person
 
 CHANNELS = ("webhook", "email", "crm_csv")
@@ -78,16 +77,12 @@ def load_routing(path: Path | None) -> RoutingRules:
     """Routing rules from a YAML file, or the defaults when ``path`` is None."""
     if path is None:
         return RoutingRules()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return RoutingRules.model_validate(data)
-    except OSError as exc:
-        raise IcploopError(f"cannot read routing rules {path}: {exc}", "check the path") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise IcploopError(
-            f"invalid routing rules in {path}: {exc}",
-            "see icploop.flags.routing for the fields and their defaults",
-        ) from exc
+    return validate(
+        read_yaml(path, "routing rules"),
+        RoutingRules,
+        "routing rules",
+        "see icploop.flags.routing for the fields and their defaults",
+    )
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ import datetime as dt
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from icploop.errors import IcploopError
 from icploop.rules import Rule
+from icploop.safe_yaml import parse_yaml, validate
 
 Status = Literal["draft", "published", "superseded"]
 
@@ -73,21 +74,20 @@ def to_yaml(content: IcpContent) -> str:
     )
 
 
-def from_yaml(text: str, source: str = "<yaml>") -> IcpContent:
-    """Parse ICP content from YAML; every problem is an IcploopError naming ``source``."""
-    try:
-        raw = yaml.safe_load(text) or {}
-        return IcpContent.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise IcploopError(f"{source} is not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+def from_yaml(text: str | bytes, source: str = "<yaml>") -> IcpContent:
+    """Parse ICP content from YAML (read by :mod:`icploop.safe_yaml`, so within its size, depth
+    and alias limits); every problem is an IcploopError naming ``source`` and the line."""
+    doc = parse_yaml(text, source)
+    if doc.data is not None and not isinstance(doc.data, dict):
         raise IcploopError(
-            f"{source} is not a valid ICP document: {problems}",
-            "each criterion needs attribute, op (== != < <= > >= in not_in) and value",
-        ) from exc
+            f"{doc.where()}: an ICP document is a mapping (criteria, do_not_close, ...)"
+        )
+    return validate(
+        doc,
+        IcpContent,
+        f"ICP document {source}",
+        "each criterion needs attribute, op (== != < <= > >= in not_in) and value",
+    )
 
 
 def diff(old: IcpContent, new: IcpContent) -> dict[str, dict[str, list[str]]]:

@@ -151,7 +151,7 @@ def create_draft(
 
 
 def import_yaml(
-    session: Session, text: str, source: str, actor: str, now: dt.datetime
+    session: Session, text: str | bytes, source: str, actor: str, now: dt.datetime
 ) -> IcpVersionRecord:
     """A new draft from a YAML document (see ``icploop.icp.document.to_yaml``)."""
     return create_draft(session, from_yaml(text, source), actor, now)

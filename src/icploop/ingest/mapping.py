@@ -55,12 +55,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from icploop.errors import IcploopError
 from icploop.ingest.schema import LOADABLE_TABLES, TABLES
+from icploop.safe_yaml import YamlDocument, parse_yaml, read_yaml, validate
 
 Scalar = str | int | float | bool | date | None
 
@@ -234,56 +233,25 @@ class Mapping(_Strict):
         return entry.delimiter or self.delimiter
 
 
-def _to_python(node: yaml.Node, lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> Any:
-    """Convert a composed YAML node, remembering the line of every key path (for errors)."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for k, v in node.value:
-            key = yaml.safe_load(yaml.serialize(k))
-            lines[(*path, key)] = k.start_mark.line + 1
-            out[key] = _to_python(v, lines, (*path, key))
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, lines, (*path, i)) for i, v in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+_HINT = "see docs/data-model.md, 'Mapping files', for the keys a mapping accepts"
+
+
+def _validated(doc: YamlDocument) -> Mapping:
+    if not isinstance(doc.data, dict):
+        raise IcploopError(
+            f"{doc.where()}: a mapping file is a YAML object with a 'tables' list", _HINT
+        )
+    return validate(doc, Mapping, "mapping", _HINT)
 
 
 def parse_mapping(text: str, source: str = "<mapping>") -> Mapping:
     """Parse mapping YAML; errors are IcploopError naming ``source`` and the line."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}, line {mark.line + 1}" if mark else source
-        raise IcploopError(f"{where}: not valid YAML ({exc})", "check the indentation") from None
-    lines: dict[tuple[Any, ...], int] = {}
-    data = _to_python(node, lines, ()) if node is not None else None
-    if not isinstance(data, dict):
-        raise IcploopError(f"{source}: a mapping file is a YAML object with a 'tables' list")
-    try:
-        return Mapping.model_validate(data)
-    except pydantic.ValidationError as exc:
-        messages = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            # the nearest located ancestor (union branches add names that are not in the YAML)
-            line = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), 1)
-            where = ".".join(str(p) for p in loc)
-            messages.append(f"{source}, line {line}: {where}: {err['msg']}")
-        raise IcploopError(
-            "invalid mapping:\n  " + "\n  ".join(messages),
-            "see docs/data-model.md, 'Mapping files', for the keys a mapping accepts",
-        ) from None
+    return _validated(parse_yaml(text, source))
 
 
 def load_mapping(path: Path) -> Mapping:
     """Read and parse a mapping file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IcploopError(f"cannot read mapping file {path}: {exc.strerror}") from None
-    return parse_mapping(text, str(path))
+    return _validated(read_yaml(path, "mapping file"))
 
 
 def preset_names() -> list[str]:

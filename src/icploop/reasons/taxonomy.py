@@ -13,9 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from icploop.errors import IcploopError
+from icploop.safe_yaml import YamlDocument, parse_yaml, read_yaml
 
 DEFAULT_MIN_SIMILARITY = 0.30
 _REASON_KEYS = {"code", "label", "owner", "aliases", "ticket_categories", "keywords", "examples"}
@@ -82,22 +81,27 @@ def _strings(value: Any, where: str, key: str, problems: list[str]) -> tuple[str
     return tuple(v.strip() for v in value)
 
 
-def parse_taxonomy(data: Any, source: str = "default") -> Taxonomy:
-    """A taxonomy from parsed YAML; raises one :class:`IcploopError` listing every problem."""
+def parse_taxonomy(doc: YamlDocument) -> Taxonomy:
+    """A taxonomy from a parsed YAML document; raises one :class:`IcploopError` listing every
+    problem with its line."""
     problems: list[str] = []
+    data, source = doc.data, doc.source
     if not isinstance(data, dict) or not isinstance(data.get("reasons"), list):
         raise IcploopError(
-            f"taxonomy {source}: expected a mapping with a 'reasons' list",
+            f"taxonomy {doc.where()}: expected a mapping with a 'reasons' list",
             "start from the shipped taxonomy (see docs/reasons.md)",
         )
     min_sim = data.get("min_similarity", DEFAULT_MIN_SIMILARITY)
     if not isinstance(min_sim, int | float) or not 0 < float(min_sim) <= 1:
-        problems.append("min_similarity must be a number in (0, 1]")
+        problems.append(
+            f"line {doc.line_of(['min_similarity'])}: min_similarity must be a number in (0, 1]"
+        )
         min_sim = DEFAULT_MIN_SIMILARITY
     reasons: list[Reason] = []
     seen: set[str] = set()
     for i, item in enumerate(data["reasons"], start=1):
-        where = f"reason {i}"
+        line = doc.line_of(["reasons", i - 1])
+        where = f"line {line}: reason {i}"
         if not isinstance(item, dict):
             problems.append(f"{where}: expected a mapping")
             continue
@@ -105,7 +109,7 @@ def parse_taxonomy(data: Any, source: str = "default") -> Taxonomy:
         if not isinstance(code, str) or not _CODE.match(code):
             problems.append(f"{where}: code must be snake_case text, got {code!r}")
             continue
-        where = f"reason {code!r}"
+        where = f"line {line}: reason {code!r}"
         if code in seen:
             problems.append(f"{where}: duplicate code")
         seen.add(code)
@@ -148,12 +152,9 @@ def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
     """The taxonomy in ``path``, or the shipped default when ``path`` is ``None``."""
     if path is None:
         text = resources.files("icploop.reasons").joinpath("taxonomy.yaml").read_text("utf-8")
-        return parse_taxonomy(yaml.safe_load(text), "default")
+        return parse_taxonomy(parse_yaml(text, "default"))
     p = Path(path)
     if not p.is_file():
         raise IcploopError(f"taxonomy file {p} not found", "pass the path of a YAML file")
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except yaml.YAMLError as exc:
-        raise IcploopError(f"taxonomy {p.name} is not valid YAML: {exc}") from None
-    return parse_taxonomy(data, p.name)
+    doc = read_yaml(p, "taxonomy")
+    return parse_taxonomy(YamlDocument(doc.data, p.name, doc.lines))

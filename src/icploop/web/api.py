@@ -254,7 +254,7 @@ def icp_diff(session: DB, old: int, new: int) -> dict[str, dict[str, list[str]]]
 @router.post("/icp/versions", name="api_icp_draft", response_model=schemas.Version, status_code=201)
 def icp_draft(session: DB, user: ApiUser, body: schemas.DraftIn) -> schemas.Version:
     """A new draft version from a YAML document (RevOps)."""
-    record = versions.import_yaml(session, body.yaml, "api", user.person_id, utcnow())
+    record = versions.import_yaml(session, body.yaml, "the request body", user.person_id, utcnow())
     return version_out(actions.get_version(session, record.number))
 
 

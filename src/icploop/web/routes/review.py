@@ -13,6 +13,7 @@ from icploop.errors import IcploopError
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.review.render import render_html
+from icploop.safe_yaml import parse_yaml
 from icploop.store.database import utcnow
 from icploop.store.models import IcpVersionRecord, Review
 from icploop.web.deps import DB, User, web_state
@@ -106,10 +107,7 @@ def review_pack(session: DB, user: User, review_id: int) -> HTMLResponse:
 
 
 def _payload(text: str) -> dict[str, Any]:
-    try:
-        payload = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise IcploopError(f"the edited proposal is not YAML: {exc}") from exc
+    payload = parse_yaml(text, "the edited proposal").data
     if not isinstance(payload, dict):
         raise IcploopError("the edited proposal must be a mapping", "e.g. rule: {...}")
     return payload
