@@ -1,4 +1,4 @@
-"""Commands of the ingest package: ``icploop init``, ``icploop load`` and ``icploop status``."""
+"""Commands of the ingest package: ``icploop init``, ``load``, ``status`` and ``map suggest``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    err_console,
     open_warehouse,
     print_json,
     settings_for,
@@ -256,8 +257,40 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
                 console.print(f"[yellow]caveat:[/] {caveat}", highlight=False)
 
 
+map_app = typer.Typer(help="Mapping files: how an export's columns land on the canonical model.")
+
+
+@map_app.command("suggest")
+def map_suggest(
+    path: Annotated[Path, typer.Argument(help="A CSV or Parquet export.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the YAML here (default: print it).")
+    ] = None,
+) -> None:
+    """Propose a mapping file from an export's header and values, for you to edit.
+
+    Guesses the canonical table, the column for each canonical column, date formats, cents,
+    deal stages, trials and monthly rows; every guess carries a comment. Nothing is loaded."""
+    from icploop.ingest.mapping import parse_mapping
+    from icploop.ingest.suggest import suggest
+
+    with user_errors():
+        suggestion = suggest(path)
+        parse_mapping(suggestion.yaml, "the suggested mapping")  # never hand out a broken file
+        if out is None:
+            typer.echo(suggestion.yaml, nl=False)
+        else:
+            if out.exists():
+                raise IcploopError(f"{out} exists", "choose another --out or remove it first")
+            out.write_text(suggestion.yaml, encoding="utf-8")
+            console.print(f"wrote {out} ({suggestion.table})", markup=False, highlight=False)
+        for note in suggestion.notes:
+            err_console.print(f"note: {note}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
+    app.add_typer(map_app, name="map")
     app.command("init")(init)
     app.command("load")(load)
     app.command("status")(status)

@@ -204,7 +204,8 @@ def _load(
     mapped: list[transform.Mapped] = []
     staged_files: list[tuple[int, read.StagedFile]] = []
     for i, source in enumerate(sources):
-        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_join_{i}", f"_rej_{i}", f"_rejscan_{i}"]
+        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_join_{i}", f"_evt_{i}", f"_rej_{i}"]
+        temp.tables.append(f"_rejscan_{i}")
         temp.views.append(f"_src_{i}")
         staged = read.stage(con, source, i, tmp, found)
         if staged is not None:
@@ -285,6 +286,12 @@ def _load(
         if m.staged.source.entry is not None and m.staged.source.entry.where
     ]
     notes += [
+        f"{m.staged.source.label}: {m.events:,} event(s) counted into "
+        f"{_rows(con, m.name):,} usage row(s) (one per account, day and feature)"
+        for m in mapped
+        if m.events
+    ]
+    notes += [
         f"{m.staged.source.label}: dropped {m.dropped} row(s) with a blank "
         f"{', '.join(m.staged.source.entry.drop_if_blank)}"
         for m in mapped
@@ -305,6 +312,10 @@ def _load(
             "mapping (a month without a row is then zero)"
         )
     return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes, reporting)
+
+
+def _rows(con: Any, name: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
 
 
 def _only_currency(con: Any, stages: dict[str, str]) -> str | None:

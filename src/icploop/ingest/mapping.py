@@ -39,12 +39,16 @@ that are one month each (``grain: month``)::
 operator of ``== != < <= > >= in not_in blank``. Conditions are all required (AND). Nothing in
 a mapping is evaluated as code: operators are a closed list and values are bound parameters.
 
-Column transforms are a small closed set applied in this order: ``values`` (a value map;
-present values it does not list become ``otherwise`` when given, else pass through),
-``months_before`` (the column holds a number of months; the result is that many months before
-the given anchor date), ``date_format`` (strptime format), ``multiply_by`` / ``divide_by`` (a
-number, or the name of a source column holding the divisor), ``split`` (a list separator turned
-into ``;``), ``default`` (used when the result is blank). ``extra: keep`` on an accounts entry
+Column transforms are a small closed set applied in this order (after ``fallback``, a second
+source column used where the first is blank): ``values`` (a value map; present values it does
+not list become ``otherwise`` when given, else pass through), ``months_before`` (the column
+holds a number of months; the result is that many months before the given anchor date),
+``date_format`` (strptime format, or ``unix`` for epoch seconds), ``add_days`` (days added to a
+date), ``multiply_by`` / ``divide_by`` (one factor or a list: a number, a source column, or a
+source column through a value map), ``split`` (a list separator turned into ``;``), ``only_if``
+(``where``-style conditions; blank unless they hold), ``default`` (used when the result is
+blank). ``grain: event`` (usage) counts one-event-per-row files into usage rows per account, day
+and feature, with ``user`` naming the column whose distinct values are the active users. ``extra: keep`` on an accounts entry
 keeps every unmapped source column as an attribute in ``account_attributes``.
 """
 
@@ -66,33 +70,6 @@ Scalar = str | int | float | bool | date | None
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnSpec(_Strict):
-    """Where one canonical column comes from and the transforms applied to it."""
-
-    column: str | None = None
-    constant: Scalar = None
-    values: dict[str, Scalar] | None = None
-    otherwise: Scalar = None
-    months_before: date | None = None
-    date_format: str | None = None
-    multiply_by: float | None = None
-    divide_by: float | str | None = None
-    split: str | None = None
-    default: Scalar = None
-
-    @model_validator(mode="after")
-    def _one_source(self) -> ColumnSpec:
-        if (self.column is None) == (self.constant is None):
-            raise ValueError("give exactly one of 'column' (a source column) or 'constant'")
-        if isinstance(self.divide_by, float | int) and self.divide_by == 0:
-            raise ValueError("divide_by must not be 0")
-        if self.otherwise is not None and not self.values:
-            raise ValueError("'otherwise' goes with a 'values' map")
-        if self.split == "":
-            raise ValueError("split needs a separator")
-        return self
 
 
 WhereOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "blank"]
@@ -135,6 +112,72 @@ def _conditions(v: Any) -> Any:
     return out
 
 
+class MappedFactor(_Strict):
+    """A factor read from a source column through a value map, e.g. an interval name as months."""
+
+    column: str
+    values: dict[str, float]
+
+
+Factor = float | str | MappedFactor
+"""A number, a source column holding a number, or a source column through a value map."""
+
+
+def _factors(v: Any) -> Any:
+    return None if v is None else v if isinstance(v, list) else [v]
+
+
+class ColumnSpec(_Strict):
+    """Where one canonical column comes from and the transforms applied to it."""
+
+    column: str | None = None
+    constant: Scalar = None
+    fallback: str | None = None
+    only_if: list[Condition] = Field(default_factory=list)
+    values: dict[str, Scalar] | None = None
+    otherwise: Scalar = None
+    months_before: date | None = None
+    date_format: str | None = None
+    add_days: int | None = None
+    multiply_by: list[Factor] | None = None
+    divide_by: list[Factor] | None = None
+    split: str | None = None
+    default: Scalar = None
+
+    @field_validator("multiply_by", "divide_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return _factors(v)
+
+    @field_validator("only_if", mode="before")
+    @classmethod
+    def _only_if(cls, v: Any) -> Any:
+        return v if isinstance(v, list) else _conditions(v)
+
+    def source_columns(self) -> list[str]:
+        """Every source column this spec reads (its column, fallback, conditions, factors)."""
+        names = [self.column, self.fallback, *(c.column for c in self.only_if)]
+        for f in [*(self.multiply_by or []), *(self.divide_by or [])]:
+            names.append(
+                f if isinstance(f, str) else f.column if isinstance(f, MappedFactor) else None
+            )
+        return [n for n in names if n is not None]
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnSpec:
+        if (self.column is None) == (self.constant is None):
+            raise ValueError("give exactly one of 'column' (a source column) or 'constant'")
+        if any(isinstance(f, float | int) and f == 0 for f in self.divide_by or []):
+            raise ValueError("divide_by must not be 0")
+        if self.fallback is not None and self.column is None:
+            raise ValueError("'fallback' goes with a 'column'")
+        if self.otherwise is not None and not self.values:
+            raise ValueError("'otherwise' goes with a 'values' map")
+        if self.split == "":
+            raise ValueError("split needs a separator")
+        return self
+
+
 class Lookup(_Strict):
     """Columns brought in from another file of the load by key (a left join)."""
 
@@ -174,7 +217,8 @@ class TableMapping(_Strict):
     delimiter: str | None = None
     lookup: list[Lookup] = Field(default_factory=list)
     where: list[Condition] = Field(default_factory=list)
-    grain: Literal["month", "period"] = "period"
+    grain: Literal["period", "month", "event"] = "period"
+    user: str | None = None
 
     @field_validator("where", mode="before")
     @classmethod
@@ -208,6 +252,17 @@ class TableMapping(_Strict):
                 )
         if self.extra == "keep" and not TABLES[self.table].keeps_extra_columns:
             raise ValueError(f"extra: keep is only for accounts, not {self.table}")
+        if self.grain == "event":
+            if self.table != "usage":
+                raise ValueError(f"grain: event is for usage, not {self.table}")
+            counted = {"events", "active_users"} & set(self.columns)
+            if counted:
+                raise ValueError(
+                    f"grain: event counts {' and '.join(sorted(counted))} itself: leave "
+                    "them unmapped"
+                )
+        elif self.user is not None:
+            raise ValueError("'user' (the column naming who did an event) goes with grain: event")
         if self.grain == "month":
             if self.table != "subscriptions":
                 raise ValueError(f"grain: month is for subscriptions, not {self.table}")

@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from icploop.errors import Problem
-from icploop.ingest.mapping import ColumnSpec, Condition, Lookup, TableMapping
+from icploop.ingest.mapping import ColumnSpec, Condition, Factor, Lookup, MappedFactor, TableMapping
 from icploop.ingest.read import StagedFile, matches
 from icploop.ingest.schema import TABLES
 from icploop.ingest.sql import ident
@@ -37,6 +37,7 @@ class Mapped:
     present: set[str] = field(default_factory=set)  # canonical columns the file provides
     dropped: int = 0
     filtered: int = 0  # rows left out by the entry's ``where``
+    events: int = 0  # event rows aggregated into usage rows (``grain: event``)
     extra: list[str] = field(default_factory=list)  # source columns kept as attributes
     ignored: list[str] = field(default_factory=list)  # source columns not used
 
@@ -56,12 +57,30 @@ def bind(params: list[Any], value: Any) -> str:
     return f"${len(params)}"
 
 
+def _factor_sql(factor: Factor, params: list[Any], divisor: bool) -> str:
+    """One factor as a DOUBLE: a number, a numeric source column, or a column through a value
+    map; a divisor of 0 or blank is NULL (the result is then blank, for validation to report)."""
+    if isinstance(factor, MappedFactor):
+        cases = " ".join(
+            f"WHEN {bind(params, k)} THEN CAST({bind(params, float(v))} AS DOUBLE)"
+            for k, v in factor.values.items()
+        )
+        x = f"(CASE {_blank(ident(factor.column))} {cases} END)"
+    elif isinstance(factor, str):
+        x = f"TRY_CAST({_blank(ident(factor))} AS DOUBLE)"
+    else:
+        return f"CAST({bind(params, float(factor))} AS DOUBLE)"
+    return f"NULLIF({x}, 0)" if divisor else x
+
+
 def _spec_expr(spec: ColumnSpec, params: list[Any]) -> str:
     """The SQL (VARCHAR) for one column spec; transforms keep unparseable text for validation."""
     if spec.constant is not None:
         x = f"CAST({bind(params, str(spec.constant))} AS VARCHAR)"
     else:
         x = _blank(ident(spec.column or ""))
+        if spec.fallback is not None:
+            x = f"COALESCE({x}, {_blank(ident(spec.fallback))})"
     if spec.values:
         cases = []
         for source_value, target in spec.values.items():
@@ -79,21 +98,32 @@ def _spec_expr(spec: ColumnSpec, params: list[Any]) -> str:
             f"CASE WHEN {n} IS NULL THEN {x} ELSE "
             f"CAST(CAST(CAST({anchor} AS DATE) - to_months({n}) AS DATE) AS VARCHAR) END"
         )
-    if spec.date_format is not None:
+    if spec.date_format == "unix":
+        # seconds since 1970-01-01 UTC, as billing and support APIs write times
+        n = f"TRY_CAST({x} AS BIGINT)"
+        x = (
+            f"CASE WHEN {n} IS NULL OR abs({n}) > 100000000000 THEN {x} "
+            f"ELSE CAST(CAST(epoch_ms({n} * 1000) AS DATE) AS VARCHAR) END"
+        )
+    elif spec.date_format is not None:
         fmt = bind(params, spec.date_format)
         x = (
             f"CASE WHEN TRY_STRPTIME({x}, {fmt}) IS NULL THEN {x} "
             f"ELSE CAST(CAST(TRY_STRPTIME({x}, {fmt}) AS DATE) AS VARCHAR) END"
         )
+    if spec.add_days is not None:
+        d = f"TRY_CAST({x} AS DATE)"
+        x = (
+            f"CASE WHEN {d} IS NULL THEN {x} "
+            f"ELSE CAST(CAST({d} + CAST({bind(params, spec.add_days)} AS INTEGER) AS DATE) AS VARCHAR) END"
+        )
     if spec.multiply_by is not None or spec.divide_by is not None:
         num = f"TRY_CAST({x} AS DOUBLE)"
         scaled = num
-        if spec.multiply_by is not None:
-            scaled = f"({scaled} * CAST({bind(params, spec.multiply_by)} AS DOUBLE))"
-        if isinstance(spec.divide_by, str):
-            scaled = f"({scaled} / NULLIF(TRY_CAST({_blank(ident(spec.divide_by))} AS DOUBLE), 0))"
-        elif spec.divide_by is not None:
-            scaled = f"({scaled} / CAST({bind(params, spec.divide_by)} AS DOUBLE))"
+        for f in spec.multiply_by or []:
+            scaled = f"({scaled} * {_factor_sql(f, params, divisor=False)})"
+        for f in spec.divide_by or []:
+            scaled = f"({scaled} / {_factor_sql(f, params, divisor=True)})"
         x = f"CASE WHEN {num} IS NULL THEN {x} ELSE CAST(ROUND({scaled}, 6) AS VARCHAR) END"
     if spec.split is not None:
         sep = bind(params, spec.split)
@@ -101,6 +131,8 @@ def _spec_expr(spec: ColumnSpec, params: list[Any]) -> str:
             f"NULLIF(array_to_string(list_filter(list_transform(string_split({x}, {sep}), "
             f"s -> TRIM(s)), s -> s <> ''), ';'), '')"
         )
+    if spec.only_if:
+        x = f"CASE WHEN {' AND '.join(_condition_sql(c, params) for c in spec.only_if)} THEN {x} END"
     if spec.default is not None:
         x = f"COALESCE({x}, CAST({bind(params, str(spec.default))} AS VARCHAR))"
     return x
@@ -312,24 +344,20 @@ def apply_mapping(
     else:
         specs = dict(entry.columns)
     used: set[str] = set()
-    for col, spec in specs.items():
-        for name in (spec.column, spec.divide_by if isinstance(spec.divide_by, str) else None):
-            if name is None:
-                continue
-            if name.strip().lower() not in by_lower:
-                problems.append(
-                    Problem(
-                        source.label,
-                        1,
-                        name,
-                        None,
-                        f"a column {name!r} (mapped to {table.name}.{col})",
-                    )
+    user = entry.user if entry is not None else None
+    wanted = [(col, name) for col, spec in specs.items() for name in spec.source_columns()]
+    if user is not None:
+        wanted.append(("active_users", user))
+    for col, name in wanted:
+        if name.strip().lower() not in by_lower:
+            problems.append(
+                Problem(
+                    source.label, 1, name, None, f"a column {name!r} (mapped to {table.name}.{col})"
                 )
-                continue
-            used.add(name.strip().lower())
-        if spec.column is not None:
-            out.sources[col] = spec.column
+            )
+            continue
+        used.add(name.strip().lower())
+    out.sources = {col: spec.column for col, spec in specs.items() if spec.column is not None}
     for test in entry.where if entry is not None else []:
         if test.column.strip().lower() not in by_lower:
             problems.append(
@@ -350,6 +378,9 @@ def apply_mapping(
     exprs = {col: _spec_expr(spec, params) for col, spec in specs.items()}
     if entry is not None and entry.grain == "month":
         _month_grain(exprs)
+    if entry is not None and entry.grain == "event" and "date" in exprs:
+        d = _date(exprs["date"])  # the day (UTC) of an event's timestamp
+        exprs["date"] = f"CASE WHEN {d} IS NULL THEN {exprs['date']} ELSE CAST({d} AS VARCHAR) END"
     if table.name == "subscriptions" and "account_id" in exprs:
         # one subscription per account unless the export has line-item ids
         exprs["subscription_id"] = (
@@ -363,6 +394,8 @@ def apply_mapping(
     select.append(f"CAST({rid} + {bind(params, staged.first_row)} AS BIGINT) AS _row")
     for i, name in enumerate(out.extra):
         select.append(f"{_blank(ident(by_lower[name.strip().lower()]))} AS _x{i}")
+    if user is not None:
+        select.append(f"{_blank(ident(by_lower[user.strip().lower()]))} AS _user")
     where = ""
     if entry is not None and entry.where:
         conds = [
@@ -383,7 +416,25 @@ def apply_mapping(
         cond = " OR ".join(f"{ident(c)} IS NULL" for c in entry.drop_if_blank)
         out.dropped = con.execute(f"SELECT count(*) FROM {out.name} WHERE {cond}").fetchall()[0][0]
         con.execute(f"DELETE FROM {out.name} WHERE {cond}")
+    if entry is not None and entry.grain == "event":
+        _aggregate_events(con, out, index, with_users=user is not None)
     return out
+
+
+def _aggregate_events(con: Any, out: Mapped, index: int, with_users: bool) -> None:
+    """``grain: event``: one usage row per account, day and feature with the number of events
+    and (``with_users``) of distinct users (``_user``); each aggregate row keeps the file and
+    first row of its events, so a problem in it names a real line."""
+    out.events = con.execute(f"SELECT count(*) FROM {out.name}").fetchall()[0][0]
+    users = "count(DISTINCT _user)" if with_users else "NULL"
+    name = f"_evt_{index}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT account_id, date, feature, "
+        f"any_value(use_case) AS use_case, CAST({users} AS VARCHAR) AS active_users, "
+        f"CAST(count(*) AS VARCHAR) AS events, min(_file) AS _file, min(_row) AS _row "
+        f"FROM {out.name} GROUP BY account_id, date, feature"
+    )
+    out.name = name
 
 
 def attribute_rows_sql(mapped: Mapped) -> tuple[str, list[Any]]:
