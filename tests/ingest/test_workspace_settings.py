@@ -64,6 +64,9 @@ def test_a_brl_workspace_loads_without_an_environment_variable_and_names_brl(
     payload = json.loads(as_json.stdout)
     assert payload["currency"] == "BRL"
     assert payload["headline"]["mrr"] == pytest.approx(1750)
+    value = ["whatif", "retention", "--arr", "120000", "--retention", "0.9", "-w", str(ws)]
+    assert runner.invoke(app, value).stdout.strip().endswith("Amounts in BRL.")
+    assert json.loads(runner.invoke(app, [*value, "--json"]).stdout)["currency"] == "BRL"
 
 
 def test_the_first_load_records_the_one_currency_of_its_data(tmp_path: Path) -> None:

@@ -484,9 +484,11 @@ def whatif_retention(
                     else 0.9
                 )
         result = retention_value(arr, retention, points, years, margin)
+        currency = currency_of(workspace)
         if json:
             print_json(
                 {
+                    "currency": currency,
                     "arr": arr,
                     "retention": retention,
                     "improved": result.improved,
@@ -497,7 +499,7 @@ def whatif_retention(
                 }
             )
             return
-        console.print(result.sentence)
+        console.print(f"{result.sentence} Amounts in {currency}.")
 
 
 def _cac_pairs(values: list[str]) -> dict[str, float]:
