@@ -52,3 +52,25 @@ def test_configured_urls_win_over_the_workspace_files(monkeypatch: pytest.Monkey
     settings = load_settings()
     assert settings.resolved_database_url().startswith("postgresql://")
     assert settings.resolved_analytics_url() == "duckdb://:memory:"
+
+
+def test_problems_are_grouped_by_cause_with_counts_spans_and_examples() -> None:
+    fx = "an fx_rates row for BRL (rates into USD)"
+    problems = [Problem("subs.csv", r, "currency", "BRL", fx) for r in range(2, 52)]
+    problems.append(Problem("subs.csv", 7, "mrr", "-5", "at least 0"))
+    error = ValidationError(
+        problems, truncated=953, extents={("subs.csv", "currency", fx): (1003, 2, 1004)}
+    )
+    lines = str(error).splitlines()
+    assert lines[0] == "1,004 problem(s) in subs.csv; nothing was loaded"
+    assert lines[1] == (
+        "  - 1,003 rows in subs.csv, column 'currency': expected an fx_rates row for BRL (rates "
+        "into USD) (rows 2-1004); e.g. row 2: got 'BRL', row 3: got 'BRL', row 4: got 'BRL'"
+    )
+    # a cause with one row reads as the problem itself
+    assert lines[2] == "  - subs.csv, row 7, column 'mrr': got '-5'; expected at least 0"
+    assert "more" not in str(error)
+    # without extents a group counts what is listed, and the rest are said to be more
+    unknown = ValidationError(problems[:3], truncated=10)
+    assert "3 rows in subs.csv, column 'currency'" in str(unknown)
+    assert "(rows 2-4)" in str(unknown) and "... and 10 more" in str(unknown)
