@@ -15,8 +15,8 @@ from icploop.demo.generator import generate_company
 from icploop.engine import connect
 from icploop.ingest.load import load_paths
 from icploop.metrics.tables import CanonicalTables
-from icploop.segments.outcomes import CATEGORICAL, NUMERIC, account_outcomes
-from icploop.segments.search import search_segments
+from icploop.segments.catalog import search_outcome
+from icploop.segments.outcomes import account_outcomes
 from icploop.segments.thresholds import find_threshold
 
 AS_OF = dt.date(2026, 10, 31)
@@ -38,14 +38,10 @@ def outcomes(demo_5000: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _search(
-    frame: pd.DataFrame, outcome: str, kind: str, higher_is: str, extra: tuple[str, ...] = ()
-):  # type: ignore[no-untyped-def]
-    categorical = [*CATEGORICAL, *extra]
-    table = ibis.memtable(frame[[outcome, *categorical, *NUMERIC]])
-    return search_segments(
-        table, outcome, categorical, NUMERIC, depth=2, outcome_kind=kind, higher_is=higher_is
-    )
+def _search(frame: pd.DataFrame, outcome: str):  # type: ignore[no-untyped-def]
+    """The search of `icploop segments --outcome OUTCOME`: every attribute the catalogue
+    searches by default, depth 2."""
+    return search_outcome(frame, outcome, depth=2)
 
 
 def _row(result: Any, segment: str) -> pd.Series:
@@ -78,7 +74,7 @@ def test_the_seat_floor_is_found_with_its_planted_size(
 def test_the_intent_trap_and_the_bad_fit_ae_rank_among_the_top_churn_findings(
     outcomes: pd.DataFrame, demo_5000: dict[str, Any]
 ) -> None:
-    result = _search(outcomes, "first_year_churn", "binary", "bad")
+    result = _search(outcomes, "churn")
     intent = _row(result, "lead_source = intent_vendor")
     assert intent["q_value"] < 0.001 and intent["direction"] == "higher"
     assert (
@@ -93,14 +89,14 @@ def test_the_intent_trap_and_the_bad_fit_ae_rank_among_the_top_churn_findings(
 
 
 def test_the_targeted_segment_of_2023_churns_about_half_in_year_one(outcomes: pd.DataFrame) -> None:
-    result = _search(outcomes, "first_year_churn", "binary", "bad", extra=("close_year",))
+    result = _search(outcomes, "churn")
     hospitality = _row(result, "industry = Hospitality AND close_year = 2023")
     assert hospitality["q_value"] < 0.001
     assert hospitality["rate_lo"] <= 0.5 <= hospitality["rate_hi"] or hospitality["rate"] > 0.45
 
 
 def test_the_best_use_case_retains_and_expands(outcomes: pd.DataFrame) -> None:
-    result = _search(outcomes, "nrr_12m", "continuous", "good")
+    result = _search(outcomes, "nrr")
     best = _row(result, "use_case = revenue_forecasting")
     assert best["direction"] == "higher" and best["q_value"] < 0.001
     assert _rank(result, "use_case = revenue_forecasting", "better") <= 10
@@ -128,6 +124,6 @@ def test_null_companies_show_a_finding_in_at_most_one_run_in_twenty_plus_noise(
     runs_with_findings = 0
     for seed in NULL_SEEDS:
         frame = _null_outcomes(seed, tmp_path)
-        result = _search(frame, "first_year_churn", "binary", "bad")
+        result = _search(frame, "churn")
         runs_with_findings += int(len(result.findings(max_q=0.05)) > 0)
     assert runs_with_findings <= 3

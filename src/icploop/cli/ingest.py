@@ -235,6 +235,20 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
         for t in report["tables"]:
             table.add_row(t["table"], f"{t['rows']:,}", t["min_date"] or "", t["max_date"] or "")
         console.print(table)
+        if report["attributes"]:
+            roles = Table(title="attributes (role: docs/data-model.md, 'Attribute roles')")
+            for col in ("table", "attribute", "role", "from", "searched", "why"):
+                roles.add_column(col)
+            for a in report["attributes"]:
+                roles.add_row(
+                    a["table"],
+                    a["attribute"],
+                    a["role"],
+                    a["origin"],
+                    "yes" if a["searched"] else "no",
+                    a["reason"],
+                )
+            console.print(roles)
         loads = Table(title="loads")
         for col in ("load", "at", "table", "inserted", "replaced", "files"):
             loads.add_column(col)

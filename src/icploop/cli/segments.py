@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from icploop.attributes import AttributeCatalog
 from icploop.cli.common import (
     AsOfOption,
     JsonOption,
@@ -26,7 +27,7 @@ from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
-from icploop.segments.outcomes import CATEGORICAL, NUMERIC
+from icploop.segments.outcomes import attribute_catalog, deal_outcomes
 from icploop.segments.thresholds import find_threshold
 from icploop.segments.why_we_win import why_we_win
 
@@ -40,38 +41,36 @@ THRESHOLD_UNITS = {
 
 def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
     """The per-account (or, for ``win``, per-deal) frame the search runs on."""
-    tables = CanonicalTables.from_backend(backend)
     if outcome == "win":
-        if tables.deals is None or tables.accounts is None:
-            raise IcploopError("win rates need the deals and accounts tables", "load them first")
-        deals = tables.deals.filter(tables.deals.outcome.isin(["won", "lost"]))
-        cols = [
-            c
-            for c in (*CATEGORICAL, "seats_at_close", "employees", "intent_score")
-            if c in tables.accounts.columns
-        ]
-        frame = deals.select(
-            "account_id", "outcome", "discount", deal_amount=deals.amount.cast("float64")
-        )
-        frame = frame.join(tables.accounts.select("account_id", *cols), "account_id").to_pandas()
-        frame["won"] = (frame["outcome"] == "won").astype(int)
-        return frame
+        return deal_outcomes(CanonicalTables.from_backend(backend))
     return account_frame(backend, as_of)
 
 
 def run_search(
-    frame: pd.DataFrame, outcome: str, depth: int, min_size: int | None
+    frame: pd.DataFrame,
+    outcome: str,
+    depth: int,
+    min_size: int | None,
+    catalog: AttributeCatalog,
+    attributes: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> tuple[Any, list[Any]]:
-    """The segment search and, for binary outcomes, the thresholds of the numeric attributes."""
+    """The segment search and, for binary outcomes, the thresholds of the measures searched."""
     spec = OUTCOMES[outcome]
-    result = search_outcome(frame, outcome, depth, min_size)
-    numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
-    table = ibis.memtable(frame[[spec.column, *numeric]])
+    result = search_outcome(
+        frame,
+        outcome,
+        depth,
+        min_size,
+        catalog=catalog,
+        attributes=attributes,
+        exclude=exclude or (),
+    )
     thresholds = []
-    if spec.kind == "binary":
-        for attribute in ("seats_at_close", "employees", "discount", "deal_amount"):
-            if attribute not in numeric:
-                continue
+    if spec.kind == "binary" and result.numeric_attributes:
+        numeric = list(result.numeric_attributes)
+        table = ibis.memtable(catalog.typed(frame[[spec.column, *numeric]]))
+        for attribute in numeric:
             found = find_threshold(
                 table,
                 attribute,
@@ -105,6 +104,16 @@ def segments_command(
         int | None, typer.Option(help="Smallest segment (default max(30, 5/p0)).")
     ] = None,
     top: Annotated[int, typer.Option(help="Findings to show each way.")] = 8,
+    attributes: Annotated[
+        str | None,
+        typer.Option(
+            help="Attributes to search, comma-separated (default: every dimension and measure "
+            "searched by default; see icploop status)."
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None, typer.Option(help="Attributes to leave out, comma-separated.")
+    ] = None,
     as_of: AsOfOption = None,
     json: JsonOption = False,
     workspace: WorkspaceOption = None,
@@ -122,7 +131,18 @@ def segments_command(
             show_view(backend, day, view, top, json)
             return
         frame = outcome_frame(backend, day, outcome)
-        result, thresholds = run_search(frame, outcome, depth, min_size)
+        catalog = attribute_catalog(
+            CanonicalTables.from_backend(backend), frame, (OUTCOMES[outcome].column,)
+        )
+        result, thresholds = run_search(
+            frame,
+            outcome,
+            depth,
+            min_size,
+            catalog,
+            split_names(attributes) if attributes else None,
+            split_names(exclude) if exclude else None,
+        )
         findings = result.findings()
         if json:
             print_json(
@@ -141,6 +161,11 @@ def segments_command(
         print_findings(result, OUTCOMES[outcome].label, top)
         for t in thresholds:
             console.print(f"[bold]Threshold:[/] {t.recommendation}")
+
+
+def split_names(text: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]`` (blanks dropped)."""
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> None:

@@ -104,6 +104,35 @@ def _upsert_attributes(con: Any, stage: str) -> None:
     )
 
 
+def _upsert_roles(con: Any, roles: list[tuple[str, str, str]]) -> None:
+    """A mapping's ``role:`` entries replace the stored role of the same attribute."""
+    for table, attribute, role in roles:
+        con.execute(
+            "DELETE FROM main.attribute_roles WHERE source_table = $1 AND attribute = $2",
+            [table, attribute],
+        )
+        con.execute(
+            "INSERT INTO main.attribute_roles VALUES ($1, $2, $3)", [table, attribute, role]
+        )
+
+
+def _role_overrides(mapped: list[transform.Mapped]) -> list[tuple[str, str, str]]:
+    """(table, attribute, role) for each ``role:`` entry of the mapping. A key naming a canonical
+    column, or the source column mapped onto one, means that column; any other key is an extra
+    attribute's source column, named as it is stored (snake_case)."""
+    found: dict[tuple[str, str], str] = {}
+    for m in mapped:
+        entry = m.staged.source.entry
+        if entry is None:
+            continue
+        canonical = TABLES[entry.table].column_names
+        by_source = {s.column: name for name, s in entry.columns.items() if s.column is not None}
+        for key, role in entry.role.items():
+            name = key if key in canonical else by_source.get(key, transform.snake(key))
+            found[(entry.table, name)] = role
+    return [(table, name, role) for (table, name), role in found.items()]
+
+
 class _Temp:
     """Temp tables and views created during one load, dropped at the end whatever happens."""
 
@@ -276,7 +305,8 @@ def _load(
     ]
     if reporting is None:
         reporting = _only_currency(con, stages) or DEFAULT_CURRENCY
-    result = _store(con, stages, bool(attr_parts), files, reporting, loaded_at)
+    roles = _role_overrides(mapped)
+    result = _store(con, stages, bool(attr_parts), files, reporting, loaded_at, roles)
     if progress:
         progress(total, total, "stored")
     notes = [
@@ -344,6 +374,7 @@ def _store(
     files: list[FileRecord],
     reporting: str,
     loaded_at: datetime | None,
+    roles: list[tuple[str, str, str]],
 ) -> tuple[int, dict[str, TableCount]]:
     """The transaction: upserts, derived tables, the load record; rolled back on any failure."""
     con.execute("BEGIN TRANSACTION")
@@ -352,6 +383,7 @@ def _store(
         counts = {t: _upsert(con, t, f"_typed_{t}") for t in stages}
         if has_attrs and "accounts" in stages:
             _upsert_attributes(con, "_stage_attrs")
+        _upsert_roles(con, roles)
         derive.check_and_rebuild(
             con, reporting, "_typed_subscriptions" if "subscriptions" in stages else None
         )

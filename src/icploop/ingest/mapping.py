@@ -49,7 +49,9 @@ source column through a value map), ``split`` (a list separator turned into ``;`
 (``where``-style conditions; blank unless they hold), ``default`` (used when the result is
 blank). ``grain: event`` (usage) counts one-event-per-row files into usage rows per account, day
 and feature, with ``user`` naming the column whose distinct values are the active users. ``extra: keep`` on an accounts entry
-keeps every unmapped source column as an attribute in ``account_attributes``.
+keeps every unmapped source column as an attribute in ``account_attributes``. ``role:`` on an
+accounts or deals entry sets attribute roles (``{Churn: label, zip: identifier}``, keyed by a
+canonical column or a source column), overriding the schema's and the inferred ones.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from icploop.errors import IcploopError
-from icploop.ingest.schema import LOADABLE_TABLES, TABLES
+from icploop.ingest.schema import LOADABLE_TABLES, TABLES, AttributeRole
 from icploop.safe_yaml import YamlDocument, parse_yaml, read_yaml, validate
 
 Scalar = str | int | float | bool | date | None
@@ -213,6 +215,7 @@ class TableMapping(_Strict):
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
     drop_if_blank: list[str] = Field(default_factory=list)
     extra: Literal["keep", "ignore"] = "ignore"
+    role: dict[str, AttributeRole] = Field(default_factory=dict)
     encoding: str | None = None
     delimiter: str | None = None
     lookup: list[Lookup] = Field(default_factory=list)
@@ -270,6 +273,8 @@ class TableMapping(_Strict):
                 raise ValueError(
                     "grain: month ends each row with its month: leave period_end unmapped"
                 )
+        if self.role and self.table not in ("accounts", "deals"):
+            raise ValueError(f"role: is only for accounts and deals, not {self.table}")
         return self
 
 

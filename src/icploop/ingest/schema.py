@@ -14,9 +14,16 @@ account's), converted to the reporting currency by the ``fx_rates`` table at loa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 ColumnType = Literal["string", "int", "float", "decimal", "date", "bool", "list"]
+
+#: What an account or deal column is for (``docs/data-model.md``, "Attribute roles"):
+#: ``dimension`` (values that name groups: searched as segments), ``measure`` (a number: cut at
+#: its quantiles), ``identifier`` (names one row: never searched), ``date`` (places a row in
+#: time: never searched), ``label`` (an outcome: never searched, never a model feature).
+AttributeRole = Literal["dimension", "measure", "identifier", "date", "label"]
+ATTRIBUTE_ROLES: tuple[AttributeRole, ...] = get_args(AttributeRole)
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,10 @@ class Column:
     allowed: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    #: the attribute role of an account or deal column (None on the other tables)
+    role: AttributeRole | None = None
+    #: names a person of the team (AE, CSM): may be searched, never a model feature or points
+    person: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,17 +84,34 @@ ACCOUNTS = Table(
     key=("account_id",),
     keeps_extra_columns=True,
     columns=(
-        Column("account_id", "string", "stable identifier from the CRM", required=True),
-        Column("name", "string", "company name"),
-        Column("industry", "string", "industry as the CRM records it"),
-        Column("employees", "int", "employee count at close", minimum=0),
-        Column("employee_band", "string", "employee band when no count is known, e.g. 51-200"),
-        Column("region", "string", "sales region or country"),
         Column(
-            "segment", "string", "the company's own segment label (SMB, Mid-Market, Enterprise)"
+            "account_id",
+            "string",
+            "stable identifier from the CRM",
+            required=True,
+            role="identifier",
+        ),
+        Column("name", "string", "company name", role="identifier"),
+        Column("industry", "string", "industry as the CRM records it", role="dimension"),
+        Column("employees", "int", "employee count at close", minimum=0, role="measure"),
+        Column(
+            "employee_band",
+            "string",
+            "employee band when no count is known, e.g. 51-200",
+            role="dimension",
+        ),
+        Column("region", "string", "sales region or country", role="dimension"),
+        Column(
+            "segment",
+            "string",
+            "the company's own segment label (SMB, Mid-Market, Enterprise)",
+            role="dimension",
         ),
         Column(
-            "lead_source", "string", "where the lead came from (inbound, outbound, partner, intent)"
+            "lead_source",
+            "string",
+            "where the lead came from (inbound, outbound, partner, intent)",
+            role="dimension",
         ),
         Column(
             "intent_score",
@@ -91,14 +119,40 @@ ACCOUNTS = Table(
             "what an intent or lookalike tool scored the lead at the time (0-100)",
             minimum=0,
             maximum=100,
+            role="measure",
         ),
-        Column("owner_ae", "string", "AE who owns or closed the account (org person id)"),
-        Column("csm", "string", "CSM who owns the account (org person id)"),
-        Column("cs_manager", "string", "the CSM's manager (org person id); else taken from org"),
-        Column("seats_at_close", "int", "seats bought at the first won deal", minimum=0),
-        Column("use_case", "string", "the primary use case stated at close"),
-        Column("currency", "string", "ISO 4217 code of the account's billing currency"),
-        Column("created_date", "date", "when the account record was created"),
+        Column(
+            "owner_ae",
+            "string",
+            "AE who owns or closed the account (org person id)",
+            role="dimension",
+            person=True,
+        ),
+        Column(
+            "csm",
+            "string",
+            "CSM who owns the account (org person id)",
+            role="dimension",
+            person=True,
+        ),
+        Column(
+            "cs_manager",
+            "string",
+            "the CSM's manager (org person id); else taken from org",
+            role="dimension",
+            person=True,
+        ),
+        Column(
+            "seats_at_close", "int", "seats bought at the first won deal", minimum=0, role="measure"
+        ),
+        Column("use_case", "string", "the primary use case stated at close", role="dimension"),
+        Column(
+            "currency",
+            "string",
+            "ISO 4217 code of the account's billing currency",
+            role="dimension",
+        ),
+        Column("created_date", "date", "when the account record was created", role="date"),
     ),
 )
 
@@ -109,26 +163,65 @@ DEALS = Table(
     references=(Reference("account_id", "accounts", "account_id"),),
     date_order=(("created_date", "close_date"),),
     columns=(
-        Column("deal_id", "string", "stable identifier from the CRM", required=True),
-        Column("account_id", "string", "the account the deal is for", required=True),
-        Column("created_date", "date", "when the opportunity was created"),
-        Column("close_date", "date", "close date (expected close date for open deals)"),
         Column(
-            "outcome", "string", "stage outcome", required=True, allowed=("won", "lost", "open")
+            "deal_id", "string", "stable identifier from the CRM", required=True, role="identifier"
         ),
         Column(
-            "amount", "decimal", "contract value per year (ACV) in the deal currency", minimum=0
+            "account_id", "string", "the account the deal is for", required=True, role="identifier"
         ),
-        Column("list_price", "decimal", "list price of the same contract per year", minimum=0),
-        Column("discount", "float", "discount off list as a fraction 0-1", minimum=0, maximum=1),
-        Column("currency", "string", "ISO 4217 code of amount and list_price"),
-        Column("ae", "string", "AE on the deal (org person id)"),
-        Column("deal_type", "string", "kind of deal", allowed=("new", "expansion", "renewal")),
-        Column("committed_use_cases", "list", "use cases the AE committed to, ';'-separated"),
-        Column("lost_reason", "string", "why a lost deal was lost"),
-        Column("lead_source", "string", "lead source of this opportunity"),
-        Column("campaign", "string", "marketing campaign that sourced it"),
-        Column("seats", "int", "seats in the deal", minimum=0),
+        Column("created_date", "date", "when the opportunity was created", role="date"),
+        Column(
+            "close_date", "date", "close date (expected close date for open deals)", role="date"
+        ),
+        Column(
+            "outcome",
+            "string",
+            "stage outcome",
+            required=True,
+            allowed=("won", "lost", "open"),
+            role="label",
+        ),
+        Column(
+            "amount",
+            "decimal",
+            "contract value per year (ACV) in the deal currency",
+            minimum=0,
+            role="measure",
+        ),
+        Column(
+            "list_price",
+            "decimal",
+            "list price of the same contract per year",
+            minimum=0,
+            role="measure",
+        ),
+        Column(
+            "discount",
+            "float",
+            "discount off list as a fraction 0-1",
+            minimum=0,
+            maximum=1,
+            role="measure",
+        ),
+        Column("currency", "string", "ISO 4217 code of amount and list_price", role="dimension"),
+        Column("ae", "string", "AE on the deal (org person id)", role="dimension", person=True),
+        Column(
+            "deal_type",
+            "string",
+            "kind of deal",
+            allowed=("new", "expansion", "renewal"),
+            role="dimension",
+        ),
+        Column(
+            "committed_use_cases",
+            "list",
+            "use cases the AE committed to, ';'-separated",
+            role="dimension",
+        ),
+        Column("lost_reason", "string", "why a lost deal was lost", role="label"),
+        Column("lead_source", "string", "lead source of this opportunity", role="dimension"),
+        Column("campaign", "string", "marketing campaign that sourced it", role="dimension"),
+        Column("seats", "int", "seats in the deal", minimum=0, role="measure"),
     ),
 )
 
@@ -362,6 +455,26 @@ ACCOUNT_ATTRIBUTES = Table(
     ),
 )
 
+ATTRIBUTE_ROLE_OVERRIDES = Table(
+    name="attribute_roles",
+    description=(
+        "Derived: attribute roles set by a mapping's `role:`; they override the schema's role "
+        "and the inferred one."
+    ),
+    key=("source_table", "attribute"),
+    derived=True,
+    columns=(
+        Column("source_table", "string", "accounts or deals", required=True),
+        Column(
+            "attribute",
+            "string",
+            "the canonical column or the extra attribute (snake_case)",
+            required=True,
+        ),
+        Column("role", "string", "its role", required=True, allowed=ATTRIBUTE_ROLES),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -378,6 +491,7 @@ TABLES: dict[str, Table] = {
         ORG,
         FX_RATES,
         ACCOUNT_ATTRIBUTES,
+        ATTRIBUTE_ROLE_OVERRIDES,
     )
 }
 LOADABLE_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if not t.derived)

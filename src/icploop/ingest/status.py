@@ -11,6 +11,7 @@ from typing import Any
 
 from ibis.backends import BaseBackend
 
+from icploop.attributes import workspace_catalog
 from icploop.ingest.load import LOADS_TABLE
 from icploop.ingest.schema import TABLES
 from icploop.ingest.sql import duckdb_connection, ident, table_exists
@@ -31,12 +32,14 @@ MAIN_DATE = {
 
 
 def status(backend: BaseBackend) -> dict[str, Any]:
-    """``{"tables": [...], "loads": [...]}`` for the analytics DuckDB.
+    """``{"tables": [...], "attributes": [...], "loads": [...]}`` for the analytics DuckDB.
 
     Each table entry: ``table``, ``rows`` (0 when never loaded), ``date_column``, ``min_date``
     and ``max_date`` (ISO strings, None when the table has no date column or no dated rows).
     Each load entry: ``load_id``, ``loaded_at`` (UTC, ISO), ``table``, ``files`` (path and
-    sha256), ``rows_inserted``, ``rows_replaced``; oldest first.
+    sha256), ``rows_inserted``, ``rows_replaced``; oldest first. Each attribute entry: ``table``
+    (accounts or deals), ``attribute``, ``role``, ``origin`` (schema, mapping or inferred),
+    ``subject``, ``searched`` (by segment search by default) and ``reason``.
     """
     con = duckdb_connection(backend)
     tables = []
@@ -75,4 +78,16 @@ def status(backend: BaseBackend) -> dict[str, Any]:
                     "rows_replaced": int(replaced),
                 }
             )
-    return {"tables": tables, "loads": loads}
+    return {"tables": tables, "attributes": _attributes(backend, con), "loads": loads}
+
+
+def _attributes(backend: BaseBackend, con: Any) -> list[dict[str, Any]]:
+    """The attribute catalogue of the stored accounts and deals (``icploop.attributes``)."""
+
+    def opt(name: str) -> Any:
+        return backend.table(name) if table_exists(con, name) else None
+
+    catalogs = workspace_catalog(
+        opt("accounts"), opt("deals"), opt("account_attributes"), opt("attribute_roles")
+    )
+    return [{"table": t, **r} for t, c in catalogs.items() for r in c.records()]

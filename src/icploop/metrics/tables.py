@@ -37,6 +37,7 @@ class CanonicalTables:
     deals: ir.Table | None = None
     account_attributes: ir.Table | None = None
     account_months: ir.Table | None = None
+    attribute_roles: ir.Table | None = None
 
     @classmethod
     def from_backend(cls, backend: Any) -> CanonicalTables:
@@ -64,6 +65,7 @@ class CanonicalTables:
             deals=opt("deals"),
             account_attributes=opt("account_attributes"),
             account_months=opt("account_months"),
+            attribute_roles=opt("attribute_roles"),
         )
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import ibis
 import pandas as pd
 
-from icploop.segments.outcomes import CATEGORICAL, NUMERIC, extra_attributes
+from icploop.attributes import (
+    AttributeCatalog,
+    frame_catalog,
+    recorded_with_outcome,
+    searchable_columns,
+)
+from icploop.errors import IcploopError
 from icploop.segments.result import OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.search import search_segments
 
@@ -35,16 +42,40 @@ OUTCOMES: dict[str, OutcomeSpec] = {
 
 
 def search_outcome(
-    frame: pd.DataFrame, outcome: str, depth: int = 2, min_size: int | None = None
+    frame: pd.DataFrame,
+    outcome: str,
+    depth: int = 2,
+    min_size: int | None = None,
+    *,
+    catalog: AttributeCatalog | None = None,
+    attributes: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> SegmentSearchResult:
     """Search ``frame`` (one row per account, or per deal for ``win``) for the segments that
-    differ on ``outcome`` (a key of ``OUTCOMES``), over every known categorical attribute and
-    extra attribute present, and the numeric attributes that have values."""
+    differ on ``outcome`` (a key of ``OUTCOMES``).
+
+    The attributes come from ``catalog`` (default: the catalogue inferred from ``frame``):
+    ``attributes`` (default every dimension and measure searched by default) less ``exclude``;
+    dimensions are searched by value, measures at their quantiles, and attributes that do not
+    vary are left out. Raises ``IcploopError`` for an unknown attribute or one whose role is
+    never searched (a label, identifier or date).
+    """
     spec = OUTCOMES[outcome]
-    categorical = [c for c in (*CATEGORICAL, *extra_attributes(frame)) if c in frame.columns]
-    numeric = [c for c in NUMERIC if c in frame.columns and frame[c].notna().any()]
-    return search_segments(
-        ibis.memtable(frame[[spec.column, *categorical, *numeric]]),
+    cat = catalog or frame_catalog(frame, labels=(spec.column,))
+    categorical, numeric = searchable_columns(frame, cat.choose(attributes, exclude))
+    notes: dict[str, str] = {}
+    if spec.kind == "binary":
+        notes = recorded_with_outcome(frame, spec.column, [*categorical, *numeric])
+        categorical = [c for c in categorical if c not in notes]
+        numeric = [c for c in numeric if c not in notes]
+    if not categorical and not numeric:
+        raise IcploopError(
+            f"no attribute to search for {spec.label}",
+            "load accounts with attributes (industry, segment, ...) or choose --attributes",
+        )
+    table = cat.typed(frame[[spec.column, *categorical, *numeric]])
+    result = search_segments(
+        ibis.memtable(table),
         spec.column,
         categorical,
         numeric,
@@ -53,3 +84,4 @@ def search_outcome(
         outcome_kind=spec.kind,
         higher_is=spec.higher_is,
     )
+    return replace(result, caveats=(*notes.values(), *result.caveats))

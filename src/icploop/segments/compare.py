@@ -25,10 +25,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from icploop.attributes import frame_catalog, recorded_with_outcome
 from icploop.errors import IcploopError
 
 #: Attribute columns of the account outcomes contract searched by default (where present).
-DEFAULT_ATTRIBUTES = ("industry", "segment", "region", "lead_source", "use_case", "owner_ae")
 ValueOutcome = Literal["ltv", "nrr_12m", "first_year_churn"]
 VIEWS = ("value", "win_rate", "intent", "lookalike")
 VIEW_NAMES = {
@@ -56,6 +56,16 @@ def check_columns(frame: pd.DataFrame, needed: Sequence[str], what: str) -> None
             f"{what} lacks column(s): {', '.join(missing)}",
             "build it as the account outcomes contract describes (docs/statistics.md)",
         )
+
+
+def won_dependent(deals: pd.DataFrame, attributes: Sequence[str]) -> dict[str, str]:
+    """Attributes of decided ``deals`` recorded only for won ones, or only for lost ones
+    (``icploop.attributes.recorded_with_outcome``): a win rate by them is circular."""
+    outcome = deals["outcome"].astype("string").str.lower()
+    decided = deals[outcome.isin(["won", "lost"]).fillna(False).to_numpy(bool)]
+    won = (decided["outcome"].astype("string").str.lower() == "won").astype(int)
+    present = [a for a in attributes if a in decided.columns]
+    return recorded_with_outcome(decided[present].assign(_won=won), "_won", present)
 
 
 def segment_label(attribute: str, value: Any) -> str:
@@ -108,7 +118,8 @@ def compare_icp_views(
 ) -> IcpComparison:
     """Rank single-value segments four ways and report what each top ``k`` captures.
 
-    ``accounts``: one row per account (the account outcomes contract: attributes,
+    ``attributes`` default to the dimensions of the attribute catalogue that describe the
+    customer. ``accounts``: one row per account (the account outcomes contract: attributes,
     ``intent_score``, ``close_quarter``, ``ltv`` and ``churned_mrr`` in money, the value outcome).
     ``deals``: one row per deal with ``outcome`` (won/lost/open) and the attributes; without it
     the win-rate view is left out. A segment needs ``min_support`` accounts (and decided deals,
@@ -120,7 +131,9 @@ def compare_icp_views(
     needed = ["close_quarter", "intent_score", "ltv", "churned_mrr", value_outcome]
     frame = as_frame(accounts)
     if attrs is None:
-        attrs = [a for a in DEFAULT_ATTRIBUTES if a in frame.columns]
+        attrs = frame_catalog(frame).customer_dimensions()
+        if deals is not None:
+            attrs = [a for a in attrs if a not in won_dependent(as_frame(deals), attrs)]
     check_columns(frame, [*attrs, *needed], "accounts")
     segs = single_value_segments(frame, attrs, min_support)
     if not segs:

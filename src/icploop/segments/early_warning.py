@@ -22,8 +22,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from icploop.attributes import frame_catalog
 from icploop.segments.compare import (
-    DEFAULT_ATTRIBUTES,
     as_frame,
     check_columns,
     segment_label,
@@ -49,7 +49,7 @@ def segment_early_warning(
     accounts: pd.DataFrame | ir.Table,
     segments: Sequence[tuple[str, object]] | None = None,
     *,
-    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    attributes: Sequence[str] | None = None,
     min_accounts: int = 30,
     recent_cohorts: int = 4,
     level: float = 0.95,
@@ -59,7 +59,8 @@ def segment_early_warning(
     ``accounts``: the account outcomes contract (``close_quarter``, ``first_year_churn`` null
     under 12 months of exposure, ``churn_6m`` null under 6, ``churned_mrr`` > 0 for churned
     accounts, ``stalled`` bool or null). ``segments``: (attribute, value) pairs to watch; by
-    default every value of ``attributes`` with at least ``min_accounts`` accounts.
+    default every value of ``attributes`` (default: the catalogue's dimensions that describe
+    the customer) with at least ``min_accounts`` accounts.
 
     Columns: segment, attribute, value, accounts, cohorts (per full-year cohort: quarter, rate,
     interval, n), recent_quarters, recent_n, recent_churn, recent_lo, recent_hi, base_churn,
@@ -70,6 +71,8 @@ def segment_early_warning(
     """
     frame = as_frame(accounts)
     check_columns(frame, list(NEEDED), "accounts")
+    if attributes is None:
+        attributes = frame_catalog(frame).customer_dimensions()
     quarter = frame["close_quarter"].astype("string")
     fy = pd.to_numeric(frame["first_year_churn"], errors="coerce")
     c6 = pd.to_numeric(frame["churn_6m"], errors="coerce")

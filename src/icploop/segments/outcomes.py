@@ -13,23 +13,28 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from icploop.attributes import AttributeCatalog, frame_catalog, role_overrides
+from icploop.errors import IcploopError
+from icploop.ingest.schema import ACCOUNTS
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 
-#: Attribute columns of ``accounts`` used as segment dimensions (extra attributes are added).
-CATEGORICAL = (
+QUARTER_END_DAYS = 14
+#: The order account columns take in the frame (then the schema's other dimensions and
+#: measures): it is the order conditions are written in ("owner_ae = X AND quarter_end_deal = yes").
+ACCOUNT_COLUMN_ORDER = (
     "industry",
     "segment",
     "region",
     "lead_source",
     "use_case",
     "owner_ae",
-    "quarter_end_deal",
+    "seats_at_close",
+    "employees",
+    "intent_score",
 )
-QUARTER_END_DAYS = 14
-NUMERIC = ("seats_at_close", "employees", "intent_score", "discount", "deal_amount")
 
 
 def _first_deals(deals: ir.Table) -> ir.Table:
@@ -123,13 +128,17 @@ def account_outcomes(
     return frame.sort_values("account_id").reset_index(drop=True)
 
 
+def account_attribute_columns(accounts: ir.Table) -> list[str]:
+    """The columns of ``accounts`` an account frame carries: every dimension and measure the
+    schema declares, in ``ACCOUNT_COLUMN_ORDER`` first."""
+    declared = [c.name for c in ACCOUNTS.columns if c.role in ("dimension", "measure")]
+    ordered = [*ACCOUNT_COLUMN_ORDER, *(c for c in declared if c not in ACCOUNT_COLUMN_ORDER)]
+    return [c for c in ordered if c in accounts.columns]
+
+
 def _with_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
     if tables.accounts is not None:
-        cols = [
-            c
-            for c in (*CATEGORICAL, "seats_at_close", "employees", "intent_score", "csm")
-            if c in tables.accounts.columns
-        ]
+        cols = account_attribute_columns(tables.accounts)
         accounts = tables.accounts.select("account_id", *cols).to_pandas()
         frame = frame.merge(accounts, on="account_id", how="left")
     if tables.deals is not None:
@@ -138,52 +147,53 @@ def _with_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFra
         closes = pd.to_datetime(frame["close_date"]).fillna(pd.to_datetime(frame["first_month"]))
         frame["close_date"] = closes.dt.date
         frame["close_quarter"] = closes.dt.year.astype(str) + "Q" + closes.dt.quarter.astype(str)
-        frame["close_year"] = closes.dt.year.astype(str)
         # deals pulled into the last two weeks of a quarter are where quota pressure shows
         to_quarter_end = (closes + pd.offsets.QuarterEnd(0) - closes).dt.days
         frame["quarter_end_deal"] = (to_quarter_end < QUARTER_END_DAYS).map(
             {True: "yes", False: "no"}
         )
-    if tables.account_attributes is not None:
-        extra = tables.account_attributes.to_pandas()
-        if not extra.empty:
-            wide = extra.pivot_table(
-                index="account_id", columns="attribute", values="value", aggfunc="first"
-            )
-            wide = wide[[c for c in wide.columns if c not in frame.columns]]
-            frame = frame.merge(wide.reset_index(), on="account_id", how="left")
+        frame["close_year"] = closes.dt.year.astype(str)
+    return _with_extra_attributes(frame, tables)
+
+
+def _with_extra_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
+    """``frame`` with the accounts' extra attributes (as text) as columns, each under its name
+    unless the frame already has a column of that name."""
+    if tables.account_attributes is None:
+        return frame
+    extra = tables.account_attributes.to_pandas()
+    if extra.empty:
+        return frame
+    wide = extra.pivot_table(
+        index="account_id", columns="attribute", values="value", aggfunc="first"
+    )
+    wide = wide[[c for c in wide.columns if c not in frame.columns]]
+    return frame.merge(wide.reset_index(), on="account_id", how="left")
+
+
+def deal_outcomes(tables: CanonicalTables) -> pd.DataFrame:
+    """One row per decided (won or lost) deal: ``won`` (0/1), the deal's ``outcome``, ``discount``
+    and ``deal_amount`` (its amount, reporting currency), with its account's attributes and
+    extra attributes (as in the account frame). Raises ``IcploopError`` without the deals or accounts table."""
+    if tables.deals is None or tables.accounts is None:
+        raise IcploopError("win rates need the deals and accounts tables", "load them first")
+    deals = tables.deals.filter(tables.deals.outcome.isin(["won", "lost"]))
+    cols = account_attribute_columns(tables.accounts)
+    frame = tables.accounts.select("account_id", *cols).join(
+        deals.select("account_id", "outcome", "discount", deal_amount=deals.amount.cast("float64")),
+        "account_id",
+    )
+    frame = _with_extra_attributes(frame.to_pandas(), tables)
+    frame["won"] = (frame["outcome"] == "won").astype(int)
     return frame
 
 
-def extra_attributes(frame: pd.DataFrame) -> list[str]:
-    """Text columns of an outcomes frame that are neither canonical nor outcomes (extra attributes)."""
-    known = {
-        *CATEGORICAL,
-        *NUMERIC,
-        *OUTCOME_COLUMNS,
-        "account_id",
-        "csm",
-        "closing_ae",
-        "close_date",
-        "close_quarter",
-        "first_month",
-    }
-    return [c for c in frame.columns if c not in known and frame[c].dtype == object]
-
-
-OUTCOME_COLUMNS = (
-    "first_year_churn",
-    "churn_6m",
-    "start_mrr",
-    "nrr_12m",
-    "ltv",
-    "ltv_per_month",
-    "months_observed",
-    "churned",
-    "churned_mrr",
-    "adoption",
-    "stalled",
-)
+def attribute_catalog(
+    tables: CanonicalTables, frame: pd.DataFrame, labels: tuple[str, ...] = ()
+) -> AttributeCatalog:
+    """The roles of ``frame``'s columns (an account or deal frame of ``tables``): the schema's,
+    the mapping's ``role:`` stored with the tables, else inferred; ``labels`` are outcomes."""
+    return frame_catalog(frame, role_overrides(tables.attribute_roles), labels)
 
 
 def _adoption(deals: ir.Table, usage: ir.Table, deal_use_cases: ir.Table | None) -> pd.DataFrame:

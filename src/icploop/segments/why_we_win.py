@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from icploop.attributes import frame_catalog
 from icploop.errors import IcploopError
-from icploop.segments.compare import as_frame, check_columns
+from icploop.segments.compare import as_frame, check_columns, won_dependent
 from icploop.segments.stats import wilson_interval
-
-DEFAULT_ATTRIBUTES = ("segment", "industry", "use_case", "lead_source", "region")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class WhyWeWin:
 def win_rate_table(
     deals: pd.DataFrame | ir.Table,
     accounts: pd.DataFrame | ir.Table | None = None,
-    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    attributes: Sequence[str] | None = None,
     *,
     min_deals: int = 30,
     level: float = 0.95,
@@ -59,9 +58,15 @@ def win_rate_table(
     """Win rate = won / (won + lost) per attribute value of ``deals`` (open deals ignored), with
     Wilson intervals, beside first-year retention (1 - ``first_year_churn``, accounts with a full
     year only) of ``accounts`` with the same value. Values with fewer than ``min_deals`` decided
-    deals are left out; retention is NaN where no account has a full year."""
+    deals are left out; retention is NaN where no account has a full year. ``attributes``
+    default to the catalogue's dimensions that describe the customer; attributes recorded only
+    for won (or only for lost) deals are left out, as their win rate is circular."""
     d = as_frame(deals)
+    if attributes is None:
+        attributes = frame_catalog(d).customer_dimensions()
     attrs = [a for a in attributes if a in d.columns]
+    check_columns(d, ["outcome"], "deals")
+    attrs = [a for a in attrs if a not in won_dependent(d, attrs)]
     if not attrs:
         raise IcploopError("deals have none of the attributes", "join account attributes first")
     check_columns(d, ["outcome"], "deals")
@@ -175,7 +180,7 @@ def use_case_concentration(
 def why_we_win(
     deals: pd.DataFrame | ir.Table,
     accounts: pd.DataFrame | ir.Table,
-    attributes: Sequence[str] = DEFAULT_ATTRIBUTES,
+    attributes: Sequence[str] | None = None,
     *,
     min_deals: int = 30,
     top_share: float = 0.1,

@@ -19,6 +19,7 @@ from icploop.metrics import CanonicalTables, headline, retention
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
+from icploop.segments.outcomes import attribute_catalog
 from icploop.web.state import WebState
 
 TOP_SEGMENTS = 5
@@ -94,7 +95,9 @@ def top_segments(
 
     def work(backend: BaseBackend) -> Findings:
         frame = account_outcomes_frame(state, as_of)
-        result = search_outcome(frame, outcome, depth, min_size)
+        tables = CanonicalTables.from_backend(backend)
+        catalog = attribute_catalog(tables, frame, (spec.column,))
+        result = search_outcome(frame, outcome, depth, min_size, catalog=catalog)
         return Findings(
             outcome=outcome,
             label=spec.label,
