@@ -103,7 +103,9 @@ def segments_command(
     min_size: Annotated[
         int | None, typer.Option(help="Smallest segment (default max(30, 5/p0)).")
     ] = None,
-    top: Annotated[int, typer.Option(help="Findings to show each way.")] = 8,
+    top: Annotated[
+        int, typer.Option(min=0, help="Findings to show each way (0: all of them).")
+    ] = 8,
     attributes: Annotated[
         str | None,
         typer.Option(
@@ -216,7 +218,9 @@ def print_frame(frame: pd.DataFrame, title: str) -> None:
 
 
 def print_findings(result: Any, label: str, top: int) -> None:
-    """The best and worst segments that survive multiple testing, as two tables."""
+    """Every segment that survives multiple testing: the best and the worst as two tables (the
+    first ``top`` of each, 0 for all, saying how many more there are), then any whose interval
+    holds the rest's value."""
     findings = result.findings()
     spec_rate = "{:.1%}" if result.outcome_kind == "binary" else "{:.2f}"
     console.print(
@@ -224,9 +228,17 @@ def print_findings(result: Any, label: str, top: int) -> None:
         f"{result.n_evaluated:,} segments tested, {len(findings)} significant at q < 0.05 "
         f"after Benjamini-Hochberg"
     )
-    for direction, title in (("better", "retain and grow"), ("worse", "churn and shrink")):
-        rows = result.top(top, direction=direction, max_q=0.05)
-        table = Table(title=f"Segments that {title} ({label})")
+    tables = (
+        ("better", f"Segments that retain and grow ({label})"),
+        ("worse", f"Segments that churn and shrink ({label})"),
+        ("unclear", f"Significant, direction unclear: the interval holds the rest ({label})"),
+    )
+    for direction, title in tables:
+        every = result.top(None, direction=direction, max_q=0.05)
+        if direction == "unclear" and every.empty:
+            continue
+        rows = every.head(top) if top else every
+        table = Table(title=title)
         for col in ("segment", "n", "rate (95% CI)", "shrunk", "vs rest", "q"):
             table.add_column(col, justify="left" if col == "segment" else "right")
         for r in rows.to_dict("records"):
@@ -240,6 +252,8 @@ def print_findings(result: Any, label: str, top: int) -> None:
                 f"{r['q_value']:.1g}",
             )
         console.print(table)
+        if len(every) > len(rows):
+            console.print(f"{len(every) - len(rows)} more: --top 0 or --json")
     for caveat in result.caveats:
         console.print(f"[yellow]caveat:[/] {caveat}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from icploop.errors import IcploopError
@@ -12,7 +14,16 @@ from icploop.segments.stats import BetaPrior, NormalPrior
 
 OutcomeKind = Literal["binary", "continuous"]
 Polarity = Literal["bad", "good"]
-Direction = Literal["higher", "lower", "worse", "better", "any"]
+Direction = Literal["higher", "lower", "worse", "better", "unclear", "any"]
+
+
+def rank_order(frame: pd.DataFrame) -> npt.NDArray[np.intp]:
+    """Positions of ``frame``'s segments by |quality|, largest first; ties (all 0 when the
+    shrinkage has collapsed onto the base) by |raw quality|, then in candidate order."""
+    return np.lexsort(
+        (-np.abs(frame["quality_raw"].to_numpy()), -np.abs(frame["quality"].to_numpy()))
+    )
+
 
 #: Columns of ``SegmentSearchResult.segments``, in order, with their meaning.
 COLUMNS: dict[str, str] = {
@@ -39,7 +50,8 @@ COLUMNS: dict[str, str] = {
     "shrunk_hi": "upper end of the credible interval",
     "quality_raw": "(n/N)^a (rate - base_rate)",
     "quality": "(n/N)^a (shrunk_rate - base_rate): the ranking measure",
-    "direction": "'higher' or 'lower' outcome than the base (from quality)",
+    "direction": "'higher' or 'lower' than the rest (the difference's interval excludes 0), "
+    "else 'unclear'",
 }
 
 
@@ -73,12 +85,15 @@ class SegmentSearchResult:
     caveats: tuple[str, ...]
 
     def top(
-        self, k: int = 10, direction: Direction = "worse", max_q: float | None = None
+        self, k: int | None = 10, direction: Direction = "worse", max_q: float | None = None
     ) -> pd.DataFrame:
-        """The k best segments in one direction, by quality.
+        """The k best segments in one direction, by quality (``k`` None or 0: all of them).
 
         ``higher``/``lower`` refer to the outcome value; ``worse``/``better`` follow
-        ``higher_is`` (for churn, worse = higher). ``max_q`` keeps only q-values at or below it.
+        ``higher_is`` (for churn, worse = higher); ``unclear`` takes segments whose interval
+        holds the rest's value. The direction is the ``direction`` column (the raw estimate
+        against the rest, with its interval), never the sign of a shrunk value. ``max_q``
+        keeps only q-values at or below it.
         """
         frame = self.segments
         if max_q is not None:
@@ -86,16 +101,17 @@ class SegmentSearchResult:
         if direction in ("worse", "better"):
             higher_bad = self.higher_is == "bad"
             direction = "higher" if (direction == "worse") == higher_bad else "lower"
-        if direction == "higher":
-            return frame[frame["quality"] > 0].sort_values("quality", ascending=False).head(k)
-        if direction == "lower":
-            return frame[frame["quality"] < 0].sort_values("quality").head(k)
-        if direction == "any":
-            return frame.head(k)
-        raise IcploopError(
-            f"unknown direction {direction!r}",
-            "use one of: higher, lower, worse, better, any",
-        )
+        if direction not in ("higher", "lower", "unclear", "any"):
+            raise IcploopError(
+                f"unknown direction {direction!r}",
+                "use one of: higher, lower, worse, better, unclear, any",
+            )
+        if direction != "any":
+            frame = frame[frame["direction"] == direction]
+            # quality has the sign of the raw difference (the shrunk value never crosses the
+            # base), so its magnitude ranks the strongest first on either side
+            frame = frame.iloc[rank_order(frame)]
+        return frame.head(k) if k else frame
 
     def findings(self, max_q: float = 0.05) -> pd.DataFrame:
         """Segments whose q-value is at most ``max_q``, in ranking order."""

@@ -32,7 +32,13 @@ from icploop.segments.counts import (
     value_counts,
 )
 from icploop.segments.folding import fold_mask, no_interaction_mask
-from icploop.segments.result import COLUMNS, OutcomeKind, Polarity, SegmentSearchResult
+from icploop.segments.result import (
+    COLUMNS,
+    OutcomeKind,
+    Polarity,
+    SegmentSearchResult,
+    rank_order,
+)
 from icploop.segments.selectors import AttributeCoding, categorical_coding, numeric_coding
 
 Array = stats.Array
@@ -126,9 +132,12 @@ def search_segments(
     )
 
     show = ev & ~folded
+    base_rate = centre + counts.all_total / n_all if n_all else float("nan")
     prior: stats.BetaPrior | stats.NormalPrior
     if outcome_kind == "binary":
-        prior = stats.fit_beta_prior(sub.total[ev], sub.n[ev])
+        # centred on the base rate, a shrunk rate lies between the raw rate and the base: it can
+        # pull a segment towards the base, never across it
+        prior = stats.fit_beta_prior(sub.total[ev], sub.n[ev], mean=base_rate)
         # every segment needs its posterior mean (the ranking); only shown ones need the
         # credible interval, whose beta quantiles are the costly part
         est["shrunk_rate"] = (sub.total + prior.a) / (sub.n + prior.a + prior.b)
@@ -139,10 +148,9 @@ def search_segments(
         )
     else:
         se2 = est["var"] / sub.n
-        prior = stats.fit_normal_prior(est["rate"][ev], se2[ev], centre + counts.all_total / n_all)
+        prior = stats.fit_normal_prior(est["rate"][ev], se2[ev], base_rate)
         shrunk = stats.normal_posterior(est["rate"], se2, prior, level)
         est["shrunk_rate"], est["shrunk_lo"], est["shrunk_hi"] = shrunk
-    base_rate = centre + counts.all_total / n_all if n_all else float("nan")
     weight = (sub.n / n_all) ** quality_a if n_all else sub.n * 0
     est["quality_raw"] = weight * (est["rate"] - base_rate)
     est["quality"] = weight * (est["shrunk_rate"] - base_rate)
@@ -374,10 +382,19 @@ def _frame(
         if col in est:
             data[col] = est[col][show]
     data["base_rate"] = np.full(int(show.sum()), base_rate)
-    data["direction"] = np.where(est["quality"][show] >= 0, "higher", "lower")
+    data["direction"] = direction(est["difference_lo"][show], est["difference_hi"][show])
     frame = pd.DataFrame(data)[list(COLUMNS)]
-    order = np.argsort(-np.abs(frame["quality"].to_numpy()), kind="stable")
-    return frame.iloc[order].reset_index(drop=True)
+    return frame.iloc[rank_order(frame)].reset_index(drop=True)
+
+
+def direction(difference_lo: Array, difference_hi: Array) -> npt.NDArray[np.object_]:
+    """``higher`` where the interval of the difference to the rest lies above 0, ``lower`` where
+    it lies below, ``unclear`` where it holds 0 (or is unknown): the raw estimate against the
+    rest decides, never a shrunk value (which can collapse onto one number for all segments)."""
+    out = np.full(difference_lo.shape, "unclear", dtype=object)
+    out[difference_lo > 0] = "higher"
+    out[difference_hi < 0] = "lower"
+    return out
 
 
 def _caveats(

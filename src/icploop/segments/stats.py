@@ -221,20 +221,25 @@ class BetaPrior:
         return self.a + self.b
 
 
-def fit_beta_prior(k: ArrayLike, n: ArrayLike, max_strength: float = 1e6) -> BetaPrior:
+def fit_beta_prior(
+    k: ArrayLike, n: ArrayLike, max_strength: float = 1e6, mean: float | None = None
+) -> BetaPrior:
     """Method-of-moments beta-binomial prior over segments.
 
-    Prior mean m = sum(k) / sum(n). The between-segment variance of true rates is the observed
-    variance of k/n about m minus the average binomial variance m(1-m)/n; then
-    a + b = m(1-m)/tau^2 - 1. With no spread beyond binomial noise (tau^2 <= 0) the strength is
-    capped at ``max_strength``, which shrinks every segment to m.
+    Prior mean m = ``mean`` when given (segment search passes the base rate, so that a shrunk
+    rate lies between the raw rate and the base and never crosses it), else sum(k) / sum(n).
+    The between-segment variance of true rates is the observed variance of k/n about m minus
+    the average binomial variance m(1-m)/n; then a + b = m(1-m)/tau^2 - 1. With no spread
+    beyond binomial noise (tau^2 <= 0) the strength is capped at ``max_strength``, which
+    shrinks every segment to m.
     """
     k, n = _f(k), _f(n)
     keep = n > 0
     k, n = k[keep], n[keep]
     if k.size == 0 or n.sum() == 0:
-        return BetaPrior(1.0, 1.0, capped=True)
-    m = float(np.clip(k.sum() / n.sum(), 1e-9, 1 - 1e-9))
+        m0 = 0.5 if mean is None else float(np.clip(mean, 1e-9, 1 - 1e-9))
+        return BetaPrior(2 * m0, 2 * (1 - m0), capped=True)
+    m = float(np.clip(k.sum() / n.sum() if mean is None else mean, 1e-9, 1 - 1e-9))
     tau2 = float(np.mean((k / n - m) ** 2) - np.mean(m * (1 - m) / n))
     strength = m * (1 - m) / tau2 - 1 if tau2 > 0 else np.inf
     capped = not (0 < strength <= max_strength)
