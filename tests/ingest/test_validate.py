@@ -250,3 +250,53 @@ def test_a_mapping_naming_a_column_the_file_lacks_is_a_problem(
             "a column 'Record ID' (mapped to accounts.account_id)",
         )
     ]
+
+
+def test_rows_dropped_by_the_mapping_keep_the_row_numbers_of_the_rows_after_them(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    load_paths(backend, [write("accounts.csv", ACCOUNTS, folder="first")])
+    path = write("export.csv", "Id,Company,Stage\n1,,won\n2,,won\n3,a1,won\n4,a1,Stalled\n")
+    mapping = (
+        "tables:\n  - table: deals\n    files: export.csv\n    drop_if_blank: [account_id]\n"
+        "    columns:\n      deal_id: Id\n      account_id: Company\n      outcome: Stage\n"
+    )
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, [path], parse_mapping(mapping))
+    assert err.value.problems == [
+        Problem("export.csv", 5, "Stage", "Stalled", "one of won, lost, open")
+    ]
+
+
+def test_typed_parquet_values_are_checked_and_shown_as_the_file_holds_them(
+    backend: BaseBackend, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table(
+            {
+                "account_id": ["a1", "a2", "a3"],
+                "employees": pa.array([10, -3, 7], pa.int32()),
+                "created_date": [dt.date(2024, 1, 2), dt.date(1, 1, 1), None],
+                "intent_score": [55.5, float("inf"), 101.0],
+            }
+        ),
+        tmp_path / "accounts.parquet",
+    )
+    problems = problems_of(backend, [tmp_path / "accounts.parquet"])
+    assert problems == [
+        Problem(
+            "accounts.parquet",
+            2,
+            "created_date",
+            "0001-01-01",
+            "a date YYYY-MM-DD between 1900 and 2200",
+        ),
+        Problem("accounts.parquet", 2, "employees", "-3", "at least 0"),
+        Problem("accounts.parquet", 2, "intent_score", "inf", "a number"),
+        Problem("accounts.parquet", 3, "intent_score", "101.0", "at most 100"),
+    ]

@@ -19,6 +19,7 @@ the MRR twelve months on (see :mod:`icploop.metrics.facts`), so that metrics nee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -79,13 +80,16 @@ GROUP BY account_id, month
 """
 
 
-def check_and_rebuild(con: Any, reporting: str, stage: str | None) -> None:
+def check_and_rebuild(
+    con: Any, reporting: str, staged: str | None, files: Callable[[int], str] = str
+) -> None:
     """Inside the load's transaction: refuse the load (``ValidationError``) when a subscription
     period has no FX rate or an account has MRR in several currencies, else rebuild the derived
     tables. The rated subscription periods both steps read are computed once, into a temp table.
-    ``stage`` is this load's typed subscriptions stage (to locate problems by file and row)."""
+    ``staged`` is this load's staged subscriptions, if any (to locate problems by file and row:
+    ``_src``, named by ``files``, and ``_row``)."""
     _rate_subscriptions(con, reporting)
-    _mrr_problems(con, reporting, stage).raise_if_any()
+    _mrr_problems(con, reporting, staged, files).raise_if_any()
     _rebuild(con)
 
 
@@ -98,7 +102,9 @@ def _rate_subscriptions(con: Any, reporting: str) -> None:
     )
 
 
-def _mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
+def _mrr_problems(
+    con: Any, reporting: str, stage: str | None, files: Callable[[int], str]
+) -> Problems:
     """Missing FX rates and accounts with MRR in several currencies, located in this load
     (read from the ``_rated`` table).
 
@@ -112,15 +118,15 @@ def _mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
         if stage
         else ""
     )
-    where_file = "st._file, st._row" if stage else "NULL, NULL"
+    where_file = "st._src, st._row" if stage else "NULL, NULL"
     missing = con.execute(
         f"SELECT {where_file}, r.cur, r.period_start FROM {RATED} r {locate} "
         "WHERE r.rate IS NULL ORDER BY 1, 2 LIMIT 50"
     ).fetchall()
-    for file, row, cur, start in missing:
+    for src, row, cur, start in missing:
         found.add(
             Problem(
-                file or "subscriptions (stored)",
+                "subscriptions (stored)" if src is None else files(src),
                 row,
                 "currency",
                 cur,
@@ -133,10 +139,10 @@ def _mrr_problems(con: Any, reporting: str, stage: str | None) -> Problems:
         f"SELECT {where_file}, r.cur, r.account_id, m.curs "
         f"FROM {RATED} r JOIN multi m USING (account_id) {locate} ORDER BY 1, 2 LIMIT 50"
     ).fetchall()
-    for file, row, cur, account, curs in mixed:
+    for src, row, cur, account, curs in mixed:
         found.add(
             Problem(
-                file or "subscriptions (stored)",
+                "subscriptions (stored)" if src is None else files(src),
                 row,
                 "currency",
                 cur,

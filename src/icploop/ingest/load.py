@@ -78,29 +78,29 @@ def create_tables(con: Any) -> None:
     )
 
 
-def _upsert(con: Any, table: str, typed_stage: str) -> TableCount:
+def _upsert(con: Any, table: str, staged: str) -> TableCount:
     """Replace stored rows whose key arrives again, then insert the staged rows."""
     t = TABLES[table]
     on = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in t.key)
     replaced = con.execute(
-        f"DELETE FROM main.{ident(table)} t USING {typed_stage} s WHERE {on}"
+        f"DELETE FROM main.{ident(table)} t USING {staged} s WHERE {on}"
     ).fetchall()[0][0]
     cols = idents(t.column_names)
     inserted = con.execute(
-        f"INSERT INTO main.{ident(table)} ({cols}) SELECT {cols} FROM {typed_stage}"
+        f"INSERT INTO main.{ident(table)} ({cols}) SELECT {cols} FROM {staged}"
     ).fetchall()[0][0]
     return TableCount(table, int(inserted), int(replaced))
 
 
-def _upsert_attributes(con: Any, stage: str) -> None:
+def _upsert_attributes(con: Any, staged_accounts: str, attributes: str) -> None:
     """Incoming accounts' attributes replace all their stored attributes."""
     con.execute(
         "DELETE FROM main.account_attributes t USING (SELECT DISTINCT account_id FROM "
-        "_typed_accounts) s WHERE t.account_id = s.account_id"
+        f"{staged_accounts}) s WHERE t.account_id = s.account_id"
     )
     con.execute(
         f"INSERT INTO main.account_attributes SELECT account_id, attribute, any_value(value) "
-        f"FROM {stage} GROUP BY account_id, attribute"
+        f"FROM {attributes} GROUP BY account_id, attribute"
     )
 
 
@@ -122,7 +122,7 @@ def _role_overrides(mapped: list[transform.Mapped]) -> list[tuple[str, str, str]
     attribute's source column, named as it is stored (snake_case)."""
     found: dict[tuple[str, str], str] = {}
     for m in mapped:
-        entry = m.staged.source.entry
+        entry = m.opened.source.entry
         if entry is None:
             continue
         canonical = TABLES[entry.table].column_names
@@ -228,111 +228,96 @@ def _load(
     progress: ProgressCallback | None,
     loaded_at: datetime | None,
 ) -> LoadResult:
+    """Read each file once into its typed stage, check the staged rows, then store them."""
     total = len(sources) + 2
     found: list[Problem] = []
-    mapped: list[transform.Mapped] = []
-    staged_files: list[tuple[int, read.StagedFile]] = []
+    opened: dict[int, read.OpenedFile] = {}
     for i, source in enumerate(sources):
-        temp.tables += [f"_raw_{i}", f"_map_{i}", f"_join_{i}", f"_evt_{i}", f"_rej_{i}"]
+        temp.tables += [f"_stage_{i}", f"_raw_{i}", f"_join_{i}", f"_evt_{i}", f"_rej_{i}"]
         temp.tables.append(f"_rejscan_{i}")
         temp.views.append(f"_src_{i}")
-        staged = read.stage(con, source, i, tmp, found)
-        if staged is not None:
-            staged_files.append((i, staged))
+        file = read.open_file(con, source, i, tmp, found)
+        if file is not None:
+            opened[i] = file
+    # files read only to be looked up are joined into the entries that name them
+    lookups = [f for f in opened.values() if f.source.table == read.LOOKUP]
+    stages: dict[int, validate.Stage] = {}
+    for i, source in enumerate(sources):
+        file = opened.get(i)
+        if file is not None and source.table != read.LOOKUP:
+            mapped = transform.map_columns(con, file, i, found, lookups)
+            if mapped.texts:
+                try:
+                    stages[i] = validate.stage_file(con, mapped, i)
+                    rejected = read.rejected_lines(con, file)
+                except duckdb.OutOfMemoryException:
+                    raise  # the engine's memory, not the file: the load reports it as such
+                except duckdb.Error as exc:  # the file's bytes, found while reading it
+                    rejected = [read.unreadable(file, exc)]
+                if rejected:
+                    found.extend(rejected)
+                    stages.pop(i, None)
         if progress:
             progress(i + 1, total, f"read {source.label}")
-    # files read only to be looked up are joined into the entries that name them
-    lookups = [s for _, s in staged_files if s.source.table == read.LOOKUP]
-    for i, staged in staged_files:
-        if staged.source.table != read.LOOKUP:
-            mapped.append(transform.apply_mapping(con, staged, i, found, lookups))
     problems = validate.Problems()
     problems.extend(found)
     problems.raise_if_any()
 
-    stages: dict[str, str] = {}
-    labels: dict[tuple[str, str], str] = {}
+    views: dict[str, str] = {}
     for table in LOADABLE_TABLES:
-        parts = [m for m in mapped if m.staged.source.table == table]
-        if not parts:
-            continue
-        stages[table] = f"_stage_{table}"
-        temp.tables += [stages[table], f"_typed_{table}"]
-        union = " UNION ALL BY NAME ".join(
-            f"SELECT {idents(TABLES[table].column_names)}, _file, _row FROM {m.name}" for m in parts
-        )
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stages[table]} AS {union}")
-        for m in parts:
-            labels.update({(m.staged.source.label, c): s for c, s in m.sources.items()})
-    for table, stage in stages.items():
-        t = TABLES[table]
-        problems.merge(validate.check_columns(con, t, stage, labels))
-        problems.merge(validate.check_keys(con, t, stage, labels))
-        problems.merge(validate.check_date_order(con, t, stage, labels))
-        problems.merge(validate.check_references(con, t, stage, stages, labels))
-        if table == "subscriptions":
-            problems.merge(validate.check_duplicate_months(con, stage))
+        parts = [s for s in stages.values() if s.table == table]
+        if parts:
+            views[table] = validate.staged_view(con, table, parts)
+            temp.views.append(views[table])
+    for table in views:
+        checks = validate.checks_for(con, TABLES[table], views)
+        problems.merge(validate.report(con, checks, stages))
     problems.raise_if_any()
 
-    for table, stage in stages.items():
-        cols = ", ".join(
-            f"{validate.typed(c, ident(c.name))} AS {ident(c.name)}" for c in TABLES[table].columns
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _typed_{table} AS SELECT {cols}, _file, _row FROM {stage}"
-        )
-    attr_parts = [transform.attribute_rows_sql(m) for m in mapped if m.extra]
-    attr_parts = [(sql, params) for sql, params in attr_parts if sql]
-    if attr_parts:
-        temp.tables.append("_stage_attrs")
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _stage_attrs AS {attr_parts[0][0]}", attr_parts[0][1]
-        )
-        for sql, params in attr_parts[1:]:
-            con.execute(f"INSERT INTO _stage_attrs {sql}", params)
+    attributes = _stage_attributes(con, stages, views, temp)
     if progress:
         progress(total - 1, total, "validated")
 
     files = [
         FileRecord(
-            str(m.staged.source.path),
-            m.staged.source.table,
-            m.staged.sha256,
-            m.staged.rows,
-            m.dropped,
+            str(s.mapped.opened.source.path),
+            s.table,
+            s.mapped.opened.sha256,
+            s.rows,
+            s.dropped,
         )
-        for m in mapped
+        for s in stages.values()
     ]
     if reporting is None:
-        reporting = _only_currency(con, stages) or DEFAULT_CURRENCY
-    roles = _role_overrides(mapped)
-    result = _store(con, stages, bool(attr_parts), files, reporting, loaded_at, roles)
+        reporting = _only_currency(con, views) or DEFAULT_CURRENCY
+    roles = _role_overrides([s.mapped for s in stages.values()])
+    result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles)
     if progress:
         progress(total, total, "stored")
     notes = [
-        f"{m.staged.source.label}: kept {m.staged.rows - m.filtered:,} of {m.staged.rows:,} "
-        f"row(s) where {' and '.join(c.describe() for c in m.staged.source.entry.where)}"
-        for m in mapped
-        if m.staged.source.entry is not None and m.staged.source.entry.where
+        f"{s.label}: kept {s.rows - s.filtered:,} of {s.rows:,} row(s) where "
+        f"{' and '.join(c.describe() for c in s.mapped.opened.source.entry.where)}"
+        for s in stages.values()
+        if s.mapped.opened.source.entry is not None and s.mapped.opened.source.entry.where
     ]
     notes += [
-        f"{m.staged.source.label}: {m.events:,} event(s) counted into "
-        f"{_rows(con, m.name):,} usage row(s) (one per account, day and feature)"
-        for m in mapped
-        if m.events
+        f"{s.label}: {s.mapped.events:,} event(s) counted into "
+        f"{s.staged:,} usage row(s) (one per account, day and feature)"
+        for s in stages.values()
+        if s.mapped.events
     ]
     notes += [
-        f"{m.staged.source.label}: dropped {m.dropped} row(s) with a blank "
-        f"{', '.join(m.staged.source.entry.drop_if_blank)}"
-        for m in mapped
-        if m.dropped and m.staged.source.entry is not None
+        f"{s.label}: dropped {s.dropped} row(s) with a blank "
+        f"{', '.join(s.mapped.opened.source.entry.drop_if_blank)}"
+        for s in stages.values()
+        if s.dropped and s.mapped.opened.source.entry is not None
     ]
     notes += [
-        f"{m.staged.source.label}: columns not loaded: {', '.join(m.ignored)}"
-        for m in mapped
-        if m.ignored
+        f"{s.label}: columns not loaded: {', '.join(s.mapped.ignored)}"
+        for s in stages.values()
+        if s.mapped.ignored
     ]
-    carried = derive.carried_forward(con) if "subscriptions" in stages else None
+    carried = derive.carried_forward(con) if "subscriptions" in views else None
     if carried is not None:
         periods, accounts, months, until = carried
         notes.append(
@@ -344,22 +329,19 @@ def _load(
     return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes, reporting)
 
 
-def _rows(con: Any, name: str) -> int:
-    return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-
-
-def _only_currency(con: Any, stages: dict[str, str]) -> str | None:
+def _only_currency(con: Any, views: dict[str, str]) -> str | None:
     """The one currency this load's accounts and subscriptions name, when nothing is stored yet
-    (a workspace's first money load); None when there are several, none, or stored revenue."""
+    (a workspace's first money load); None when there are several, none, or stored revenue.
+    ``views`` are the load's staged tables."""
     if (
         table_exists(con, "subscriptions")
         and con.execute("SELECT count(*) FROM main.subscriptions").fetchall()[0][0]
     ):
         return None
     parts = [
-        f"SELECT DISTINCT upper(TRIM(currency)) AS c FROM _typed_{t} WHERE currency IS NOT NULL"
+        f"SELECT DISTINCT currency AS c FROM {views[t]} WHERE currency IS NOT NULL"
         for t in ("accounts", "subscriptions")
-        if t in stages
+        if t in views
     ]
     if not parts:
         return None
@@ -367,25 +349,47 @@ def _only_currency(con: Any, stages: dict[str, str]) -> str | None:
     return str(found[0][0]) if len(found) == 1 else None
 
 
+def _stage_attributes(
+    con: Any, stages: dict[int, validate.Stage], views: dict[str, str], temp: _Temp
+) -> str | None:
+    """The temp table ``_stage_attrs`` of kept extra account columns (account_id, attribute,
+    value), or None when no accounts file keeps any."""
+    parts = [
+        transform.attribute_rows_sql(s.mapped, views["accounts"], src)
+        for src, s in stages.items()
+        if s.table == "accounts" and s.mapped.extra
+    ]
+    parts = [(sql, params) for sql, params in parts if sql]
+    if not parts:
+        return None
+    temp.tables.append("_stage_attrs")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage_attrs AS {parts[0][0]}", parts[0][1])
+    for sql, params in parts[1:]:
+        con.execute(f"INSERT INTO _stage_attrs {sql}", params)
+    return "_stage_attrs"
+
+
 def _store(
     con: Any,
-    stages: dict[str, str],
-    has_attrs: bool,
+    views: dict[str, str],
+    attributes: str | None,
     files: list[FileRecord],
     reporting: str,
     loaded_at: datetime | None,
+    stages: dict[int, validate.Stage],
     roles: list[tuple[str, str, str]],
 ) -> tuple[int, dict[str, TableCount]]:
-    """The transaction: upserts, derived tables, the load record; rolled back on any failure."""
+    """The load's one write, a transaction: upserts of the staged rows, the derived tables, the
+    load record; rolled back on any failure. Everything before it only reads and stages."""
     con.execute("BEGIN TRANSACTION")
     try:
         create_tables(con)
-        counts = {t: _upsert(con, t, f"_typed_{t}") for t in stages}
-        if has_attrs and "accounts" in stages:
-            _upsert_attributes(con, "_stage_attrs")
+        counts = {t: _upsert(con, t, view) for t, view in views.items()}
+        if attributes and "accounts" in views:
+            _upsert_attributes(con, views["accounts"], attributes)
         _upsert_roles(con, roles)
         derive.check_and_rebuild(
-            con, reporting, "_typed_subscriptions" if "subscriptions" in stages else None
+            con, reporting, views.get("subscriptions"), lambda src: stages[src].label
         )
         load_id = con.execute(
             f"SELECT COALESCE(max(load_id), 0) + 1 FROM {LOADS_TABLE}"

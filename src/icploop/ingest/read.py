@@ -1,8 +1,9 @@
-"""Finding the files of a load and reading each into a staging table, all columns as text.
+"""Finding the files of a load and opening each as a relation (CSV as text, Parquet typed).
 
-Reading checks what DuckDB cannot report well itself: empty files, the encoding (with the line
+Opening checks what DuckDB cannot report well itself: empty files, the encoding (with the line
 of the first bad byte), blank and duplicate headers. Ragged rows are caught by DuckDB's
-``store_rejects`` with their line numbers. Nothing here reads rows into Python objects.
+``store_rejects`` with their line numbers when the file is read. Nothing here reads rows into
+Python objects, and nothing here copies a file: the load reads each file once, into its stage.
 """
 
 # SQL here is assembled from schema names, generated temp-table names and ident()-quoted
@@ -24,7 +25,6 @@ import duckdb
 from icploop.errors import IcploopError, Problem
 from icploop.ingest.mapping import Mapping, TableMapping
 from icploop.ingest.schema import LOADABLE_TABLES
-from icploop.ingest.sql import ident
 
 SUFFIXES = (".csv", ".parquet")
 _CHUNK = 1 << 20
@@ -52,15 +52,18 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
-class StagedFile:
-    """A file read into the temp table ``raw``; data row ``rowid`` is at line ``rowid + first_row``."""
+class OpenedFile:
+    """A file opened as the relation ``view`` (not yet read): its header and, for Parquet, the
+    engine's type of each column (CSV columns are all ``VARCHAR``). Data row ``n`` (counted
+    from 0 in file order) is spreadsheet row ``n + first_row``."""
 
     source: SourceFile
-    raw: str
+    view: str
     header: tuple[str, ...]
-    rows: int
+    types: tuple[str, ...]
     sha256: str
     first_row: int
+    rejects: str | None = None  # CSV: the table DuckDB fills with ragged lines while scanning
 
 
 def _expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -217,15 +220,18 @@ _REJECT_EXPECTED = {
 }
 
 
-def stage(
+def open_file(
     con: Any, source: SourceFile, index: int, tmp: Path, problems: list[Problem]
-) -> StagedFile | None:
-    """Read one file into temp table ``_raw_<index>`` (every column VARCHAR).
+) -> OpenedFile | None:
+    """Open one file as the temp view ``_src_<index>`` (CSV: every column ``VARCHAR``;
+    Parquet: its own types), after the checks DuckDB cannot report well itself.
 
+    Nothing is read into a table here: the load reads each file once, into its typed stage.
     Returns None (with problems appended) when the file cannot be read as a table: empty,
-    undecodable, bad header, ragged rows or not Parquet.
+    undecodable, bad header or not Parquet. Ragged CSV rows are found while the file is read
+    (see :func:`rejected_lines`).
     """
-    raw = f"_raw_{index}"
+    view = f"_src_{index}"
     digest = sha256_of(source.path)
     if source.path.stat().st_size == 0:
         problems.append(
@@ -235,17 +241,14 @@ def stage(
     if source.is_parquet:
         try:
             rel = con.read_parquet(str(source.path))
-            header = list(rel.columns)
-            rel.create_view(f"_src_{index}", replace=True)
-            cols = ", ".join(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" for c in header)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT {cols} FROM _src_{index}")
+            rel.create_view(view, replace=True)
         except duckdb.OutOfMemoryException:
             raise  # the engine's memory, not the file: the load reports it as such
         except duckdb.Error as exc:
             problems.append(Problem(source.label, None, None, None, f"a Parquet file ({exc})"))
             return None
-        rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
-        return StagedFile(source, raw, tuple(header), rows, digest, 1)
+        types = tuple(str(t) for t in rel.types)
+        return OpenedFile(source, view, tuple(rel.columns), types, digest, 1)
 
     bad = _check_encoding(source)
     if bad is not None:
@@ -274,22 +277,35 @@ def stage(
             rejects_table=f"_rej_{index}",
             rejects_scan=f"_rejscan_{index}",
         )
-        rel.create_view(f"_src_{index}", replace=True)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM _src_{index}")
-        rejects = con.execute(
-            f"SELECT line, column_name, CAST(error_type AS VARCHAR), csv_line "
-            f"FROM _rej_{index} ORDER BY line LIMIT 50"
-        ).fetchall()
+        rel.create_view(view, replace=True)
     except duckdb.OutOfMemoryException:
         raise  # the engine's memory, not the file: the load reports it as such
     except duckdb.Error as exc:
         problems.append(Problem(source.label, None, None, None, f"a readable CSV file ({exc})"))
         return None
+    types = ("VARCHAR",) * len(header)
+    return OpenedFile(source, view, tuple(header), types, digest, 2, f"_rej_{index}")
+
+
+def unreadable(opened: OpenedFile, exc: Exception) -> Problem:
+    """The problem of a file DuckDB could open but not read through (e.g. a CSV whose quoting
+    its parser cannot follow, a Parquet file cut short)."""
+    what = "a Parquet file" if opened.source.is_parquet else "a readable CSV file"
+    return Problem(opened.source.label, None, None, None, f"{what} ({exc})")
+
+
+def rejected_lines(con: Any, opened: OpenedFile) -> list[Problem]:
+    """The CSV lines DuckDB skipped while the file was read (ragged rows, bad quoting), with
+    their line numbers; empty for Parquet and for well-formed CSV."""
+    if opened.rejects is None:
+        return []
+    rejects = con.execute(
+        f"SELECT line, column_name, CAST(error_type AS VARCHAR), csv_line "
+        f"FROM {opened.rejects} ORDER BY line LIMIT 50"
+    ).fetchall()
+    problems = []
     for line, column, error_type, csv_line in rejects:
-        expected = _REJECT_EXPECTED.get(error_type, error_type.lower()).format(n=len(header))
+        expected = _REJECT_EXPECTED.get(error_type, error_type.lower()).format(n=len(opened.header))
         value = (csv_line or "").strip()[:80]
-        problems.append(Problem(source.label, int(line), column, value, expected))
-    if rejects:
-        return None
-    rows = con.execute(f"SELECT count(*) FROM {raw}").fetchall()[0][0]
-    return StagedFile(source, raw, tuple(header), rows, digest, 2)
+        problems.append(Problem(opened.source.label, int(line), column, value, expected))
+    return problems

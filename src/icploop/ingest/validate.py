@@ -1,9 +1,17 @@
-"""Validation in SQL over the staged text: every problem of every file, before anything is stored.
+"""Validation in SQL over each file's typed stage: every problem of every file, before anything
+is stored.
 
-Types are found with TRY_CAST (a value that is present but does not cast is a problem), keys
-with window counts, references with anti-joins against this load and the stored tables. Each
-problem names the file, the spreadsheet row, the column (as the source file calls it), the value
-and what was expected. Only the first ``MAX_SHOWN`` are kept; the rest are counted.
+Each file is read once, into its stage: every canonical column in its canonical type (NULL when
+the text does not convert), ``_bad`` (bit ``j`` set when column ``j`` held text that did not
+convert) and, when a mapping leaves rows out (``where``, ``drop_if_blank``), ``_out``. The kept
+rows of one table's stages are seen together through the view ``_staged_<table>``, which adds
+the file's index ``_src``, the row's place in its file ``_rid`` and its spreadsheet row ``_row``.
+
+Every check is a set-based query over that view selecting the rows it refuses (``_src``,
+``_rid``, ``_row`` first), so the rows a load refuses are a relation that can filter the stage.
+Each problem names the file, the spreadsheet row, the column (as the source file calls it), the
+value as the file wrote it and what was expected. Only the first ``MAX_SHOWN`` are kept; the
+rest are counted.
 """
 
 # SQL here is assembled from schema names, generated temp-table names and ident()-quoted
@@ -12,12 +20,14 @@ and what was expected. Only the first ``MAX_SHOWN`` are kept; the rest are count
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from icploop.errors import Problem, ValidationError
 from icploop.ingest.schema import KNOWN_CURRENCIES, MAX_MRR, TABLES, Column, Table
 from icploop.ingest.sql import ident, table_exists
+from icploop.ingest.transform import Mapped
 
 MAX_SHOWN = 50
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -68,8 +78,7 @@ def typed(column: Column, x: str) -> str:
     if column.type == "decimal":
         return f"TRY_CAST({x} AS DECIMAL(18,2))"
     if column.type == "date":
-        d = f"TRY_CAST({x} AS DATE)"
-        return f"CASE WHEN year({d}) BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN {d} END"
+        return _date_in_range(f"TRY_CAST({x} AS DATE)")
     if column.type == "bool":
         return (
             f"CASE WHEN lower({x}) IN ('true','t','yes','y','1') THEN TRUE "
@@ -80,6 +89,38 @@ def typed(column: Column, x: str) -> str:
     if column.allowed:
         return f"lower({x})"
     return x
+
+
+def _date_in_range(d: str) -> str:
+    return f"CASE WHEN year({d}) BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN {d} END"
+
+
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+
+
+def native_typed(column: Column, x: str, source_type: str) -> str | None:
+    """SQL giving a column from a source column ``x`` already typed by its file (Parquet), when
+    that gives exactly what :func:`typed` would give from its text; else None (go through text).
+
+    Dates, whole numbers, doubles and booleans convert as they are; a decimal keeps its cents
+    when it has at most two decimals. Reading them as text first and back costs about twice
+    the scan.
+    """
+    if column.type == "date" and source_type == "DATE":
+        return _date_in_range(x)
+    if column.type == "int" and source_type in _INTEGERS:
+        return f"CAST({x} AS BIGINT)"
+    if column.type == "float" and (source_type == "DOUBLE" or source_type in _INTEGERS):
+        return f"CASE WHEN isfinite(CAST({x} AS DOUBLE)) THEN CAST({x} AS DOUBLE) END"
+    if column.type == "decimal" and source_type in _INTEGERS:
+        return f"TRY_CAST({x} AS DECIMAL(18,2))"
+    if column.type == "decimal" and source_type.startswith("DECIMAL("):
+        width, scale = (int(p) for p in source_type[8:-1].split(","))
+        if scale <= 2 and width - scale <= 16:
+            return f"CAST({x} AS DECIMAL(18,2))"
+    if column.type == "bool" and source_type == "BOOLEAN":
+        return x
+    return None
 
 
 SQL_TYPES = {
@@ -101,196 +142,372 @@ _EXPECTED_TYPE = {
 }
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One file read into its stage table ``name`` of ``staged`` rows: ``rows`` in the file,
+    ``filtered`` of them left out by the mapping's ``where`` and ``dropped`` (of the rest) by its
+    ``drop_if_blank``."""
+
+    mapped: Mapped
+    src: int
+    name: str
+    rows: int
+    filtered: int
+    dropped: int
+    staged: int
+
+    @property
+    def label(self) -> str:
+        return self.mapped.opened.source.label
+
+    @property
+    def table(self) -> str:
+        return self.mapped.opened.source.table
+
+
+def stage_file(con: Any, mapped: Mapped, src: int) -> Stage:
+    """Read a mapped file once into the temp table ``_stage_<src>`` (see the module docstring).
+
+    Rows stay in file order, so a row's position in the stage gives its spreadsheet row (after
+    a lookup's join, which does not keep the order, the joined table's ``_rid`` is kept as
+    ``_pos``). Rows failing ``where`` or dropped as blank stay in the stage, flagged ``_out``."""
+    table = TABLES[mapped.opened.source.table]
+    inner: list[str] = []  # the file's values: text, or the source's own type
+    middle: list[str] = []  # typed, with whether a value was there
+    outer: list[str] = []  # canonical names and the bit mask of values that did not convert
+    bad: list[str] = []
+    for j, column in enumerate(table.columns):
+        name = ident(column.name)
+        if column.name not in mapped.texts:
+            outer.append(f"CAST(NULL AS {SQL_TYPES[column.type]}) AS {name}")
+            continue
+        plain = mapped.plain.get(column.name)
+        native = plain and native_typed(column, f"_t{j}", mapped.types[plain])
+        if plain and native:
+            inner.append(f"{ident(plain)} AS _t{j}")
+            middle.append(f"{native} AS _v{j}")
+        else:
+            inner.append(f"{mapped.texts[column.name]} AS _t{j}")
+            middle.append(f"{typed(column, f'_t{j}')} AS _v{j}")
+        outer.append(f"_v{j} AS {name}")
+        if column.type in _EXPECTED_TYPE:
+            middle.append(f"_t{j} IS NOT NULL AS _p{j}")
+            bad.append(f"CASE WHEN _p{j} AND _v{j} IS NULL THEN {1 << j} ELSE 0 END")
+    carried = [f"_x{i}" for i in range(len(mapped.extra_texts))]
+    inner += [f"{text} AS _x{i}" for i, text in enumerate(mapped.extra_texts)]
+    # 0: kept, 1: left out by `where`, 2: dropped as blank
+    out = []
+    if mapped.keep_if:
+        out.append(f"WHEN NOT COALESCE({mapped.keep_if}, FALSE) THEN 1")
+    if mapped.drop_if:
+        out.append(f"WHEN {mapped.drop_if} THEN 2")
+    if out:
+        inner.append(f"CAST(CASE {' '.join(out)} ELSE 0 END AS UTINYINT) AS _out")
+        carried.append("_out")
+    if mapped.position:
+        inner.append(f"{ident(mapped.position)} AS _pos")
+        carried.append("_pos")
+    middle += carried
+    outer += carried
+    outer.append(f"CAST({' | '.join(bad) or '0'} AS INTEGER) AS _bad")
+    name = f"_stage_{src}"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(outer)} FROM ("
+        f"SELECT {', '.join(middle) or '1'} FROM ("
+        f"SELECT {', '.join(inner) or '1'} FROM {mapped.relation}))",
+        mapped.params,
+    )
+    counts = "count(*) FILTER (WHERE _out = 1), count(*) FILTER (WHERE _out = 2)" if out else "0, 0"
+    rows, filtered, dropped = con.execute(f"SELECT count(*), {counts} FROM {name}").fetchall()[0]
+    return Stage(
+        mapped,
+        src,
+        name,
+        int(rows) if mapped.rows_read is None else mapped.rows_read,
+        int(filtered) + mapped.filtered,
+        int(dropped) + mapped.dropped,
+        int(rows),
+    )
+
+
+def staged_view(con: Any, table: str, stages: Sequence[Stage]) -> str:
+    """The temp view ``_staged_<table>``: the kept rows of the table's stages, each with its
+    file's index ``_src``, its place in the file ``_rid`` and its spreadsheet row ``_row``."""
+    parts = []
+    for s in stages:
+        keep = " WHERE _out = 0" if s.mapped.keep_if or s.mapped.drop_if else ""
+        rid = "_pos" if s.mapped.position else "rowid"
+        first = int(s.mapped.opened.first_row)
+        parts.append(
+            f"SELECT *, {int(s.src)} AS _src, {rid} AS _rid, {rid} + {first} AS _row "
+            f"FROM {s.name}{keep}"
+        )
+    view = f"_staged_{table}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {' UNION ALL BY NAME '.join(parts)}")
+    return view
+
+
+Expected = Callable[[str, int | None, int | None, Callable[[int], str]], str]
+"""``expected(col, a, b, files)``: what a refused row should have held; ``files(src)`` names a
+file of the load."""
+
+
+def _always(text: str) -> Expected:
+    def expected(col: str, a: int | None, b: int | None, files: Callable[[int], str]) -> str:
+        return text
+
+    return expected
+
+
+@dataclass(frozen=True)
+class Check:
+    """A set-based check: ``sql`` selects the refused rows of a table's staged view as
+    ``_src, _rid, _row, col, value, a, b``: the canonical column the problem is about, the
+    value to show (NULL: the file's own text of ``col`` in that row) and two numbers of the
+    check's own (``expected`` turns them into the expectation, given the file labels)."""
+
+    table: str
+    sql: str
+    expected: Expected
+    column_label: Callable[[str, Stage], str] | None = None
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else str(v)
 
 
-def _column_checks(column: Column) -> list[tuple[str, str]]:
-    """(SQL condition over ``v`` (text) and ``t`` (typed), expected) pairs, in priority order."""
+def _column_checks(column: Column, j: int) -> list[tuple[str, str]]:
+    """(SQL condition over the typed column and ``_bad``, expected) pairs, in priority order."""
+    t = ident(column.name)
+    bit = f"(_bad & {1 << j}) <> 0"
     checks: list[tuple[str, str]] = []
     if column.required:
-        checks.append(("v IS NULL", "a value (this column is required)"))
+        blank = f"{t} IS NULL AND NOT ({bit})" if column.type in _EXPECTED_TYPE else f"{t} IS NULL"
+        checks.append((blank, "a value (this column is required)"))
     if column.type in _EXPECTED_TYPE:
-        checks.append(("v IS NOT NULL AND t IS NULL", _EXPECTED_TYPE[column.type]))
+        checks.append((bit, _EXPECTED_TYPE[column.type]))
     if column.allowed:
         allowed = ", ".join(f"'{a}'" for a in column.allowed)  # schema constants, not user text
-        checks.append((f"t NOT IN ({allowed})", "one of " + ", ".join(column.allowed)))
+        checks.append((f"{t} NOT IN ({allowed})", "one of " + ", ".join(column.allowed)))
     if column.name == "currency":
         codes = ", ".join(f"'{c}'" for c in sorted(KNOWN_CURRENCIES))
-        checks.append((f"t NOT IN ({codes})", "an ISO 4217 currency code such as USD, EUR, GBP"))
+        checks.append((f"{t} NOT IN ({codes})", "an ISO 4217 currency code such as USD, EUR, GBP"))
     if column.minimum is not None:
-        checks.append((f"t < {column.minimum!r}", f"at least {_fmt(column.minimum)}"))
+        checks.append((f"{t} < {column.minimum!r}", f"at least {_fmt(column.minimum)}"))
     if column.maximum is not None:
         hint = (
             " (an MRR above that is usually cents loaded as units)"
             if column.maximum == MAX_MRR
             else ""
         )
-        checks.append((f"t > {column.maximum!r}", f"at most {_fmt(column.maximum)}{hint}"))
+        checks.append((f"{t} > {column.maximum!r}", f"at most {_fmt(column.maximum)}{hint}"))
     return checks
 
 
-def _fetch(
-    con: Any, sql: str, params: list[Any] | None = None
-) -> tuple[list[tuple[Any, ...]], int]:
-    """Rows of a query that has a ``_total`` window count as its last column, capped."""
-    rows = con.execute(f"{sql} LIMIT {MAX_SHOWN}", params or []).fetchall()
-    total = int(rows[0][-1]) if rows else 0
-    return [r[:-1] for r in rows], total
-
-
-def check_columns(
-    con: Any, table: Table, stage: str, labels: dict[tuple[str, str], str]
-) -> Problems:
-    """Blank required values, types, allowed values, currencies and bounds of every column."""
-    found = Problems()
-    for column in table.columns:
-        checks = _column_checks(column)
+def column_checks(table: Table, staged: str) -> list[Check]:
+    """Blank required values, types, allowed values, currencies and bounds of every column, in
+    one scan: each refused row and column with the first check it fails."""
+    kinds: dict[str, list[str]] = {}
+    cases = []
+    for j, column in enumerate(table.columns):
+        checks = _column_checks(column, j)
         if not checks:
             continue
-        c = ident(column.name)
-        kind = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(checks))
-        sql = (
-            f"SELECT _file, _row, v, k, count(*) OVER () FROM ("
-            f"SELECT _file, _row, v, CASE {kind} END AS k FROM ("
-            f"SELECT _file, _row, {c} AS v, {typed(column, c)} AS t FROM {stage})) "
-            f"WHERE k IS NOT NULL ORDER BY _file, _row"
-        )
-        rows, total = _fetch(con, sql)
-        problems = [
-            Problem(f, r, labels.get((f, column.name), column.name), v, checks[k][1])
-            for f, r, v, k in rows
-        ]
-        found.extend(problems, total)
-    return found
+        kinds[column.name] = [expected for _, expected in checks]
+        when = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(checks))
+        cases.append(f"CASE {when} END AS {ident(column.name)}")
+    if not cases:
+        return []
+    names = ", ".join(ident(c) for c in kinds)
+    sql = (
+        f"SELECT _src, _rid, _row, col, CAST(NULL AS VARCHAR) AS value, a, NULL AS b FROM ("
+        f"UNPIVOT (SELECT _src, _rid, _row, {', '.join(cases)} FROM {staged}) "
+        f"ON {names} INTO NAME col VALUE a)"
+    )
+
+    def expected(col: str, a: int | None, b: int | None, files: Callable[[int], str]) -> str:
+        return kinds[col][int(a or 0)]
+
+    return [Check(table.name, sql, expected)]
 
 
-def check_keys(con: Any, table: Table, stage: str, labels: dict[tuple[str, str], str]) -> Problems:
-    """Rows whose key repeats an earlier row of this load (files in order, rows in order).
+def key_check(table: Table, staged: str) -> Check:
+    """Rows whose key repeats an earlier row of this load (files in load order, rows in order).
 
     Repeated keys are found by one hash aggregation; only their rows are then ordered to name
     the first occurrence, so a load without repeats never sorts the whole table."""
-    found = Problems()
-    keys = [typed(table.column(k), ident(k)) for k in table.key]
-    names = [f"_k{i}" for i in range(len(keys))]
-    part = ", ".join(names)
+    keys = [ident(k) for k in table.key]
+    part = ", ".join(keys)
     not_null = " AND ".join(f"{k} IS NOT NULL" for k in keys)
-    shown = " || ' / ' || ".join(f"CAST({k} AS VARCHAR)" for k in names)
-    keyed = ", ".join(f"{k} AS {n}" for k, n in zip(keys, names, strict=True))
+    shown = " || ' / ' || ".join(f"CAST({k} AS VARCHAR)" for k in keys)
     sql = (
-        f"WITH keyed AS (SELECT _file, _row, {keyed} FROM {stage} WHERE {not_null}), "
+        f"WITH keyed AS (SELECT _src, _rid, _row, {part} FROM {staged} WHERE {not_null}), "
         f"repeated AS (SELECT {part} FROM keyed GROUP BY {part} HAVING count(*) > 1) "
-        f"SELECT _file, _row, v, first_file, first_row, count(*) OVER () FROM ("
-        f"SELECT _file, _row, {shown} AS v, "
-        f"row_number() OVER w AS n, first_value(_file) OVER w AS first_file, "
-        f"first_value(_row) OVER w AS first_row FROM keyed SEMI JOIN repeated USING ({part}) "
-        f"WINDOW w AS (PARTITION BY {part} ORDER BY _file, _row)) WHERE n > 1 ORDER BY _file, _row"
+        f"SELECT _src, _rid, _row, '{table.key[0]}' AS col, v AS value, a, b FROM ("
+        f"SELECT _src, _rid, _row, {shown} AS v, row_number() OVER w AS n, "
+        f"first_value(_src) OVER w AS a, first_value(_row) OVER w AS b "
+        f"FROM keyed SEMI JOIN repeated USING ({part}) "
+        f"WINDOW w AS (PARTITION BY {part} ORDER BY _src, _row)) WHERE n > 1"
     )
-    rows, total = _fetch(con, sql)
     col = " + ".join(table.key)
-    problems = [
-        Problem(
-            f,
-            r,
-            labels.get((f, table.key[0]), col) if len(table.key) == 1 else col,
-            v,
-            f"a unique {col} (already on {ff} row {fr})",
-        )
-        for f, r, v, ff, fr in rows
-    ]
-    found.extend(problems, total)
-    return found
+
+    def expected(c: str, a: int | None, b: int | None, files: Callable[[int], str]) -> str:
+        return f"a unique {col} (already on {files(int(a or 0))} row {b})"
+
+    def label(c: str, stage: Stage) -> str:
+        return stage.mapped.sources.get(c, c) if len(table.key) == 1 else col
+
+    return Check(table.name, sql, expected, label)
 
 
-def check_date_order(
-    con: Any, table: Table, stage: str, labels: dict[tuple[str, str], str]
-) -> Problems:
+def date_order_checks(table: Table, staged: str) -> list[Check]:
     """Rows where an earlier date (e.g. period_start) is after its later one (period_end)."""
-    found = Problems()
-    for early, late in table.date_order:
-        a = typed(table.column(early), ident(early))
-        b = typed(table.column(late), ident(late))
-        sql = (
-            f"SELECT _file, _row, {ident(late)}, count(*) OVER () FROM {stage} "
-            f"WHERE {a} > {b} ORDER BY _file, _row"
+    return [
+        Check(
+            table.name,
+            f"SELECT _src, _rid, _row, '{late}' AS col, CAST(NULL AS VARCHAR) AS value, "
+            f"NULL AS a, NULL AS b FROM {staged} WHERE {ident(early)} > {ident(late)}",
+            _always(f"a date on or after {early}"),
         )
-        rows, total = _fetch(con, sql)
-        found.extend(
-            [
-                Problem(f, r, labels.get((f, late), late), v, f"a date on or after {early}")
-                for f, r, v in rows
-            ],
-            total,
-        )
-    return found
+        for early, late in table.date_order
+    ]
 
 
-def check_references(
-    con: Any, table: Table, stage: str, stages: dict[str, str], labels: dict[tuple[str, str], str]
-) -> Problems:
+def reference_checks(con: Any, table: Table, staged: str, views: dict[str, str]) -> list[Check]:
     """Rows whose reference (e.g. a deal's account) is neither in this load nor stored."""
-    found = Problems()
+    checks = []
     for ref in table.references:
         col = ident(ref.column)
         exists = []
-        if ref.table in stages:
+        if ref.table in views:
             exists.append(
-                f"SELECT 1 FROM {stages[ref.table]} o WHERE o.{ident(ref.target)} = s.{col}"
+                f"SELECT 1 FROM {views[ref.table]} o WHERE o.{ident(ref.target)} = s.{col}"
             )
         if table_exists(con, ref.table):
             exists.append(
                 f"SELECT 1 FROM main.{ident(ref.table)} o WHERE o.{ident(ref.target)} = s.{col}"
             )
         cond = " AND ".join(f"NOT EXISTS ({e})" for e in exists) or "TRUE"
-        sql = (
-            f"SELECT _file, _row, {col}, count(*) OVER () FROM {stage} s "
-            f"WHERE {col} IS NOT NULL AND {cond} ORDER BY _file, _row"
-        )
-        rows, total = _fetch(con, sql)
         expected = f"a value present in {ref.table}.{ref.target} (in this load or already stored)"
-        found.extend(
-            [
-                Problem(f, r, labels.get((f, ref.column), ref.column), v, expected)
-                for f, r, v in rows
-            ],
-            total,
+        checks.append(
+            Check(
+                table.name,
+                f"SELECT _src, _rid, _row, '{ref.column}' AS col, {col} AS value, NULL AS a, "
+                f"NULL AS b FROM {staged} s WHERE {col} IS NOT NULL AND {cond}",
+                _always(expected),
+            )
         )
-    return found
+    return checks
 
 
-def check_duplicate_months(con: Any, stage: str) -> Problems:
+def overlap_check(staged: str) -> Check:
     """Periods of one subscription that overlap, so the line item would count twice in a month.
 
     An open-ended period followed by a later one of the same subscription ends the day before
     it (monthly exports list each month's start only); two such starts in one month overlap.
     """
-    table = TABLES["subscriptions"]
-    start = typed(table.column("period_start"), "period_start")
-    end = typed(table.column("period_end"), "period_end")
     sql = (
-        f"SELECT _file, _row, v, pf, pr, count(*) OVER () FROM ("
-        f"SELECT _file, _row, subscription_id || ' from ' || period_start AS v, "
-        f"lag({end}) OVER w AS prev_end, lag({start}) OVER w AS prev_start, {start} AS s, "
-        f"lag(_file) OVER w AS pf, lag(_row) OVER w AS pr FROM {stage} "
-        f"WHERE {start} IS NOT NULL AND subscription_id IS NOT NULL "
-        f"WINDOW w AS (PARTITION BY subscription_id ORDER BY {start}, _file, _row)) "
-        f"WHERE prev_start IS NOT NULL AND (prev_end >= s OR (prev_end IS NULL "
-        f"AND date_trunc('month', prev_start) = date_trunc('month', s))) ORDER BY _file, _row"
+        "SELECT _src, _rid, _row, 'period_start' AS col, v AS value, a, b FROM ("
+        "SELECT _src, _rid, _row, subscription_id || ' from ' || CAST(period_start AS VARCHAR) "
+        "AS v, lag(period_end) OVER w AS prev_end, lag(period_start) OVER w AS prev_start, "
+        "period_start AS s, lag(_src) OVER w AS a, lag(_row) OVER w AS b FROM "
+        f"{staged} WHERE period_start IS NOT NULL AND subscription_id IS NOT NULL "
+        "WINDOW w AS (PARTITION BY subscription_id ORDER BY period_start, _src, _row)) "
+        "WHERE prev_start IS NOT NULL AND (prev_end >= s OR (prev_end IS NULL "
+        "AND date_trunc('month', prev_start) = date_trunc('month', s)))"
     )
-    rows, total = _fetch(con, sql)
+
+    def expected(c: str, a: int | None, b: int | None, files: Callable[[int], str]) -> str:
+        return (
+            f"one period per subscription and month (overlaps {files(int(a or 0))} row {b}; "
+            "give concurrent line items their own subscription_id)"
+        )
+
+    return Check("subscriptions", sql, expected)
+
+
+def checks_for(con: Any, table: Table, views: dict[str, str]) -> list[Check]:
+    """Every check of one table's staged rows (``views`` maps this load's tables to theirs)."""
+    staged = views[table.name]
+    checks = [
+        *column_checks(table, staged),
+        key_check(table, staged),
+        *date_order_checks(table, staged),
+        *reference_checks(con, table, staged, views),
+    ]
+    if table.name == "subscriptions":
+        checks.append(overlap_check(staged))
+    return checks
+
+
+def _source_label(col: str, stage: Stage) -> str:
+    """A canonical column as the stage's file calls it."""
+    return stage.mapped.sources.get(col, col)
+
+
+def report(con: Any, checks: Sequence[Check], stages: dict[int, Stage]) -> Problems:
+    """The problems of ``checks``: the first ``MAX_SHOWN`` of each (by file and row) with the
+    values as their files wrote them, the rest counted."""
     found = Problems()
-    found.extend(
-        [
-            Problem(
-                f,
-                r,
-                "period_start",
-                v,
-                f"one period per subscription and month (overlaps {pf} row {pr}; give concurrent "
-                "line items their own subscription_id)",
-            )
-            for f, r, v, pf, pr in rows
-        ],
-        total,
-    )
+    for check in checks:
+        rows = con.execute(
+            f"SELECT *, count(*) OVER () FROM ({check.sql}) ORDER BY _src, _row, col "
+            f"LIMIT {MAX_SHOWN}"
+        ).fetchall()
+        if not rows:
+            continue
+        wanted = [(src, rid, col) for src, rid, _, col, value, *_ in rows if value is None]
+        texts = source_texts(con, stages, wanted)
+        problems = []
+        for src, rid, row, col, value, a, b, _ in rows:
+            stage = stages[src]
+            label = (check.column_label or _source_label)(col, stage)
+            shown = texts.get((src, rid, col)) if value is None else value
+            expected = check.expected(col, a, b, lambda i: stages[i].label)
+            problems.append(Problem(stage.label, int(row), label, shown, expected))
+        found.extend(problems, int(rows[0][-1]))
     return found
+
+
+def source_texts(
+    con: Any, stages: dict[int, Stage], wanted: Sequence[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], str | None]:
+    """The text the files hold (after the mapping) at ``(src, rid, column)`` places.
+
+    The stage keeps typed values only; the text of a few rows is read again from the file, in
+    the same order as the stage was (so places agree), or picked by ``_rid`` from a lookup's
+    joined table. Used only when there are problems to show."""
+    by_src: dict[int, dict[str, set[int]]] = {}
+    for src, rid, col in wanted:
+        by_src.setdefault(src, {}).setdefault(col, set()).add(int(rid))
+    out: dict[tuple[int, int, str], str | None] = {}
+    for src, columns in by_src.items():
+        mapped = stages[src].mapped
+        present = [c for c in columns if c in mapped.texts]
+        if not present:
+            continue
+        rids = sorted(set().union(*(columns[c] for c in present)))
+        select = ", ".join(f"{mapped.texts[c]} AS {ident(c)}" for c in present)
+        if mapped.position:
+            place = ident(mapped.position)
+            rows = con.execute(
+                f"SELECT {place}, {select} FROM {mapped.relation} "
+                f"WHERE list_contains(${len(mapped.params) + 1}, {place})",
+                [*mapped.params, rids],
+            ).fetchall()
+        else:
+            text = f"_text_{int(src)}"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {text} AS SELECT {select} FROM {mapped.relation}",
+                mapped.params,
+            )
+            rows = con.execute(
+                f"SELECT rowid, {', '.join(ident(c) for c in present)} FROM {text} "
+                "WHERE list_contains($1, rowid)",
+                [rids],
+            ).fetchall()
+            con.execute(f"DROP TABLE {text}")
+        for rid, *values in rows:
+            for col, value in zip(present, values, strict=True):
+                out[(src, int(rid), col)] = value
+    return out
