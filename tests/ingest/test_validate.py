@@ -165,7 +165,7 @@ CASES = {
             2,
             "currency",
             "EUR",
-            "an fx_rates row for EUR valid on or before 2024-01-01 (rates into USD)",
+            "an fx_rates row for EUR (rates into USD) valid on or before the period's start",
         ),
     ),
     "MRR of one account in two currencies": (

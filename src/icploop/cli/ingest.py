@@ -131,12 +131,31 @@ def load(
             help="With --source-url: CANONICAL=SOURCE_TABLE, e.g. accounts=crm_accounts (repeat).",
         ),
     ] = None,
+    max_rejects: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rejects",
+            help="Load the rows that pass and set up to N refused rows aside (with --rejects); "
+            "more refused rows refuse the whole load.",
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="CSV the refused rows are written to, with their problems."),
+    ] = None,
 ) -> None:
-    """Validate files (or another database's tables) and load them, all or nothing."""
+    """Validate files (or another database's tables) and load them, all or nothing (or, with
+    --max-rejects, all but the refused rows, which are written to --rejects)."""
     with user_errors():
         if source_url is not None:
             _load_from_database(
-                source_url, source_tables or [], mapping, preset, workspace, analytics_url
+                source_url,
+                source_tables or [],
+                mapping,
+                preset,
+                workspace,
+                analytics_url,
+                (max_rejects, rejects),
             )
             return
         if not paths:
@@ -167,6 +186,8 @@ def load(
                 reporting_currency=_load_currency(settings),
                 progress=progress,
                 memory_limit=settings.load_memory_limit,
+                max_rejects=max_rejects,
+                rejects=rejects,
             )
         _record_currency(settings, result)
         table = Table(title=f"load {result.load_id}")
@@ -188,6 +209,7 @@ def _load_from_database(
     preset: str | None,
     workspace: Path | None,
     analytics_url: str | None,
+    quarantine: tuple[int | None, Path | None],
 ) -> None:
     if not pairs:
         raise IcploopError(
@@ -211,10 +233,14 @@ def _load_from_database(
         chosen,
         reporting_currency=_load_currency(settings),
         memory_limit=settings.load_memory_limit,
+        max_rejects=quarantine[0],
+        rejects=quarantine[1],
     )
     _record_currency(settings, result)
     for count in result.tables.values():
         console.print(f"{count.table}: {count.inserted:,} inserted, {count.replaced:,} replaced")
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
 
 
 def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -> None:
@@ -250,7 +276,7 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
                 )
             console.print(roles)
         loads = Table(title="loads")
-        for col in ("load", "at", "table", "inserted", "replaced", "files"):
+        for col in ("load", "at", "table", "inserted", "replaced", "refused", "files"):
             loads.add_column(col)
         for ld in report["loads"]:
             loads.add_row(
@@ -259,6 +285,7 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
                 ld["table"],
                 f"{ld['rows_inserted']:,}",
                 f"{ld['rows_replaced']:,}",
+                f"{sum(f.get('rejected', 0) for f in ld['files']):,}",  # set aside by quarantine
                 ", ".join(Path(f["path"]).name for f in ld["files"]),
             )
         console.print(loads)

@@ -118,21 +118,30 @@ def _mrr_problems(
         if stage
         else ""
     )
-    where_file = "st._src, st._row" if stage else "NULL, NULL"
+    src_col, row_col = ("st._src", "st._row") if stage else ("NULL", "NULL")
+    where_file = f"{src_col}, {row_col}"
     missing = con.execute(
         f"SELECT {where_file}, r.cur, r.period_start FROM {RATED} r {locate} "
         "WHERE r.rate IS NULL ORDER BY 1, 2 LIMIT 50"
     ).fetchall()
-    for src, row, cur, start in missing:
-        found.add(
-            Problem(
-                "subscriptions (stored)" if src is None else files(src),
-                row,
-                "currency",
-                cur,
-                f"an fx_rates row for {cur} valid on or before {start} (rates into {reporting})",
-            )
+
+    def no_rate(cur: str) -> str:
+        return (
+            f"an fx_rates row for {cur} (rates into {reporting}) valid on or before the "
+            "period's start"
         )
+
+    for src, row, cur, _ in missing:
+        label = "subscriptions (stored)" if src is None else files(src)
+        found.add(Problem(label, row, "currency", cur, no_rate(cur)))
+    # every period without a rate, counted per file and currency (one cause each)
+    for src, cur, n, first, last in con.execute(
+        f"SELECT {src_col}, r.cur, count(*), min({row_col}), max({row_col}) "
+        f"FROM {RATED} r {locate} WHERE r.rate IS NULL GROUP BY ALL"
+    ).fetchall():
+        label = "subscriptions (stored)" if src is None else files(src)
+        found.extents[(label, "currency", no_rate(cur))] = (int(n), first, last)
+        found.hidden += max(0, int(n) - sum(1 for m in missing if m[0] == src and m[2] == cur))
     mixed = con.execute(
         "WITH multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
         f"FROM {RATED} GROUP BY account_id HAVING count(DISTINCT cur) > 1) "

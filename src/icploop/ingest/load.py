@@ -27,7 +27,7 @@ from ibis.backends import BaseBackend
 
 from icploop.config import DEFAULT_CURRENCY, DEFAULT_LOAD_MEMORY, MEMORY_SIZE
 from icploop.errors import IcploopError, Problem
-from icploop.ingest import derive, read, transform, validate
+from icploop.ingest import derive, quarantine, read, transform, validate
 from icploop.ingest.mapping import Mapping
 from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
 from icploop.ingest.sql import duckdb_connection, ident, idents, table_exists
@@ -46,6 +46,7 @@ class FileRecord:
     sha256: str
     rows: int
     dropped: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class LoadResult:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reporting_currency: str = DEFAULT_CURRENCY
+    rejected: int = 0
+    """Rows set aside by quarantine (``max_rejects``), written to the rejects file."""
 
 
 def create_tables(con: Any) -> None:
@@ -157,6 +160,8 @@ def load_paths(
     progress: ProgressCallback | None = None,
     loaded_at: datetime | None = None,
     memory_limit: str = DEFAULT_LOAD_MEMORY,
+    max_rejects: int | None = None,
+    rejects: Path | None = None,
 ) -> LoadResult:
     """Load CSV/Parquet files and folders into the analytics DuckDB, all or nothing.
 
@@ -170,7 +175,11 @@ def load_paths(
     ``memory_limit`` (e.g. ``2GB``) caps DuckDB's memory during the load: the staging copies
     spill to disk beyond it instead of growing with the input (by default DuckDB would hold them
     in up to 80% of the machine's memory).
+    With ``max_rejects`` and ``rejects`` (both or neither), up to that many refused rows are
+    set aside into the ``rejects`` CSV with their problems and the rest loads (see
+    :mod:`icploop.ingest.quarantine`); more refused rows refuse the load as without them.
     """
+    quarantine.check_limit(max_rejects, rejects)
     if reporting_currency is not None and reporting_currency not in KNOWN_CURRENCIES:
         raise IcploopError(
             f"unknown reporting currency {reporting_currency!r}", "use an ISO 4217 code like USD"
@@ -188,7 +197,15 @@ def load_paths(
             tempfile.TemporaryDirectory(prefix="icploop-load-") as tmp,
         ):
             return _load(
-                con, sources, skipped, temp, Path(tmp), reporting_currency, progress, loaded_at
+                con,
+                sources,
+                skipped,
+                temp,
+                Path(tmp),
+                reporting_currency,
+                progress,
+                loaded_at,
+                (max_rejects, rejects) if max_rejects is not None and rejects else None,
             )
     except duckdb.OutOfMemoryException as exc:
         raise IcploopError(
@@ -227,8 +244,10 @@ def _load(
     reporting: str | None,
     progress: ProgressCallback | None,
     loaded_at: datetime | None,
+    limit: tuple[int, Path] | None = None,
 ) -> LoadResult:
-    """Read each file once into its typed stage, check the staged rows, then store them."""
+    """Read each file once into its typed stage, check the staged rows, then store them.
+    ``limit`` (max rejects, rejects file) sets refused rows aside instead of refusing all."""
     total = len(sources) + 2
     found: list[Problem] = []
     opened: dict[int, read.OpenedFile] = {}
@@ -263,16 +282,18 @@ def _load(
     problems.extend(found)
     problems.raise_if_any()
 
-    views: dict[str, str] = {}
-    for table in LOADABLE_TABLES:
-        parts = [s for s in stages.values() if s.table == table]
-        if parts:
-            views[table] = validate.staged_view(con, table, parts)
-            temp.views.append(views[table])
-    for table in views:
-        checks = validate.checks_for(con, TABLES[table], views)
-        problems.merge(validate.report(con, checks, stages))
-    problems.raise_if_any()
+    set_aside = None
+    temp.tables.append(quarantine.REFUSED)
+    if limit is None:
+        views = quarantine.staged_views(con, stages, None)
+        temp.views += list(views.values())
+        for table in views:
+            checks = validate.checks_for(con, TABLES[table], views)
+            problems.merge(validate.report(con, checks, stages))
+        problems.raise_if_any()
+    else:
+        views, set_aside = quarantine.quarantine(con, stages, *limit)
+        temp.views += list(views.values())
 
     attributes = _stage_attributes(con, stages, views, temp)
     if progress:
@@ -285,16 +306,25 @@ def _load(
             s.mapped.opened.sha256,
             s.rows,
             s.dropped,
+            set_aside.per_file.get(src, 0) if set_aside else 0,
         )
-        for s in stages.values()
+        for src, s in stages.items()
     ]
     if reporting is None:
         reporting = _only_currency(con, views) or DEFAULT_CURRENCY
     roles = _role_overrides([s.mapped for s in stages.values()])
-    result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles)
+    try:
+        result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles)
+    except BaseException:
+        if set_aside is not None and set_aside.path is not None:
+            set_aside.path.unlink(missing_ok=True)  # nothing loaded, nothing set aside
+        raise
     if progress:
         progress(total, total, "stored")
-    notes = [
+    notes = []
+    if set_aside is not None and set_aside.total:
+        notes.append(f"{set_aside.total:,} row(s) refused and written to {set_aside.path}")
+    notes += [
         f"{s.label}: kept {s.rows - s.filtered:,} of {s.rows:,} row(s) where "
         f"{' and '.join(c.describe() for c in s.mapped.opened.source.entry.where)}"
         for s in stages.values()
@@ -326,7 +356,15 @@ def _load(
             f"{until:%B %Y} ({months:,} account-month(s) without a row of their own); if each row of the export is one month, set 'grain: month' in the "
             "mapping (a month without a row is then zero)"
         )
-    return LoadResult(result[0], files, result[1], [str(p) for p in skipped], notes, reporting)
+    return LoadResult(
+        result[0],
+        files,
+        result[1],
+        [str(p) for p in skipped],
+        notes,
+        reporting,
+        set_aside.total if set_aside else 0,
+    )
 
 
 def _only_currency(con: Any, views: dict[str, str]) -> str | None:
@@ -397,7 +435,7 @@ def _store(
         when = loaded_at or datetime.now(UTC).replace(tzinfo=None)
         for table, count in counts.items():
             listed = [
-                {"path": f.path, "sha256": f.sha256, "rows": f.rows}
+                {"path": f.path, "sha256": f.sha256, "rows": f.rows, "rejected": f.rejected}
                 for f in files
                 if f.table == table
             ]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from icploop.errors import Problem, ValidationError
+from icploop.errors import Cause, Extent, Problem, ValidationError
 from icploop.ingest.schema import KNOWN_CURRENCIES, MAX_MRR, TABLES, Column, Table
 from icploop.ingest.sql import ident, table_exists
 from icploop.ingest.transform import Mapped
@@ -35,10 +35,12 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 
 @dataclass
 class Problems:
-    """Problems found so far, capped at ``MAX_SHOWN`` shown, the rest counted."""
+    """Problems found so far, capped at ``MAX_SHOWN`` shown, the rest counted; ``extents`` hold
+    each cause's full count and row span where a check counted them (for grouped messages)."""
 
     shown: list[Problem] = field(default_factory=list)
     hidden: int = 0
+    extents: dict[Cause, Extent] = field(default_factory=dict)
 
     def add(self, problem: Problem) -> None:
         if len(self.shown) < MAX_SHOWN:
@@ -55,14 +57,15 @@ class Problems:
     def merge(self, other: Problems) -> None:
         self.extend(other.shown)
         self.hidden += other.hidden
+        self.extents.update(other.extents)
 
     def __bool__(self) -> bool:
         return bool(self.shown) or self.hidden > 0
 
-    def raise_if_any(self) -> None:
+    def raise_if_any(self, hint: str = "") -> None:
         if self:
             ordered = sorted(self.shown, key=lambda p: (p.file, p.row or 0, p.column or ""))
-            raise ValidationError(ordered, self.hidden)
+            raise ValidationError(ordered, self.hidden, hint, self.extents)
 
 
 def typed(column: Column, x: str) -> str:
@@ -230,13 +233,20 @@ def stage_file(con: Any, mapped: Mapped, src: int) -> Stage:
     )
 
 
-def staged_view(con: Any, table: str, stages: Sequence[Stage]) -> str:
+def staged_view(con: Any, table: str, stages: Sequence[Stage], refused: str | None = None) -> str:
     """The temp view ``_staged_<table>``: the kept rows of the table's stages, each with its
-    file's index ``_src``, its place in the file ``_rid`` and its spreadsheet row ``_row``."""
+    file's index ``_src``, its place in the file ``_rid`` and its spreadsheet row ``_row``.
+    ``refused`` names a table of ``(_src, _rid)`` rows quarantined out of the load."""
     parts = []
     for s in stages:
-        keep = " WHERE _out = 0" if s.mapped.keep_if or s.mapped.drop_if else ""
         rid = "_pos" if s.mapped.position else "rowid"
+        conds = ["_out = 0"] if s.mapped.keep_if or s.mapped.drop_if else []
+        if refused:
+            conds.append(
+                f"NOT EXISTS (SELECT 1 FROM {refused} q WHERE q._src = {int(s.src)} "
+                f"AND q._rid = {s.name}.{rid})"
+            )
+        keep = f" WHERE {' AND '.join(conds)}" if conds else ""
         first = int(s.mapped.opened.first_row)
         parts.append(
             f"SELECT *, {int(s.src)} AS _src, {rid} AS _rid, {rid} + {first} AS _row "
@@ -447,26 +457,55 @@ def _source_label(col: str, stage: Stage) -> str:
 
 def report(con: Any, checks: Sequence[Check], stages: dict[int, Stage]) -> Problems:
     """The problems of ``checks``: the first ``MAX_SHOWN`` of each (by file and row) with the
-    values as their files wrote them, the rest counted."""
+    values as their files wrote them, the rest counted, and each cause's count and row span."""
     found = Problems()
     for check in checks:
-        rows = con.execute(
-            f"SELECT *, count(*) OVER () FROM ({check.sql}) ORDER BY _src, _row, col "
-            f"LIMIT {MAX_SHOWN}"
-        ).fetchall()
-        if not rows:
+        refused = refusals(con, check, stages, MAX_SHOWN)
+        if not refused:
             continue
-        wanted = [(src, rid, col) for src, rid, _, col, value, *_ in rows if value is None]
-        texts = source_texts(con, stages, wanted)
-        problems = []
-        for src, rid, row, col, value, a, b, _ in rows:
-            stage = stages[src]
-            label = (check.column_label or _source_label)(col, stage)
-            shown = texts.get((src, rid, col)) if value is None else value
-            expected = check.expected(col, a, b, lambda i: stages[i].label)
-            problems.append(Problem(stage.label, int(row), label, shown, expected))
-        found.extend(problems, int(rows[0][-1]))
+        found.extend([p for _, _, p in refused], refused_count(con, check))
+        found.extents.update(extents(con, check, stages))
     return found
+
+
+def refusals(
+    con: Any, check: Check, stages: dict[int, Stage], limit: int | None
+) -> list[tuple[int, int, Problem]]:
+    """The rows ``check`` refuses as ``(src, rid, problem)``, by file and row, the first
+    ``limit`` (all when None), with the values as their files wrote them."""
+    cap = f" LIMIT {int(limit)}" if limit is not None else ""
+    rows = con.execute(f"SELECT * FROM ({check.sql}) ORDER BY _src, _row, col{cap}").fetchall()
+    wanted = [(src, rid, col) for src, rid, _, col, value, *_ in rows if value is None]
+    texts = source_texts(con, stages, wanted)
+    out = []
+    for src, rid, row, col, value, a, b in rows:
+        stage = stages[src]
+        label = (check.column_label or _source_label)(col, stage)
+        shown = texts.get((src, rid, col)) if value is None else value
+        expected = check.expected(col, a, b, lambda i: stages[i].label)
+        out.append((int(src), int(rid), Problem(stage.label, int(row), label, shown, expected)))
+    return out
+
+
+def refused_count(con: Any, check: Check) -> int:
+    return int(con.execute(f"SELECT count(*) FROM ({check.sql})").fetchall()[0][0])
+
+
+def extents(con: Any, check: Check, stages: dict[int, Stage]) -> dict[Cause, Extent]:
+    """Each cause of ``check`` (file, column, expectation) with its row count and span."""
+    rows = con.execute(
+        f"SELECT _src, col, a, b, count(*), min(_row), max(_row) FROM ({check.sql}) GROUP BY ALL"
+    ).fetchall()
+    out: dict[Cause, Extent] = {}
+    for src, col, a, b, n, first, last in rows:
+        stage = stages[src]
+        label = (check.column_label or _source_label)(col, stage)
+        cause = (stage.label, label, check.expected(col, a, b, lambda i: stages[i].label))
+        before = out.get(cause, (0, None, None))
+        lo = min(x for x in (before[1], first) if x is not None)
+        hi = max(x for x in (before[2], last) if x is not None)
+        out[cause] = (before[0] + int(n), int(lo), int(hi))
+    return out
 
 
 def source_texts(
