@@ -113,3 +113,17 @@ def test_the_command_prints_or_writes_the_yaml_and_never_overwrites(tmp_path: Pa
     assert again.exit_code == 1 and "exists" in again.stderr
     missing = runner.invoke(app, ["map", "suggest", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1 and "no such file" in missing.stderr
+
+
+def test_extra_account_columns_come_with_their_inferred_roles(backend: BaseBackend) -> None:
+    path = public("ibm_telco_churn") / "Telco-Customer-Churn.csv"
+    suggestion = suggest(path)
+    entry = parse_mapping(suggestion.yaml).tables[0]
+    assert entry.table == "accounts"
+    assert (entry.role["Churn"], entry.role["tenure"]) == ("label", "label")
+    assert (entry.role["Contract"], entry.role["MonthlyCharges"]) == ("dimension", "measure")
+    load_paths(backend, [path], parse_mapping(suggestion.yaml))
+    con = backend.con  # type: ignore[attr-defined]
+    assert con.execute("SELECT role FROM attribute_roles WHERE attribute = 'churn'").fetchall() == [
+        ("label",)
+    ]

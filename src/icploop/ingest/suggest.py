@@ -5,7 +5,8 @@ the file fills from its column names (against each canonical column's usual name
 which source column fills each canonical column, and what the values need: a date format
 (US or European dates, timestamps, Unix seconds), amounts in cents, a stage map for deal
 outcomes, trials among subscription statuses, monthly rows without an end date. It returns the
-mapping as YAML text with a comment on every guess; nothing is loaded. The YAML it writes
+mapping as YAML text with a comment on every guess, and for an accounts file the role of each
+extra column as :mod:`icploop.attributes` infers it; nothing is loaded. The YAML it writes
 parses with :func:`icploop.ingest.mapping.parse_mapping`.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from icploop.attributes import infer_role, profile_values
 from icploop.errors import IcploopError
 from icploop.ingest.read import SUFFIXES
 from icploop.ingest.schema import LOADABLE_TABLES, TABLES
@@ -366,9 +368,16 @@ def suggest(path: Path) -> Suggestion:
                 chosen["charge_type"] = status
     used = set(chosen.values()) | ({user} if events and user else set())
     rest = [h for h in header if h not in used]
-    if rest:
-        kept = "kept as attributes" if table == "accounts" else "not loaded"
-        lines.append(f"    # other columns ({kept}): {', '.join(rest)}")
+    if rest and table == "accounts":
+        # the attribute roles the load would infer, written out to be checked and edited
+        lines.append(
+            "    role:   # label: an outcome, never searched; identifier, date: never searched"
+        )
+        for name in rest:
+            role, why = infer_role(snake(name), profile_values(frame[name]))
+            lines.append(f"      {_q(name)}: {role}   # {why}")
+    elif rest:
+        lines.append(f"    # other columns (not loaded): {', '.join(rest)}")
     for note in out.notes:
         lines.append(f"# {note}")
     return out
