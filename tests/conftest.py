@@ -166,3 +166,28 @@ def approve_by_every_team(session, number: int, now=None) -> None:  # type: igno
             session.add(Person(person_id=person_id, role=roles[0], created_at=utcnow()))
             session.flush()
         approve(session, number, person_id, now or utcnow())
+
+
+@pytest.fixture(scope="session")
+def demo_variant(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The small demo company with its two variants on (customers on Dynamics CRM who never
+    start; an onboarding_plan column recorded only for the last 180 days of closes), loaded."""
+    from pathlib import Path
+
+    from icploop.demo.generator import generate_company
+    from icploop.engine import connect
+    from icploop.ingest.load import load_paths
+
+    folder = tmp_path_factory.mktemp("demo-variant")
+    truth = generate_company(
+        folder / "data",
+        accounts=DEMO_TEST_ACCOUNTS,
+        seed=11,
+        never_activated=True,
+        recent_attribute=True,
+    )
+    path = Path(folder) / "analytics.duckdb"
+    backend = connect(f"duckdb://{path}")
+    load_paths(backend, [folder / "data"])
+    backend.disconnect()
+    return {"warehouse": path, "truth": truth, "folder": folder / "data"}

@@ -109,6 +109,12 @@ OUTCOME_LABELS = (
     "adoption",
     "stalled",
     "won",
+    "never_activated",
+    "time_to_value",
+    "days_to_value",
+    "days_observed",
+    "first_value_date",
+    "start_date",
 )
 
 # name tokens that say a column is an outcome, or names one row
@@ -229,6 +235,18 @@ class AttributeCatalog:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {a.name: a for a in self.attributes})
+
+    def with_labels(self, names: Iterable[str]) -> AttributeCatalog:
+        """The same catalogue with ``names`` as labels (the outcome being asked about)."""
+        asked = set(names)
+        return AttributeCatalog(
+            tuple(
+                replace(a, role="label", origin="derived", reason="the outcome being measured")
+                if a.name in asked
+                else a
+                for a in self.attributes
+            )
+        )
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

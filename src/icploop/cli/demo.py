@@ -32,6 +32,20 @@ def generate(
     usage_format: Annotated[
         str, typer.Option("--usage-format", help="csv or parquet (parquet for large companies).")
     ] = "csv",
+    never_activated: Annotated[
+        bool,
+        typer.Option(
+            "--never-activated",
+            help="A variant with a ninth effect: customers on Dynamics CRM often win and never start.",
+        ),
+    ] = False,
+    recent_attribute: Annotated[
+        bool,
+        typer.Option(
+            "--recent-attribute",
+            help="A variant with an extra column recorded only for the last 180 days of closes.",
+        ),
+    ] = False,
 ) -> None:
     """Write the canonical CSV files and truth.json of a demo company."""
     from icploop.demo.generator import generate_company
@@ -50,6 +64,8 @@ def generate(
             null=null,
             usage_format=fmt,
             progress=lambda msg: status.update(f"generating the demo company: {msg}"),
+            never_activated=never_activated,
+            recent_attribute=recent_attribute,
         )
     table = Table(title=f"demo company in {out}", show_lines=False)
     table.add_column("file")

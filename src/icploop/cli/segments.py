@@ -24,12 +24,27 @@ from icploop.cli.common import (
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
 from icploop.review.frames import account_frame
-from icploop.segments.catalog import OUTCOMES, search_outcome
+from icploop.segments.catalog import (
+    OUTCOMES,
+    OutcomeSpec,
+    column_outcome,
+    exposed,
+    outcome_spec,
+    search_outcome,
+)
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
-from icploop.segments.outcomes import attribute_catalog, deal_outcomes
-from icploop.segments.thresholds import find_threshold
+from icploop.segments.outcomes import (
+    ACTIVATION_DAYS,
+    VALUE_DAYS,
+    activation_outcomes,
+    attribute_catalog,
+    deal_outcomes,
+)
+from icploop.segments.result import Polarity
+from icploop.segments.thresholds import find_thresholds
 from icploop.segments.why_we_win import why_we_win
+from icploop.warehouse import Warehouse
 
 THRESHOLD_UNITS = {
     "seats_at_close": "seats",
@@ -39,27 +54,39 @@ THRESHOLD_UNITS = {
 }
 
 
-def outcome_frame(backend: Any, as_of: dt.date, outcome: str) -> pd.DataFrame:
-    """The per-account (or, for ``win``, per-deal) frame the search runs on."""
-    if outcome == "win":
+def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFrame:
+    """The frame the search of ``spec`` runs on: per account, per deal (``win``) or per started
+    account (``activation``, ``time-to-value``)."""
+    if spec.frame == "deals":
         return deal_outcomes(CanonicalTables.from_backend(backend))
+    if spec.frame == "activation":
+        days = spec.horizon_days or ACTIVATION_DAYS
+        return activation_outcomes(
+            CanonicalTables.from_backend(backend),
+            as_of,
+            Warehouse(backend).optional("usage"),
+            days=days if spec.name == "activation" else ACTIVATION_DAYS,
+            value_days=days if spec.name == "time-to-value" else VALUE_DAYS,
+        )
     return account_frame(backend, as_of)
 
 
 def run_search(
     frame: pd.DataFrame,
-    outcome: str,
+    spec: OutcomeSpec,
     depth: int,
     min_size: int | None,
     catalog: AttributeCatalog,
     attributes: list[str] | None = None,
     exclude: list[str] | None = None,
-) -> tuple[Any, list[Any]]:
-    """The segment search and, for binary outcomes, the thresholds of the measures searched."""
-    spec = OUTCOMES[outcome]
+) -> tuple[Any, list[Any], OutcomeSpec]:
+    """The segment search and, for binary outcomes, the thresholds of the measures searched
+    (over the accounts exposed for the outcome's horizon); the spec as the column read it."""
+    if spec.custom:
+        frame, spec = column_outcome(frame, spec)
     result = search_outcome(
         frame,
-        outcome,
+        spec,
         depth,
         min_size,
         catalog=catalog,
@@ -69,28 +96,48 @@ def run_search(
     thresholds = []
     if spec.kind == "binary" and result.numeric_attributes:
         numeric = list(result.numeric_attributes)
-        table = ibis.memtable(catalog.typed(frame[[spec.column, *numeric]]))
-        for attribute in numeric:
-            found = find_threshold(
-                table,
-                attribute,
-                spec.column,
-                higher_is=spec.higher_is,
-                unit=THRESHOLD_UNITS.get(attribute, ""),
-                event_phrase=spec.event_phrase,
-                horizon_phrase=" in year one" if outcome == "churn" else "",
-                percent=attribute == "discount",
-            )
-            if found.permutation_p < 0.05:
-                thresholds.append(found)
-    return result, thresholds
+        counted, _ = exposed(frame, spec)
+        found = find_thresholds(
+            ibis.memtable(catalog.typed(counted[[spec.column, *numeric]])),
+            numeric,
+            spec.column,
+            units=THRESHOLD_UNITS,
+            percent=("discount",),
+            higher_is=spec.higher_is,
+            event_phrase=spec.event_phrase,
+            horizon_phrase=" in year one" if spec.name == "churn" else "",
+        )
+        thresholds = [t for t in found if t.recommended is not None]
+    return result, thresholds, spec
 
 
 VIEWS = ("findings", "compare", "why-win", "early-warning")
 
 
 def segments_command(
-    outcome: Annotated[str, typer.Option(help="churn, nrr, ltv, adoption or win.")] = "churn",
+    outcome: Annotated[
+        str,
+        typer.Option(
+            help="churn, nrr, ltv, adoption, win, activation, time-to-value, or column:NAME "
+            "(any 0/1 or numeric account attribute, then searched as the outcome)."
+        ),
+    ] = "churn",
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Horizon in days: of activation (default 60: no revenue or use within it), "
+            "time-to-value (default 180), or a column:NAME outcome (only accounts observed "
+            "that long since their start count).",
+        ),
+    ] = None,
+    higher_is: Annotated[
+        str | None,
+        typer.Option(
+            help="For column:NAME, whether a higher value is bad or good (default: bad for a "
+            "0/1 column, good for a number)."
+        ),
+    ] = None,
     view: Annotated[
         str,
         typer.Option(
@@ -122,8 +169,12 @@ def segments_command(
 ) -> None:
     """Segments that retain, grow and adopt (and those that churn), each with its evidence."""
     with user_errors():
-        if outcome not in OUTCOMES:
-            raise IcploopError(f"unknown outcome {outcome!r}", f"use one of {', '.join(OUTCOMES)}")
+        polarity: Polarity | None = None
+        if higher_is is not None:
+            if higher_is not in ("bad", "good"):
+                raise IcploopError(f"unknown --higher-is {higher_is!r}", "use bad or good")
+            polarity = "bad" if higher_is == "bad" else "good"
+        spec = outcome_spec(outcome, days, polarity)
         if view not in VIEWS:
             raise IcploopError(f"unknown view {view!r}", f"use one of {', '.join(VIEWS)}")
         warehouse = open_warehouse(workspace)
@@ -132,13 +183,11 @@ def segments_command(
         if view != "findings":
             show_view(backend, day, view, top, json)
             return
-        frame = outcome_frame(backend, day, outcome)
-        catalog = attribute_catalog(
-            CanonicalTables.from_backend(backend), frame, (OUTCOMES[outcome].column,)
-        )
-        result, thresholds = run_search(
+        frame = outcome_frame(backend, day, spec)
+        catalog = attribute_catalog(CanonicalTables.from_backend(backend), frame, (spec.column,))
+        result, thresholds, spec = run_search(
             frame,
-            outcome,
+            spec,
             depth,
             min_size,
             catalog,
@@ -150,6 +199,7 @@ def segments_command(
             print_json(
                 {
                     "outcome": outcome,
+                    "label": spec.label,
                     "as_of": day,
                     "accounts": result.n_accounts,
                     "base_rate": result.base_rate,
@@ -160,7 +210,7 @@ def segments_command(
                 }
             )
             return
-        print_findings(result, OUTCOMES[outcome].label, top)
+        print_findings(result, spec.label, top)
         for t in thresholds:
             console.print(f"[bold]Threshold:[/] {t.recommendation}")
 
@@ -172,8 +222,8 @@ def split_names(text: str) -> list[str]:
 
 def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> None:
     """The comparison views: what an ICP chosen each way captures, why we win, early warning."""
-    accounts = outcome_frame(backend, as_of, "churn")
-    deals = outcome_frame(backend, as_of, "win")
+    accounts = outcome_frame(backend, as_of, OUTCOMES["churn"])
+    deals = outcome_frame(backend, as_of, OUTCOMES["win"])
     if view == "compare":
         result = compare_icp_views(accounts, deals, k=3, value_outcome="first_year_churn")
         if json:

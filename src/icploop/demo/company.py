@@ -30,6 +30,7 @@ BEST_USE_CASE = V.USE_CASES.index("revenue_forecasting")
 BEST_INDUSTRY = V.INDUSTRIES.index("Software")
 HOSPITALITY = V.INDUSTRIES.index("Hospitality")
 INTENT_VENDOR = V.LEAD_SOURCES.index("intent_vendor")
+NO_INTEGRATION_CRM = V.CRM_SYSTEMS.index("dynamics")  # the variant's never-activated segment
 SEAT_THRESHOLD = 50
 QUARTER_END_DAYS = 14
 

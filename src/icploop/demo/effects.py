@@ -37,6 +37,9 @@ CHAMPION_TRIGGER = 0.30  # chance that a champion departure ends the account wit
 STALL_BASE = 0.12
 STALL_Y1_CHURN = 0.65
 STALL_HOSP23 = 0.85
+NEVER_ACTIVE_BASE = 0.04  # variant: customers that win but never start, anywhere
+NEVER_ACTIVE_SEGMENT = 0.40  # ... and on a CRM without an integration
+RECENT_ATTRIBUTE_DAYS = 180  # variant: an attribute recorded only for closes this recent
 HEAVY_PREMIUM = 0.30  # share of premium accounts whose cost to serve exceeds gross margin
 HEAVY_GROWTH = 0.03
 GROSS_MARGIN = 0.80
@@ -101,3 +104,13 @@ def plant(c: dict[str, Arr], rng: np.random.Generator, null: bool) -> dict[str, 
     if null:
         params = {k: v[rng.permutation(n)] for k, v in params.items()}
     return params
+
+
+def never_activated(c: dict[str, Arr], rng: np.random.Generator, null: bool) -> Arr:
+    """The variant's ninth effect: customers that win and never start (no subscription, no
+    use). About 4% anywhere and 40% of customers on a CRM without an integration; in the null
+    company everyone has the same overall chance."""
+    p = np.where(c["crm"] == C.NO_INTEGRATION_CRM, NEVER_ACTIVE_SEGMENT, NEVER_ACTIVE_BASE)
+    if null:
+        p = np.full(len(p), p.mean())
+    return rng.random(len(p)) < p

@@ -25,11 +25,13 @@ from icploop.demo import dates as D
 from icploop.demo import effects as E
 from icploop.demo import vocab as V
 from icploop.demo.truth import effects as truth_effects
+from icploop.demo.truth import never_activated_effect
 from icploop.demo.writer import TableWriter, masked, pick
 
 Arr = NDArray[Any]
 VERSION = "1.0"
 CHUNK = 10_000
+ONBOARDING_PLANS = ("guided", "self_serve")
 TABLE_NAMES = (
     "accounts",
     "deals",
@@ -95,12 +97,22 @@ def generate_company(
     null: bool = False,
     usage_format: Literal["csv", "parquet"] = "csv",
     progress: Callable[[str], None] | None = None,
+    *,
+    never_activated: bool = False,
+    recent_attribute: bool = False,
 ) -> dict[str, Any]:
     """Write the demo company's canonical tables and ``truth.json`` into ``out_dir``.
 
     ``accounts`` is the number of customers (accounts with a won deal); prospects with lost deals
     come on top. With ``null`` the company has the same shape and no planted effect. Returns the
     truth dict (also written to ``truth.json``), including the rows written per file.
+
+    Variants (each drawn from its own random stream, so every other file and figure of the
+    company stays the same): ``never_activated`` plants a ninth effect, customers who win and
+    never start (no subscription, usage, tickets, costs or notes; 40% of customers on Dynamics,
+    4% elsewhere, the same chance for all in the null company); ``recent_attribute`` adds an
+    extra account column ``onboarding_plan`` recorded only for customers closed in the last 180
+    days (no effect: a test that exposure rules keep it from looking like a finding).
     """
     say = progress or (lambda _msg: None)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,18 +127,28 @@ def generate_company(
     p = E.plant(c, np.random.default_rng(s_plant), null)
     life = revenue.lifetimes(c, p, f, np.random.default_rng(s_life), null)
     parent, pr = _prospects(c, p, np.random.default_rng(s_prospects))
+    # a further child of the same seed: spawning it draws nothing from the streams above
+    variant = np.random.default_rng(seq.spawn(1)[0])
+    never = E.never_activated(c, variant, null) if never_activated else np.zeros(accounts, bool)
+    recent = (
+        c["close"] >= D.AS_OF - np.timedelta64(E.RECENT_ATTRIBUTE_DAYS, "D")
+        if recent_attribute
+        else None
+    )
+    onboarding = variant.integers(0, len(ONBOARDING_PLANS), accounts) if recent_attribute else None
     ids = C.account_ids(np.arange(1, accounts + 1))
     pids = C.account_ids(np.arange(accounts + 1, accounts + 1 + len(parent)))
     uc_lists = _use_case_lists()
     committed = pick(uc_lists, c["use_case"] * 64 + c["uc_mask"])
 
-    writers = {t: TableWriter(out_dir, t) for t in TABLE_NAMES if t != "usage"}
+    extra = ("onboarding_plan",) if recent_attribute else ()
+    writers = {t: TableWriter(out_dir, t, extra=extra) for t in TABLE_NAMES if t != "usage"}
     writers["usage"] = TableWriter(out_dir, "usage", usage_format)
     try:
         writers["org"].write(dict(org.table))
         writers["fx_rates"].write(fx_table)
         say(f"writing accounts and {len(parent):,} prospects")
-        _write_accounts(writers["accounts"], c, parent, pr, ids, pids, org)
+        _write_accounts(writers["accounts"], c, parent, pr, ids, pids, org, recent, onboarding)
         _write_new_deals(
             writers["deals"], writers["notes"], c, p, parent, pr, ids, pids, org, committed
         )
@@ -145,6 +167,7 @@ def generate_company(
                 committed,
                 chunk_rng,
                 null,
+                ids.filter(pa.array(never[idx])) if never[idx].any() else None,
             )
             say(f"customers {idx[-1] + 1:,}/{accounts:,}")
     finally:
@@ -163,6 +186,14 @@ def generate_company(
         "files": {w.path.name: w.rows for w in writers.values()},
         "effects": truth_effects(c, f, life, org, null),
     }
+    if never_activated:
+        truth["effects"].append(never_activated_effect(c, never, null))
+    if recent_attribute:
+        truth["recent_attribute"] = {
+            "column": "onboarding_plan",
+            "recorded_for": f"customers closed on or after {D.AS_OF - np.timedelta64(E.RECENT_ATTRIBUTE_DAYS, 'D')}",
+            "effect": "none",
+        }
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
     return truth
 
@@ -175,6 +206,8 @@ def _write_accounts(
     ids: pa.Array,
     pids: pa.Array,
     org: C.Org,
+    recent: Arr | None = None,
+    onboarding: Arr | None = None,
 ) -> None:
     n, m = len(c["seats"]), len(parent)
     both = np.concatenate([np.arange(n), parent])
@@ -183,8 +216,14 @@ def _write_accounts(
     customer = np.concatenate([np.ones(n, bool), np.zeros(m, bool)])
     csm = np.concatenate([c["csm"], np.zeros(m, np.int64)])
     created = np.concatenate([c["account_created"], pr["created"] - np.timedelta64(30, "D")])
+    variant: dict[str, Any] = {}
+    if recent is not None and onboarding is not None:
+        recorded = np.concatenate([recent, np.zeros(m, bool)])
+        plans = pick(ONBOARDING_PLANS, np.concatenate([onboarding, np.zeros(m, np.int64)]))
+        variant["onboarding_plan"] = masked(plans.to_numpy(zero_copy_only=False), ~recorded)
     w.write(
         {
+            **variant,
             "account_id": pa.concat_arrays([ids, pids]),
             "name": C.company_names(np.concatenate([c["name_idx"], pr["name_idx"]])),
             "industry": pick(V.INDUSTRIES, c["industry"][both]),
@@ -287,18 +326,36 @@ def _write_chunk(
     committed: pa.Array,
     rng: np.random.Generator,
     null: bool,
+    never: pa.Array | None = None,
 ) -> None:
+    """One chunk of customers' rows; ``never`` lists the chunk's customers that never start,
+    whose subscriptions, later deals, usage, tickets, costs and notes are drawn (so the random
+    streams stay as they are) but not written."""
     sub, deals, mrr = revenue.subscriptions(idx, ids, c, p, life, rng)
-    writers["subscriptions"].write(sub)
+    writers["subscriptions"].write(_without(sub, never))
     a = deals.pop("_account")
     deals["ae"] = pick(org.ae_ids, c["ae"][a])
     deals["committed_use_cases"] = committed.take(pa.array(a))
     deals["lead_source"] = pick(V.LEAD_SOURCES, c["lead"][a])
-    writers["deals"].write(deals)
-    writers["usage"].write(activity.usage(idx, ids, c, life, rng))
+    writers["deals"].write(_without(deals, never))
+    writers["usage"].write(_without(activity.usage(idx, ids, c, life, rng), never))
     tickets, counts = activity.tickets(idx, ids, c, life, mrr, rng, null)
-    writers["tickets"].write(tickets)
+    writers["tickets"].write(_without(tickets, never))
     fx_acc = fx  # (currency x month) into USD
-    writers["costs"].write(activity.costs(idx, ids, c, p, mrr, counts, fx_acc, rng))
+    costs = activity.costs(idx, ids, c, p, mrr, counts, fx_acc, rng)
+    writers["costs"].write(_without(costs, never))
     writers["contacts"].write(people.contacts(idx, ids, c, life, rng))
-    writers["notes"].write(people.notes(idx, ids, c, life, org.csm_ids, org.ae_ids, rng, null))
+    notes = people.notes(idx, ids, c, life, org.csm_ids, org.ae_ids, rng, null)
+    writers["notes"].write(_without(notes, never))
+
+
+def _without(columns: dict[str, Any], never: pa.Array | None) -> dict[str, Any]:
+    """``columns`` (one table's piece) without the rows of the accounts in ``never``."""
+    if never is None:
+        return columns
+    keep = pc.invert(pc.is_in(pa.array(columns["account_id"]), value_set=never))
+    mask = np.asarray(keep.to_numpy(zero_copy_only=False), dtype=bool)
+    return {
+        k: v.filter(keep) if isinstance(v, pa.Array | pa.ChunkedArray) else np.asarray(v)[mask]
+        for k, v in columns.items()
+    }

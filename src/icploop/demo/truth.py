@@ -192,6 +192,23 @@ def effects(
     return items
 
 
+def never_activated_effect(c: dict[str, Arr], never: Arr, null: bool) -> dict[str, Any]:
+    """The variant's ninth effect: customers who win and never start."""
+    segment = c["crm"] == C.NO_INTEGRATION_CRM
+    a, b = _rate(never, segment), _rate(never, ~segment)
+    return {
+        "id": "never_activated",
+        "description": "Customers on a CRM without an integration (Dynamics) often win and never "
+        "start: no subscription and no use after the close.",
+        "segment": {"attribute": "crm_system", "op": "==", "value": "dynamics"},
+        "outcome": "never activated: no MRR and no usage within 60 days of the first won deal",
+        "direction": "higher",
+        "planted": {"segment_rate": E.NEVER_ACTIVE_SEGMENT, "base_rate": E.NEVER_ACTIVE_BASE},
+        "realized": {"segment": a, "rest": b, "ratio": _ratio(a, b), "never": int(never.sum())},
+        "present": not null,
+    }
+
+
 def _reason_shares(life: dict[str, Arr]) -> dict[str, float]:
     r = life["reason"][life["churned"]]
     counts = np.bincount(r, minlength=len(V.CHURN_REASONS))

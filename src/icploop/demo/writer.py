@@ -20,23 +20,30 @@ from icploop.ingest.schema import TABLES
 EXTRA_ACCOUNT_COLUMNS = ("plan_tier", "crm_system")
 
 
-def column_order(table: str) -> tuple[str, ...]:
-    """The columns the demo writes for a canonical table."""
+def column_order(table: str, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The columns the demo writes for a canonical table (``extra``: a variant's own extra
+    account columns)."""
     names = TABLES[table].column_names
-    return names + EXTRA_ACCOUNT_COLUMNS if table == "accounts" else names
+    return names + EXTRA_ACCOUNT_COLUMNS + extra if table == "accounts" else names
 
 
 class TableWriter:
     """Appends record batches of one table to a CSV or Parquet file."""
 
-    def __init__(self, out_dir: Path, table: str, fmt: Literal["csv", "parquet"] = "csv") -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        table: str,
+        fmt: Literal["csv", "parquet"] = "csv",
+        extra: tuple[str, ...] = (),
+    ) -> None:
         self.table = table
         self.path = out_dir / f"{table}.{fmt}"
         self.fmt = fmt
         self.rows = 0
         self._writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
-        self._columns = column_order(table)
+        self._columns = column_order(table, extra)
 
     def write(self, columns: dict[str, Any]) -> None:
         """Write one piece; missing canonical columns are written blank."""

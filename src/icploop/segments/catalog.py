@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import ibis
 import pandas as pd
@@ -15,35 +16,190 @@ from icploop.attributes import (
     searchable_columns,
 )
 from icploop.errors import IcploopError
+from icploop.segments.outcomes import ACTIVATION_DAYS, VALUE_DAYS
 from icploop.segments.result import OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.search import search_segments
+
+FrameKind = Literal["accounts", "deals", "activation"]
 
 
 @dataclass(frozen=True)
 class OutcomeSpec:
+    """An outcome a search can rank by: its column, kind and polarity, the frame it lives in
+    (``accounts``: paying accounts; ``deals``: decided deals; ``activation``: every account
+    that started), and its horizon. ``horizon_days``: only accounts observed for that many days
+    since their start are counted; ``horizon`` names the horizon in words (for an outcome such
+    as first-year churn whose column is already missing under it)."""
+
     name: str
     column: str
     kind: OutcomeKind
     higher_is: Polarity
     label: str
     event_phrase: str = ""
+    frame: FrameKind = "accounts"
+    horizon_days: int | None = None
+    horizon: str = ""
+    custom: bool = False  # column:NAME: kind and values read from the column itself
+    polarity_given: bool = True  # False: a column:NAME whose polarity follows its kind
 
 
 OUTCOMES: dict[str, OutcomeSpec] = {
     s.name: s
     for s in (
-        OutcomeSpec("churn", "first_year_churn", "binary", "bad", "first-year logo churn", "churn"),
-        OutcomeSpec("nrr", "nrr_12m", "continuous", "good", "12-month NRR"),
+        OutcomeSpec(
+            "churn",
+            "first_year_churn",
+            "binary",
+            "bad",
+            "first-year logo churn",
+            "churn",
+            horizon="12 months of history",
+        ),
+        OutcomeSpec(
+            "nrr", "nrr_12m", "continuous", "good", "12-month NRR", horizon="12 months of history"
+        ),
         OutcomeSpec("ltv", "ltv_per_month", "continuous", "good", "revenue per paid month"),
-        OutcomeSpec("adoption", "adoption", "continuous", "good", "committed use cases adopted"),
-        OutcomeSpec("win", "won", "binary", "good", "win rate", "win"),
+        OutcomeSpec(
+            "adoption",
+            "adoption",
+            "continuous",
+            "good",
+            "committed use cases adopted in 90 days",
+            horizon_days=90,
+        ),
+        OutcomeSpec("win", "won", "binary", "good", "win rate", "win", frame="deals"),
+        OutcomeSpec(
+            "activation",
+            "never_activated",
+            "binary",
+            "bad",
+            f"never activated (no revenue or use within {ACTIVATION_DAYS} days)",
+            "never activate",
+            frame="activation",
+            horizon_days=ACTIVATION_DAYS,
+        ),
+        OutcomeSpec(
+            "time-to-value",
+            "time_to_value",
+            "continuous",
+            "bad",
+            f"days to first revenue or use (followed {VALUE_DAYS} days)",
+            frame="activation",
+            horizon_days=VALUE_DAYS,
+        ),
     )
 }
+
+COLUMN_PREFIX = "column:"
+_TRUE = {"1", "1.0", "yes", "y", "true", "t"}
+_FALSE = {"0", "0.0", "no", "n", "false", "f"}
+
+
+def outcome_spec(
+    outcome: str, days: int | None = None, higher_is: Polarity | None = None
+) -> OutcomeSpec:
+    """The spec of ``outcome``: a key of ``OUTCOMES`` (``days`` replaces the horizon of
+    ``activation`` or ``time-to-value``) or ``column:NAME``, any 0/1 or numeric account
+    attribute, which is then the outcome (a label, never an attribute); ``days`` is then its
+    horizon: only accounts observed at least that many days since their start count.
+    ``higher_is`` says whether a higher value is bad or good (default: bad for a 0/1 column, an
+    event such as churned; good for a number). Raises ``IcploopError`` for an unknown outcome."""
+    if outcome.startswith(COLUMN_PREFIX):
+        name = outcome.removeprefix(COLUMN_PREFIX).strip()
+        if not name:
+            raise IcploopError("column: needs a column name", "e.g. --outcome column:churned")
+        return OutcomeSpec(
+            name,
+            name,
+            "binary",
+            higher_is or "bad",
+            name,
+            name,
+            horizon_days=days,
+            custom=True,
+            polarity_given=higher_is is not None,
+        )
+    if outcome not in OUTCOMES:
+        raise IcploopError(
+            f"unknown outcome {outcome!r}",
+            f"use one of {', '.join(OUTCOMES)}, or column:NAME for an account attribute",
+        )
+    spec = OUTCOMES[outcome]
+    if days is not None and spec.frame == "activation":
+        label = spec.label.replace(str(spec.horizon_days), str(days))
+        spec = replace(spec, horizon_days=days, label=label)
+    return replace(spec, higher_is=higher_is) if higher_is else spec
+
+
+def column_outcome(frame: pd.DataFrame, spec: OutcomeSpec) -> tuple[pd.DataFrame, OutcomeSpec]:
+    """``frame`` with the ``column:NAME`` outcome as numbers, and its kind: 0/1 (or yes/no,
+    true/false) is binary, any other number continuous. Raises ``IcploopError`` naming the
+    column when it is missing, empty or holds text that is neither."""
+    name = spec.column
+    if name not in frame.columns:
+        raise IcploopError(
+            f"no account attribute {name!r} to use as an outcome",
+            "icploop status lists the attributes; load it as a column of accounts",
+        )
+    values = frame[name]
+    text = values.dropna().astype(str).str.strip().str.lower()
+    text = text[text != ""]
+    if text.empty:
+        raise IcploopError(f"{name} has no values to use as an outcome", "load values for it")
+    if text.isin(_TRUE | _FALSE).all():
+        y = values.astype("string").str.strip().str.lower()
+        numbers = y.map(lambda v: 1.0 if v in _TRUE else 0.0 if v in _FALSE else None)
+        kind: OutcomeKind = "binary"
+    else:
+        numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+        bad = text[pd.to_numeric(text, errors="coerce").isna()]
+        if not bad.empty:
+            raise IcploopError(
+                f"{name} is neither 0/1 nor a number (e.g. {bad.iloc[0]!r})",
+                "use a 0/1, yes/no or numeric column as an outcome",
+            )
+        kind = "continuous"
+    higher_is = spec.higher_is if kind == "binary" or spec.polarity_given else "good"
+    return frame.assign(**{name: numbers.astype("float64")}), replace(
+        spec, kind=kind, higher_is=higher_is
+    )
+
+
+def exposed(frame: pd.DataFrame, spec: OutcomeSpec) -> tuple[pd.DataFrame, str | None]:
+    """The rows of ``frame`` exposed for the whole horizon of ``spec``, and a sentence saying
+    how many accounts with an outcome were left out for lack of exposure and from which start
+    dates (None when none were). Rows under ``horizon_days`` since their start are left out;
+    for an outcome whose column is already missing under its horizon (first-year churn), the
+    rows missing it are the ones counted."""
+    if spec.horizon_days is not None and "days_observed" in frame.columns:
+        drop = (frame["days_observed"] < spec.horizon_days).to_numpy()
+        counted = drop & frame[spec.column].notna().to_numpy()
+        horizon = f"{spec.horizon_days} days"
+    elif spec.horizon:
+        drop = counted = frame[spec.column].isna().to_numpy()
+        horizon = spec.horizon
+    else:
+        return frame, None
+    if not counted.any():
+        return frame[~drop], None
+    left = frame[counted]
+    starts = pd.to_datetime(left["close_date"]) if "close_date" in left.columns else None
+    when = (
+        f", started {starts.min():%Y-%m-%d} to {starts.max():%Y-%m-%d}"
+        if starts is not None and starts.notna().any()
+        else ""
+    )
+    note = (
+        f"{int(counted.sum()):,} accounts left out for lack of exposure (under {horizon} "
+        f"before the as-of date{when})"
+    )
+    return frame[~drop], note
 
 
 def search_outcome(
     frame: pd.DataFrame,
-    outcome: str,
+    outcome: str | OutcomeSpec,
     depth: int = 2,
     min_size: int | None = None,
     *,
@@ -51,17 +207,24 @@ def search_outcome(
     attributes: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
 ) -> SegmentSearchResult:
-    """Search ``frame`` (one row per account, or per deal for ``win``) for the segments that
-    differ on ``outcome`` (a key of ``OUTCOMES``).
+    """Search ``frame`` (the frame of the outcome's kind: accounts, deals or activation) for the
+    segments that differ on ``outcome`` (a key of ``OUTCOMES`` or a spec).
 
-    The attributes come from ``catalog`` (default: the catalogue inferred from ``frame``):
-    ``attributes`` (default every dimension and measure searched by default) less ``exclude``;
-    dimensions are searched by value, measures at their quantiles, and attributes that do not
-    vary are left out. Raises ``IcploopError`` for an unknown attribute or one whose role is
-    never searched (a label, identifier or date).
+    Only rows exposed for the outcome's whole horizon count, and a caveat says how many were
+    left out and from which start dates. The attributes come from ``catalog`` (default: the
+    catalogue inferred from ``frame``): ``attributes`` (default every dimension and measure
+    searched by default) less ``exclude``; dimensions are searched by value, measures at their
+    quantiles, and attributes that do not vary among the rows counted are left out, as is an
+    attribute recorded only for one outcome (a caveat names it). Raises ``IcploopError`` for an
+    unknown attribute or one whose role is never searched (a label, identifier or date).
     """
-    spec = OUTCOMES[outcome]
+    spec = outcome if isinstance(outcome, OutcomeSpec) else outcome_spec(outcome)
+    if spec.custom:
+        frame, spec = column_outcome(frame, spec)
     cat = catalog or frame_catalog(frame, labels=(spec.column,))
+    if spec.column not in cat or cat[spec.column].role != "label":
+        cat = cat.with_labels((spec.column,))
+    frame, exposure = exposed(frame, spec)
     categorical, numeric = searchable_columns(frame, cat.choose(attributes, exclude))
     notes: dict[str, str] = {}
     if spec.kind == "binary":
@@ -84,4 +247,11 @@ def search_outcome(
         outcome_kind=spec.kind,
         higher_is=spec.higher_is,
     )
-    return replace(result, caveats=(*notes.values(), *result.caveats))
+    if spec.custom and spec.horizon_days is None:
+        exposure = (
+            f"{spec.column} has no horizon: accounts observed for different lengths of time "
+            "are compared (recent ones have had less time to act); give --days to count only "
+            "accounts observed at least that many days"
+        )
+    caveats = [*([exposure] if exposure else []), *notes.values(), *result.caveats]
+    return replace(result, caveats=tuple(caveats))

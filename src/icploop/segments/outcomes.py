@@ -22,6 +22,10 @@ from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 
 QUARTER_END_DAYS = 14
+#: days without revenue or use after which a started account counts as never activated
+ACTIVATION_DAYS = 60
+#: time to first value is followed for this many days (later, or never, counts as this many)
+VALUE_DAYS = 180
 #: The order account columns take in the frame (then the schema's other dimensions and
 #: measures): it is the order conditions are written in ("owner_ae = X AND quarter_end_deal = yes").
 ACCOUNT_COLUMN_ORDER = (
@@ -38,16 +42,21 @@ ACCOUNT_COLUMN_ORDER = (
 
 
 def _first_deals(deals: ir.Table) -> ir.Table:
-    """Per account, its first won deal(s): close date, mean discount, summed amount, AE."""
+    """Per account, its first won deal(s): close date, mean discount, summed amount, AE (those
+    the deals table has)."""
     won = deals.filter(deals.outcome == "won")
     first = won.group_by("account_id").agg(first_close=won.close_date.min())
     firsts = won.join(first, "account_id")
     firsts = firsts.filter(firsts.close_date == firsts.first_close)
+    optional = {
+        "discount": lambda t: t.discount.mean(),
+        "amount": lambda t: t.amount.sum().cast("float64"),
+        "ae": lambda t: t.ae.min(),
+    }
+    names = {"discount": "discount", "amount": "deal_amount", "ae": "closing_ae"}
     return firsts.group_by("account_id").agg(
         close_date=firsts.close_date.min(),
-        discount=firsts.discount.mean(),
-        deal_amount=firsts.amount.sum().cast("float64"),
-        closing_ae=firsts.ae.min(),
+        **{names[c]: agg(firsts) for c, agg in optional.items() if c in firsts.columns},
     )
 
 
@@ -123,8 +132,75 @@ def account_outcomes(
     frame = _with_attributes(frame, tables)
     if usage is not None and tables.deals is not None:
         frame = frame.merge(
-            _adoption(tables.deals, usage, deal_use_cases), on="account_id", how="left"
+            _adoption(tables.deals, usage, deal_use_cases, as_of), on="account_id", how="left"
         )
+    frame["days_observed"] = _days_since_start(frame, as_of)
+    return frame.sort_values("account_id").reset_index(drop=True)
+
+
+def _days_since_start(frame: pd.DataFrame, as_of: dt.date) -> pd.Series:
+    """Days from each account's start (first won deal's close, else first paid month) to
+    ``as_of``: the exposure an outcome with a horizon needs."""
+    start = pd.to_datetime(frame["close_date"] if "close_date" in frame else frame["first_month"])
+    return (pd.Timestamp(as_of) - start).dt.days
+
+
+def activation_outcomes(
+    tables: CanonicalTables,
+    as_of: dt.date,
+    usage: ir.Table | None = None,
+    days: int = ACTIVATION_DAYS,
+    value_days: int = VALUE_DAYS,
+) -> pd.DataFrame:
+    """One row per account that started by ``as_of``, with its attributes and how soon it got
+    value. An account starts at its first won deal's close, or, without one, when it is first
+    seen paying or using the product (so it has value on day 0).
+
+    - ``days_to_value``: days from the start to its first revenue (the first day of the first
+      month with MRR > 0, floored at the start) or first use (a usage row), whichever is
+      earlier; missing when neither came by ``as_of``.
+    - ``never_activated``: 1 when no revenue or use came within ``days`` days of the start.
+    - ``time_to_value``: ``days_to_value`` capped at ``value_days`` (never counts as the cap).
+    - ``days_observed``: days from the start to ``as_of``. Both outcomes are as seen so far:
+      a search counts only accounts observed for the whole horizon.
+
+    Raises ``IcploopError`` without a won deal: the clock starts at the close, so the outcome
+    says nothing about accounts only ever seen paying.
+    """
+    won = None
+    if tables.deals is not None:
+        deals = tables.deals
+        won = deals.filter((deals.outcome == "won") & (deals.close_date <= as_of))
+        won = won.group_by("account_id").agg(start=won.close_date.min()).to_pandas()
+    if won is None or won.empty:
+        raise IcploopError(
+            "activation needs won deals: the clock starts when a deal closes",
+            "load the deals table with its won deals and close dates",
+        )
+    mrr = tables.mrr_monthly
+    paid = mrr.filter((mrr.mrr > 0) & (mrr.month <= as_of))
+    firsts = [paid.group_by("account_id").agg(first=paid.month.min()).to_pandas()]
+    if usage is not None:
+        used = usage.filter(usage.date <= as_of)
+        firsts.append(used.group_by("account_id").agg(first=used.date.min()).to_pandas())
+    first = pd.concat(firsts).groupby("account_id", as_index=False)["first"].min()
+    frame = first.merge(won, on="account_id", how="outer")
+    first_value = pd.to_datetime(frame["first"])
+    start = pd.to_datetime(frame["start"]).fillna(first_value)
+    waited = (first_value - start).dt.days.clip(lower=0)
+    frame = pd.DataFrame(
+        {
+            "account_id": frame["account_id"],
+            "first_month": start,
+            "start_date": start.dt.date,
+            "first_value_date": first_value.dt.date,
+            "days_to_value": waited,
+            "never_activated": (waited.isna() | (waited > days)).astype("int8"),
+            "time_to_value": waited.fillna(value_days).clip(upper=value_days),
+            "days_observed": (pd.Timestamp(as_of) - start).dt.days,
+        }
+    )
+    frame = _with_attributes(frame, tables).drop(columns=["first_month"])
     return frame.sort_values("account_id").reset_index(drop=True)
 
 
@@ -179,9 +255,12 @@ def deal_outcomes(tables: CanonicalTables) -> pd.DataFrame:
         raise IcploopError("win rates need the deals and accounts tables", "load them first")
     deals = tables.deals.filter(tables.deals.outcome.isin(["won", "lost"]))
     cols = account_attribute_columns(tables.accounts)
+    measures = {
+        **({"discount": deals.discount} if "discount" in deals.columns else {}),
+        **({"deal_amount": deals.amount.cast("float64")} if "amount" in deals.columns else {}),
+    }
     frame = tables.accounts.select("account_id", *cols).join(
-        deals.select("account_id", "outcome", "discount", deal_amount=deals.amount.cast("float64")),
-        "account_id",
+        deals.select("account_id", "outcome", **measures), "account_id"
     )
     frame = _with_extra_attributes(frame.to_pandas(), tables)
     frame["won"] = (frame["outcome"] == "won").astype(int)
@@ -196,9 +275,11 @@ def attribute_catalog(
     return frame_catalog(frame, role_overrides(tables.attribute_roles), labels)
 
 
-def _adoption(deals: ir.Table, usage: ir.Table, deal_use_cases: ir.Table | None) -> pd.DataFrame:
+def _adoption(
+    deals: ir.Table, usage: ir.Table, deal_use_cases: ir.Table | None, as_of: dt.date
+) -> pd.DataFrame:
     closes = _first_deals(deals).select("account_id", "close_date")
-    u = usage.join(closes, "account_id")
+    u = usage.filter(usage.date <= as_of).join(closes, "account_id")
     day = u.date.delta(u.close_date, unit="day")
     u = u.mutate(day=day).filter(lambda r: (r.day >= 0) & (r.day < 90))
     trend = (

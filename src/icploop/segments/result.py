@@ -43,7 +43,8 @@ COLUMNS: dict[str, str] = {
     "difference": "rate - rest_rate",
     "difference_lo": "Newcombe hybrid score (binary) or Welch (continuous) interval, lower end",
     "difference_hi": "upper end of that interval",
-    "p_value": "two-sided, segment vs rest: Fisher exact / chi-squared (binary), Welch t",
+    "p_value": "two-sided, segment vs rest: Fisher exact / chi-squared (binary), "
+    "Wilcoxon-Mann-Whitney rank sum (continuous)",
     "q_value": "Benjamini-Hochberg over every segment evaluated (before folding)",
     "shrunk_rate": "empirical-Bayes posterior mean (beta-binomial or normal-normal)",
     "shrunk_lo": "lower end of the credible interval",

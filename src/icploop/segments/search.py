@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
@@ -89,7 +91,7 @@ def search_segments(
     """
     names = [*numeric_attributes, *attributes]
     _check(table, outcome, names, depth, outcome_kind, quality_a)
-    ov, support, codings, centre, counts = _count(
+    ov, support, codings, centre, counts, ranks = _count(
         table,
         outcome,
         attributes,
@@ -110,6 +112,10 @@ def search_segments(
     evaluated = kept & (counts.n <= max_share * n_all)
     sub = _subset(counts, kept)
     est = _estimates(sub, counts, outcome_kind, centre, level)
+    if ranks is not None:
+        # segments follow the same order in both countings (same codings and depth)
+        rank_sum = ranks.counts.total[kept] + sub.n * (counts.all_n + 1) / 2
+        est["p_value"] = stats.rank_sum_pvalue(rank_sum, sub.n, counts.all_n, ranks.tie_term)
     ev = evaluated[kept]
     p = np.where(ev, est["p_value"], np.nan)
     est["q_value"] = stats.benjamini_hochberg(p)
@@ -191,8 +197,9 @@ def _count(
     outcome_kind: OutcomeKind,
     n_bins: int,
     max_values: int,
-) -> tuple[Overview, int, list[AttributeCoding], float, SegmentCounts]:
-    """Overview, minimum support, codings and counts of every candidate segment."""
+) -> tuple[Overview, int, list[AttributeCoding], float, SegmentCounts, Ranks | None]:
+    """Overview, minimum support, codings and counts of every candidate segment, and for a
+    continuous outcome the sums of midranks per segment (the rank test's statistic)."""
     table = table.filter(table[outcome].notnull())
     probs = [i / n_bins for i in range(1, n_bins)]
     cols: Columns | None = None
@@ -217,7 +224,41 @@ def _count(
         counts = local_segment_counts(cols, codings, depth, centre, outcome_kind == "binary")
     else:
         counts = segment_counts(table, outcome, codings, depth, centre)
-    return ov, support, codings, centre, counts
+    ranks = None
+    if outcome_kind == "continuous" and ov.n:
+        ranks = _rank_counts(table, outcome, cols, codings, depth, ov.n)
+    return ov, support, codings, centre, counts, ranks
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Per segment, the sum of its accounts' midranks less (N+1)/2 each (``counts.total``), and
+    the tie term sum(t^3 - t) of the outcome."""
+
+    counts: SegmentCounts
+    tie_term: float
+
+
+def _rank_counts(
+    table: ir.Table,
+    outcome: str,
+    cols: Columns | None,
+    codings: list[AttributeCoding],
+    depth: int,
+    n: int,
+) -> Ranks:
+    """Midranks of the outcome summed per segment, by the same counting as the outcome."""
+    centre = (n + 1) / 2
+    if cols is not None:
+        ranks, tie_term = stats.midranks(cols.y)
+        ranked = replace(cols, y=ranks)
+        return Ranks(local_segment_counts(ranked, codings, depth, centre, False), tie_term)
+    y = table[outcome].cast("float64")
+    ties = y.count().over(ibis.window(group_by=y))
+    t = table.mutate(_rank=ibis.rank().over(ibis.window(order_by=y)) + 1 + (ties - 1) / 2)
+    groups = table.group_by(_y=y).aggregate(t=ibis._.count().cast("float64"))
+    tie_term = groups.aggregate(s=(groups.t**3 - groups.t).sum()).to_pandas()["s"].iloc[0]
+    return Ranks(segment_counts(t, "_rank", codings, depth, centre), float(tie_term or 0.0))
 
 
 def top_by_raw_quality(
@@ -244,7 +285,7 @@ def top_by_raw_quality(
     attribute, so a peer can search the same selectors.
     """
     _check(table, outcome, [*numeric_attributes, *attributes], depth, "binary", quality_a)
-    _, support, codings, _, counts = _count(
+    _, support, codings, _, counts, _ = _count(
         table,
         outcome,
         attributes,

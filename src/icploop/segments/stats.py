@@ -221,6 +221,22 @@ class BetaPrior:
         return self.a + self.b
 
 
+def holm(p: ArrayLike) -> Array:
+    """Holm's step-down adjusted p-values (family-wise error control under any dependence):
+    the i-th smallest becomes max over j <= i of min(1, (m - j + 1) p_(j)); NaN stays NaN and
+    is not counted in m."""
+    p = _f(p)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = ok.size
+    stepped = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(stepped)
+    return out
+
+
 def fit_beta_prior(
     k: ArrayLike, n: ArrayLike, max_strength: float = 1e6, mean: float | None = None
 ) -> BetaPrior:
@@ -294,6 +310,37 @@ class NormalPrior:
 
     mean: float
     tau2: float
+
+
+def midranks(y: ArrayLike) -> tuple[Array, float]:
+    """Ranks 1..N of ``y`` with ties given their average rank, and the tie term
+    sum(t^3 - t) over groups of t equal values (0 without ties)."""
+    y = _f(y)
+    _, counts = np.unique(y, return_counts=True)
+    t = counts.astype(np.float64)
+    return _f(stats.rankdata(y, method="average")), float(np.sum(t**3 - t))
+
+
+def rank_sum_pvalue(rank_sum: ArrayLike, n: ArrayLike, n_all: float, tie_term: float) -> Array:
+    """Two-sided Wilcoxon-Mann-Whitney test of a segment against the rest, from the sum of the
+    segment's midranks among all ``n_all`` values.
+
+    Normal approximation with the tie correction and a continuity correction of 1/2 (the
+    ``scipy.stats.mannwhitneyu`` asymptotic method): U = R - n(n+1)/2 has mean n m / 2 and
+    variance n m / 12 ((N+1) - sum(t^3 - t) / (N(N-1))) with m = N - n. Why a rank test:
+    under the null of no difference it holds on skewed and zero-inflated outcomes (NRR with a
+    fifth of accounts at 0), where Welch's t is too certain for a small segment that happens to
+    hold no zero. NaN where either side is empty or every value is tied.
+    """
+    r, n = _f(rank_sum), _f(n)
+    m = n_all - n
+    u = r - n * (n + 1) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ties = tie_term / (n_all * (n_all - 1)) if n_all > 1 else 0.0
+        var = n * m / 12 * ((n_all + 1) - ties)
+        z = np.maximum(np.abs(u - n * m / 2) - 0.5, 0) / np.sqrt(var)
+    p = np.minimum(1.0, 2 * stats.norm.sf(z))
+    return np.where((n > 0) & (m > 0) & (var > 0), p, np.nan)
 
 
 def fit_normal_prior(means: ArrayLike, se2: ArrayLike, overall_mean: float) -> NormalPrior:

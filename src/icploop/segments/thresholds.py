@@ -11,8 +11,9 @@ bucket for many distinct values); permutations and bootstrap replicates are draw
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -34,8 +35,10 @@ class ThresholdResult:
 
     ``ratio`` is rate(worse side) / rate(better side); intervals are 95% (``level``) bootstrap
     percentile intervals of the whole selection, except ``ratio_fixed_lo/hi`` (Katz, at the
-    chosen cut, ignoring selection). ``recommended`` is None when the permutation p-value is
-    above ``alpha``.
+    chosen cut, ignoring selection). ``adjusted_p`` is the permutation p-value after Holm's
+    correction over the attributes scanned together (``find_thresholds``; the permutation
+    p-value itself for one attribute). ``recommended`` is None unless ``adjusted_p`` is at most
+    ``alpha`` and the ratio's interval excludes 1.
     """
 
     attribute: str
@@ -61,6 +64,8 @@ class ThresholdResult:
     cut_hi: float
     statistic: float
     permutation_p: float
+    adjusted_p: float
+    n_attributes: int
     n_permutations: int
     n_bootstrap: int
     seed: int
@@ -68,6 +73,11 @@ class ThresholdResult:
     recommendation: str
     scan: pd.DataFrame
     caveats: tuple[str, ...]
+    unit: str = ""
+    event_phrase: str = "churn"
+    horizon_phrase: str = ""
+    percent: bool = False
+    level: float = 0.95
 
 
 def _per_value(table: ir.Table, attribute: str, outcome: str) -> pd.DataFrame:
@@ -210,25 +220,6 @@ def find_threshold(
     ratio, r_lo, r_hi = (float(x) for x in stats.rate_ratio(*w, level=level))
     ratio_lo, ratio_hi = pct(b_ratio)
     side: Literal["below", "above"] = "below" if below_worse else "above"
-    recommended = None
-    if p_perm <= alpha:
-        recommended = round_floor(cut_hi) if below_worse else round_ceiling(cut_lo)
-    text = _phrase(
-        attribute,
-        side,
-        cut,
-        ratio,
-        ratio_lo,
-        ratio_hi,
-        int(nb if below_worse else na),
-        recommended,
-        p_perm,
-        unit,
-        event_phrase,
-        horizon_phrase,
-        level,
-        percent,
-    )
     scan = pd.DataFrame(
         {
             "cut": v[1:],
@@ -245,16 +236,95 @@ def find_threshold(
         caveats.append(f"few events: {int(total_k)} in all; intervals are wide")
     b_lo, b_hi = pct(b_below)
     a_lo, a_hi = pct(b_above)
-    return ThresholdResult(
+    found = ThresholdResult(
         attribute=attribute, outcome=outcome, n_accounts=int(total_n), base_rate=p0, cut=cut,
         worse_side=side, n_below=int(nb), rate_below=rate_b, rate_below_lo=b_lo,
         rate_below_hi=b_hi, n_above=int(na), rate_above=rate_a, rate_above_lo=a_lo,
         rate_above_hi=a_hi, ratio=ratio, ratio_lo=ratio_lo, ratio_hi=ratio_hi,
         ratio_fixed_lo=r_lo, ratio_fixed_hi=r_hi, cut_lo=cut_lo, cut_hi=cut_hi,
-        statistic=float(chi[j]), permutation_p=p_perm, n_permutations=n_permutations,
-        n_bootstrap=n_bootstrap, seed=seed, recommended=recommended, recommendation=text,
-        scan=scan, caveats=tuple(caveats),
+        statistic=float(chi[j]), permutation_p=p_perm, adjusted_p=p_perm, n_attributes=1,
+        n_permutations=n_permutations, n_bootstrap=n_bootstrap, seed=seed, recommended=None,
+        recommendation="", scan=scan, caveats=tuple(caveats), unit=unit,
+        event_phrase=event_phrase, horizon_phrase=horizon_phrase, percent=percent, level=level,
     )  # fmt: skip
+    return decide(found, p_perm, 1, alpha)
+
+
+def decide(
+    found: ThresholdResult, adjusted_p: float, n_attributes: int, alpha: float
+) -> ThresholdResult:
+    """``found`` with its adjusted p-value, the recommended limit and the sentence: a limit only
+    when ``adjusted_p <= alpha`` and the ratio's bootstrap interval excludes 1 (a cut whose
+    effect could be nil is no limit), rounded outwards from the cut's interval."""
+    clear = found.ratio_lo > 1 or found.ratio_hi < 1
+    recommended = None
+    if adjusted_p <= alpha and clear:
+        below = found.worse_side == "below"
+        recommended = round_floor(found.cut_hi) if below else round_ceiling(found.cut_lo)
+    text = _phrase(
+        found.attribute,
+        found.worse_side,
+        found.cut,
+        found.ratio,
+        found.ratio_lo,
+        found.ratio_hi,
+        found.n_below if found.worse_side == "below" else found.n_above,
+        recommended,
+        adjusted_p,
+        n_attributes,
+        clear,
+        found.unit,
+        found.event_phrase,
+        found.horizon_phrase,
+        found.level,
+        found.percent,
+    )
+    return replace(
+        found,
+        adjusted_p=adjusted_p,
+        n_attributes=n_attributes,
+        recommended=recommended,
+        recommendation=text,
+    )
+
+
+def find_thresholds(
+    table: ir.Table,
+    attributes: Sequence[str],
+    outcome: str,
+    *,
+    alpha: float = 0.05,
+    units: Mapping[str, str] | None = None,
+    percent: Sequence[str] = (),
+    **options: Any,
+) -> list[ThresholdResult]:
+    """``find_threshold`` for each numeric attribute of ``attributes``, controlled as a family:
+    each permutation p-value is adjusted by Holm's step-down over the attributes scanned
+    together, so the chance of recommending any limit on data without an effect stays at
+    ``alpha`` however many attributes are scanned. Why Holm rather than a joint permutation of
+    the maximum over attributes: it needs no account-level permutation (each attribute's test
+    stays a draw of counts per value) and holds under any dependence between attributes.
+    Attributes without an eligible cut are left out. ``units`` maps attributes to their unit
+    ("seats"); ``percent`` lists fractions shown as percentages; ``options`` go to
+    ``find_threshold`` (``higher_is``, ``event_phrase``, ``horizon_phrase``, ``seed``...)."""
+    found = []
+    for attribute in attributes:
+        try:
+            found.append(
+                find_threshold(
+                    table,
+                    attribute,
+                    outcome,
+                    alpha=alpha,
+                    unit=(units or {}).get(attribute, ""),
+                    percent=attribute in percent,
+                    **options,
+                )
+            )
+        except IcploopError:
+            continue  # no cut leaves enough accounts on each side: nothing to test
+    adjusted = stats.holm([f.permutation_p for f in found])
+    return [decide(f, float(p), len(found), alpha) for f, p in zip(found, adjusted, strict=True)]
 
 
 def _phrase(
@@ -267,6 +337,8 @@ def _phrase(
     n_side: int,
     recommended: float | None,
     p_perm: float,
+    n_attributes: int,
+    clear: bool,
     unit: str,
     event_phrase: str,
     horizon_phrase: str,
@@ -285,7 +357,13 @@ def _phrase(
         f"({100 * level:.0f}% CI {lo:.1f}-{hi:.1f}, n={n_side})"
     )
     if recommended is None:
-        return f"{head}; no reliable cut (permutation p = {p_perm:.2f}): no limit recommended"
+        corrected = f", Holm over {n_attributes} attributes" if n_attributes > 1 else ""
+        why = (
+            f"permutation p = {p_perm:.2f}{corrected}"
+            if clear
+            else f"the ratio's interval includes 1; permutation p = {p_perm:.2f}{corrected}"
+        )
+        return f"{head}; no reliable cut ({why}): no limit recommended"
     kind = "floor" if side == "below" else "ceiling"
     return f"{head}; recommended {kind}: {_show(recommended, percent)}{u}"
 
