@@ -66,35 +66,41 @@ def _frame(folder: str) -> pd.DataFrame:
     return pd.read_parquet(Path(folder) / "accounts.parquet")
 
 
+CATEGORICAL = ("industry", "segment", "region", "lead_source", "use_case", "quarter_end_deal")
+NUMERIC = ("seats", "employees", "intent_score", "discount", "deal_amount", "committed_use_cases")
+
+
+def _features():  # type: ignore[no-untyped-def]
+    """The benchmark frame's features as the product would choose them (never the AE)."""
+    from icploop.scoring.features import FeatureSet
+
+    return FeatureSet(CATEGORICAL, NUMERIC)
+
+
 def train_icploop(folder: str) -> None:
     import joblib
 
-    from icploop.scoring.features import FEATURES
     from icploop.scoring.model import FitModel
     from icploop.scoring.points import PointsFitter
 
     frame = _frame(folder)
-    x, y = frame[list(FEATURES)], frame["first_year_churn"]
-    model = FitModel().fit(x, y)
-    points = PointsFitter().fit(x, y)
+    x, y = frame[[*CATEGORICAL, *NUMERIC]], frame["first_year_churn"]
+    model = FitModel().fit(x, y, _features())
+    points = PointsFitter().fit(x, y, _features())
     joblib.dump((model, points), Path(folder) / "fitted.joblib")
 
 
 def score_icploop(folder: str) -> None:
     import joblib
 
-    from icploop.scoring.features import FEATURES
-
     model, points = joblib.load(Path(folder) / "fitted.joblib")
-    frame = _frame(folder)[list(FEATURES)]
+    frame = _frame(folder)[[*CATEGORICAL, *NUMERIC]]
     scored = model.score(frame, reasons=3)
     totals = points.points(frame)["points"]
     assert len(scored) == len(totals) == len(frame)
 
 
 def _one_hot(frame: pd.DataFrame) -> pd.DataFrame:
-    from icploop.scoring.features import CATEGORICAL, NUMERIC
-
     numeric = frame[list(NUMERIC)].fillna(0)
     return pd.concat([numeric, pd.get_dummies(frame[list(CATEGORICAL)], dtype=float)], axis=1)
 

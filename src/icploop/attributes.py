@@ -27,6 +27,7 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.ingest.schema import ACCOUNTS, ATTRIBUTE_ROLES, DEALS, AttributeRole, Table
+from icploop.metrics.tables import CanonicalTables
 
 Origin = Literal["mapping", "schema", "derived", "inferred"]
 #: what an attribute describes: the customer, the deal that won it, or a person of the team
@@ -50,6 +51,7 @@ class Attribute:
     reason: str
     subject: Subject = "customer"
     searched: bool = True
+    feature: bool = True  # False: searchable, but never a model feature
 
     @property
     def searchable(self) -> bool:
@@ -77,11 +79,34 @@ DERIVED: dict[str, Attribute] = {
             "first deal closed in the last 14 days of a quarter",
             "deal",
         ),
-        Attribute("close_year", "dimension", "derived", "year of the first won deal", "deal"),
+        Attribute(
+            "close_year",
+            "dimension",
+            "derived",
+            "year of the first won deal (a new lead's year is never in the training data, so "
+            "no model feature)",
+            "deal",
+            feature=False,
+        ),
         Attribute("close_quarter", "date", "derived", "quarter of the first won deal"),
         Attribute("close_date", "date", "derived", "close date of the first won deal"),
         Attribute("first_month", "date", "derived", "first paid month"),
         Attribute("outcome", "label", "derived", "the deal's stage outcome (won, lost, open)"),
+        Attribute(
+            "committed_use_cases",
+            "measure",
+            "derived",
+            "use cases committed on the first won deal",
+            "deal",
+        ),
+        Attribute(
+            "ae",
+            "dimension",
+            "derived",
+            "AE of the first won deal, else the owner: searched on request only",
+            "person",
+            searched=False,
+        ),
         Attribute(
             "closing_ae",
             "dimension",
@@ -99,6 +124,7 @@ OUTCOME_LABELS = (
     "first_year_churn",
     "churn_6m",
     "start_mrr",
+    "mrr_12m",
     "nrr_12m",
     "ltv",
     "ltv_per_month",
@@ -293,7 +319,7 @@ class AttributeCatalog:
     def features(self) -> list[Attribute]:
         """Model features: dimensions and measures that describe the customer or the deal
         (never labels, identifiers, dates or the people who own the account)."""
-        return [a for a in self.attributes if a.searchable and a.subject != "person"]
+        return [a for a in self.attributes if a.searchable and a.subject != "person" and a.feature]
 
     def typed(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with every measure as float64 (numbers kept as text become numbers; text
@@ -462,3 +488,87 @@ def workspace_catalog(
         columns = [*present, *(a for a in sorted(profiles) if a not in present)]
         out[name] = catalog(columns, profiles, overrides, tables=(declared,))
     return out
+
+
+# --- the attributes of each account, as every account frame carries them ---------------------
+
+QUARTER_END_DAYS = 14
+#: The order account columns take in a frame (then the schema's other dimensions and measures):
+#: it is the order conditions are written in ("owner_ae = X AND quarter_end_deal = yes").
+ACCOUNT_COLUMN_ORDER = (
+    "industry",
+    "segment",
+    "region",
+    "lead_source",
+    "use_case",
+    "owner_ae",
+    "seats_at_close",
+    "employees",
+    "intent_score",
+)
+
+
+def first_deals(deals: ir.Table) -> ir.Table:
+    """Per account, its first won deal(s): close date, mean discount, summed amount, AE (those
+    the deals table has)."""
+    won = deals.filter(deals.outcome == "won")
+    first = won.group_by("account_id").agg(first_close=won.close_date.min())
+    firsts = won.join(first, "account_id")
+    firsts = firsts.filter(firsts.close_date == firsts.first_close)
+    optional = {
+        "discount": lambda t: t.discount.mean(),
+        "amount": lambda t: t.amount.sum().cast("float64"),
+        "ae": lambda t: t.ae.min(),
+    }
+    names = {"discount": "discount", "amount": "deal_amount", "ae": "closing_ae"}
+    return firsts.group_by("account_id").agg(
+        close_date=firsts.close_date.min(),
+        **{names[c]: agg(firsts) for c, agg in optional.items() if c in firsts.columns},
+    )
+
+
+def account_attribute_columns(accounts: ir.Table) -> list[str]:
+    """The columns of ``accounts`` an account frame carries: every dimension and measure the
+    schema declares, in ``ACCOUNT_COLUMN_ORDER`` first."""
+    declared = [c.name for c in ACCOUNTS.columns if c.role in SEARCHABLE]
+    ordered = [*ACCOUNT_COLUMN_ORDER, *(c for c in declared if c not in ACCOUNT_COLUMN_ORDER)]
+    return [c for c in ordered if c in accounts.columns]
+
+
+def with_account_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
+    """``frame`` (one row per ``account_id``, with ``first_month``: the start when there is no
+    won deal) with each account's attributes: the account columns, the first won deal's close
+    date, discount, amount and AE, the derived ``close_quarter``, ``quarter_end_deal`` (closed in
+    the last 14 days of a quarter) and ``close_year``, then the extra attributes (as text)."""
+    if tables.accounts is not None:
+        cols = account_attribute_columns(tables.accounts)
+        accounts = tables.accounts.select("account_id", *cols).to_pandas()
+        frame = frame.merge(accounts, on="account_id", how="left")
+    if tables.deals is not None:
+        deals = first_deals(tables.deals).to_pandas()
+        frame = frame.merge(deals, on="account_id", how="left")
+        closes = pd.to_datetime(frame["close_date"]).fillna(pd.to_datetime(frame["first_month"]))
+        frame["close_date"] = closes.dt.date
+        frame["close_quarter"] = closes.dt.year.astype(str) + "Q" + closes.dt.quarter.astype(str)
+        # deals pulled into the last two weeks of a quarter are where quota pressure shows
+        to_quarter_end = (closes + pd.offsets.QuarterEnd(0) - closes).dt.days
+        frame["quarter_end_deal"] = (to_quarter_end < QUARTER_END_DAYS).map(
+            {True: "yes", False: "no"}
+        )
+        frame["close_year"] = closes.dt.year.astype(str)
+    return with_extra_attributes(frame, tables)
+
+
+def with_extra_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
+    """``frame`` with the accounts' extra attributes (as text) as columns, each under its name
+    unless the frame already has a column of that name."""
+    if tables.account_attributes is None:
+        return frame
+    extra = tables.account_attributes.to_pandas()
+    if extra.empty:
+        return frame
+    wide = extra.pivot_table(
+        index="account_id", columns="attribute", values="value", aggfunc="first"
+    )
+    wide = wide[[c for c in wide.columns if c not in frame.columns]]
+    return frame.merge(wide.reset_index(), on="account_id", how="left")

@@ -70,6 +70,12 @@ def load(
     """(version, model, points table, report) of a stored version."""
     folder = folder_of(workspace, version)
     model = joblib.load(folder / "model.joblib")
+    if not hasattr(model, "features_"):
+        raise IcploopError(
+            f"fit model {folder.name} was stored by an older icploop, before models chose their "
+            "features from the workspace's attributes",
+            "train a new version: icploop model train",
+        )
     points = PointsTable.from_dict(json.loads((folder / "points.json").read_text()))
     report = json.loads((folder / "report.json").read_text())
     return folder.name, model, points, report

@@ -26,7 +26,7 @@ def workspace(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copy(demo_warehouse, folder / "analytics.duckdb")
     result = runner.invoke(app, ["model", "train", "--workspace", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "better than every baseline" in " ".join(result.output.split())
+    assert "better than every score the team uses" in " ".join(result.output.split())
     return folder
 
 
@@ -57,10 +57,13 @@ def test_scoring_a_csv_of_open_deals_writes_scores_tiers_reasons_and_risks(
     small = scored[scored["seats"].astype(float) < 50]
     assert len(small) > 0
     assert small["risks"].str.contains("seats_at_close >= 50").all()
-    # the points table speaks the feature columns (seats, ae, deal_amount, the committed count);
-    # the written file also carries the account columns filled in from the warehouse
+    # the points table speaks the feature columns (seats_at_close, deal_amount, the committed
+    # count); the written file also carries the account columns filled in from the warehouse
     exported = _run("model", "points", "--workspace", str(workspace))
-    features = feature_frame(scored)
+    from icploop import model_files
+
+    model = model_files.load(workspace, None)[1]
+    features = feature_frame(scored, model.features_)
     sheet = pd.read_csv(io.StringIO(features.to_csv(index=False)), dtype=str, keep_default_na=False)
     for row, out in zip(sheet.to_dict("records"), scored.to_dict("records"), strict=True):
         assert spreadsheet_points(exported, row) == (int(out["fit_points"]), out["points_tier"])

@@ -9,6 +9,7 @@ import pandas as pd
 
 from icploop.scoring.evaluate import (
     INTENT,
+    LOGISTIC,
     MODEL,
     WIN,
     auc,
@@ -16,7 +17,7 @@ from icploop.scoring.evaluate import (
     tier_sentence,
     top_decile_lift,
 )
-from icploop.scoring.features import FEATURES, feature_frame
+from icploop.scoring.features import feature_frame
 from icploop.scoring.train import TrainedFit
 
 
@@ -30,8 +31,12 @@ def test_the_retention_trained_score_beats_win_propensity_and_intent_on_the_time
     assert model["auc_lo"] > 0.55
     assert model["auc"] - max(win["auc"], intent["auc"]) > 0.12
     assert ev.has_skill and ev.beats_baselines
-    assert "better than every baseline" in ev.sentence
-    assert f"{model['auc']:.2f}" in ev.sentence and "AUC over the best baseline" in ev.sentence
+    assert "better than every score the team uses" in ev.sentence
+    assert f"{model['auc']:.2f}" in ev.sentence and "AUC over the best of them" in ev.sentence
+    logistic = ev.row(LOGISTIC)  # the plain baseline on the same features, beside the model
+    assert f"logistic regression on the same features reaches AUC {logistic['auc']:.2f}" in (
+        ev.sentence
+    )
     assert model["brier"] < model["base_brier"]
     assert ev.split_date.day == 1 and ev.split_date.month in (1, 4, 7, 10)
 
@@ -61,20 +66,20 @@ def test_reasons_name_the_seat_count_of_a_small_account_as_raising_risk(
     trained: TrainedFit, demo_inputs: dict[str, Any]
 ) -> None:
     history = demo_inputs["history"]
-    small = history[history["seats"] < 25].head(30)
-    scored = trained.model.score(small[list(FEATURES)])
+    small = history[history["seats_at_close"] < 25].head(30)
+    scored = trained.model.score(small)
     # seats, deal amount and employees all measure size: the reason may name any of them
-    size = r"(?:seats|deal_amount|employees) [\d.]+: churn risk \+"
+    size = r"(?:seats_at_close|deal_amount|employees) [\d.]+: churn risk \+"
     assert scored["reasons"].str.contains(size).mean() > 0.5
-    contributions = trained.model.contributions(small[list(FEATURES)])
-    assert (contributions["seats"] > 0).mean() > 0.8
+    contributions = trained.model.contributions(small)
+    assert (contributions["seats_at_close"] > 0).mean() > 0.8
 
 
 def test_scores_are_calibrated_probabilities_on_a_0_to_100_scale(trained: TrainedFit) -> None:
     rows = pd.DataFrame(
         {"seats_at_close": ["10", "400"], "industry": ["Software", "Software"], "amount": ["", ""]}
     )
-    scored = trained.model.score(feature_frame(rows))
+    scored = trained.model.score(feature_frame(rows, trained.model.features_))
     assert scored["fit_score"].between(0, 100).all()
     assert np.allclose(scored["fit_score"], 100 * (1 - scored["churn_probability"]), atol=0.1)
     assert scored["fit_score"].iloc[1] > scored["fit_score"].iloc[0]

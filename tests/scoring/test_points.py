@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-from icploop.scoring.features import FEATURES
 from icploop.scoring.points import PointsBin, PointsTable
 from icploop.scoring.train import TrainedFit, score_records
 
@@ -47,7 +46,7 @@ def test_a_plain_sum_of_the_exported_points_reproduces_the_stored_tiers_exactly(
     trained: TrainedFit, demo_inputs: dict[str, Any]
 ) -> None:
     history = demo_inputs["history"]
-    records = history[["account_id", *FEATURES]].head(400)
+    records = history[["account_id", *trained.features.attributes]].head(400)
     scored = score_records(records, trained.model, trained.points, reasons=0)
     exported = trained.points.to_csv()
     # round trip through text, as a spreadsheet sees the rows
@@ -72,7 +71,9 @@ def test_points_are_integers_with_a_zero_floor_per_attribute_and_survive_yaml(
 
 
 def test_the_seat_bins_give_large_accounts_more_points_than_small_ones(trained: TrainedFit) -> None:
-    seats = [b for b in trained.points.bins if b.attribute == "seats" and b.bin != "(missing)"]
+    seats = [
+        b for b in trained.points.bins if b.attribute == "seats_at_close" and b.bin != "(missing)"
+    ]
     assert len(seats) >= 2
     assert seats[-1].points > seats[0].points
     cuts = [b.low for b in seats if b.low is not None]

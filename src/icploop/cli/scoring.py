@@ -35,7 +35,7 @@ from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import paying_months
 from icploop.metrics.tables import CanonicalTables
 from icploop.rules import Rule
-from icploop.scoring.apply import is_deal_batch, score_batch
+from icploop.scoring.apply import fill_from_accounts, is_deal_batch, score_batch
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.economics import (
     acquisition_vs_retention,
@@ -44,9 +44,15 @@ from icploop.scoring.economics import (
     retention_value,
 )
 from icploop.scoring.evaluate import Evaluation
-from icploop.scoring.features import customer_history, deal_history
+from icploop.scoring.features import (
+    customer_history,
+    deal_history,
+    target_spec,
+    training_frame,
+    workspace_overrides,
+)
 from icploop.scoring.forecast import backtest, forecast_nrr_at
-from icploop.scoring.train import train_fit
+from icploop.scoring.train import train_fit, unscored_columns
 from icploop.warehouse import Warehouse, today_or
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
@@ -68,6 +74,8 @@ def _open(
 
 def evaluation_json(ev: Evaluation) -> dict[str, Any]:
     return {
+        "target": ev.target,
+        "target_description": ev.target_description,
         "split_date": ev.split_date,
         "train_accounts": ev.train_accounts,
         "test_accounts": ev.test_accounts,
@@ -87,7 +95,9 @@ def evaluation_json(ev: Evaluation) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     """The comparison table, the tier table and the plain sentence."""
-    table = Table(title="First-year churn on the newest cohorts (time split)")
+    what = report.get("target_description", "first-year churn")
+    held = "the newest cohorts (time split)" if report.get("split_date") else "held-out accounts"
+    table = Table(title=f"Predicting {what} on {held}")
     for col in ("score", "AUC (95% CI)", "Brier (base)", "calib. slope", "top 10% lift"):
         table.add_column(col, justify="left" if col == "score" else "right")
     for m in report["metrics"]:
@@ -99,12 +109,16 @@ def print_report(report: dict[str, Any]) -> None:
             f"{m['top_decile_lift']:.1f}x",
         )
     console.print(table)
-    tiers = Table(title="Fit tiers on the test cohorts")
-    for col in ("tier", "accounts", "first-year churn", "12-month NRR"):
+    tiers = Table(title="Fit tiers on the held-out accounts")
+    for col in ("tier", "accounts", "event rate", "12-month NRR"):
         tiers.add_column(col, justify="right")
     for t in report["tiers"]:
+        nrr = t.get("nrr_12m")
         tiers.add_row(
-            t["tier"], str(t["accounts"]), f"{t['churn_rate']:.1%}", f"{t['nrr_12m']:.1%}"
+            t["tier"],
+            str(t["accounts"]),
+            f"{t['churn_rate']:.1%}",
+            "-" if nrr is None or nrr != nrr else f"{nrr:.1%}",
         )
     console.print(tiers)
     console.print(report["sentence"])
@@ -120,18 +134,42 @@ def train(
         dt.datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Test on accounts closed from this date."),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="churn_12m (first-year churn), churn_any (churned, with the months observed as "
+            "exposure: a snapshot with tenure), activation, or column:NAME (a 0/1 attribute). "
+            "Default: churn_12m when the workspace has won deals, else churn_any."
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Train on retention, compare with the baselines on a time split, store a new version."""
+    """Train on the workspace's own attributes, compare with a logistic regression and the
+    baselines on held-out accounts, store a new version."""
     with user_errors():
-        _backend, tables, day = _open(workspace, as_of)
-        history = customer_history(tables, day)
+        backend, tables, day = _open(workspace, as_of)
         deals = deal_history(tables)
-        trained = train_fit(history, deals, day, split.date() if split else None)
+        chosen = target_spec(target or ("churn_12m" if (deals["won"] == 1).any() else "churn_any"))
+        history = training_frame(tables, day, chosen, Warehouse(backend).optional("usage"))
+        trained = train_fit(
+            history,
+            deals,
+            day,
+            split.date() if split else None,
+            target=chosen,
+            overrides=workspace_overrides(tables),
+        )
         report = {
             "as_of": day,
+            "target": chosen.name,
+            "target_description": chosen.description,
             "accounts": trained.accounts,
+            "features": {
+                "dimensions": list(trained.features.categorical),
+                "measures": list(trained.features.numeric),
+                "exposure": trained.features.exposure,
+            },
             "evaluation": evaluation_json(trained.evaluation),
             "model": trained.model.summary().to_dict("records"),
         }
@@ -141,9 +179,20 @@ def train(
         if json:
             print_json({"version": version, **report})
             return
+        ev = trained.evaluation
+        held = (
+            f"evaluated on those closed from {ev.split_date}"
+            if ev.split_date
+            else f"evaluated on {ev.test_accounts:,} held out at random"
+        )
         console.print(
-            f"Fit model {version}: trained as of {day} on {trained.accounts:,} accounts with a "
-            f"known first year; evaluated on those closed from {trained.evaluation.split_date}."
+            f"Fit model {version}: predicts {chosen.description}; trained as of {day} on "
+            f"{trained.accounts:,} accounts with a known outcome; {held}."
+        )
+        console.print(
+            "Features: "
+            + ", ".join(trained.features.attributes)
+            + (f"; exposure: {trained.features.exposure}" if trained.features.exposure else "")
         )
         print_report(report["evaluation"])
 
@@ -257,6 +306,7 @@ def score_command(
         day = data_as_of(warehouse, None) if tables is not None else today_or(None)
         criteria, dnc = _rules(workspace, icp, day) if is_deal_batch(records) else ([], [])
         scored = score_batch(records, model, points, tables, criteria, dnc, day)
+        missing = unscored_columns(fill_from_accounts(records, tables), model)
         target = out or file.with_name(file.stem + ".scored.csv")
         scored.to_csv(target, index=False)
         counts = scored["fit_tier"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
@@ -267,10 +317,16 @@ def score_command(
                     "rows": len(scored),
                     "out": str(target),
                     "tiers": counts.to_dict(),
+                    "missing_columns": missing,
                 }
             )
             return
         console.print(f"Scored {len(scored):,} rows with fit model {name}; wrote {target}")
+        if missing:
+            console.print(
+                f"[yellow]warning:[/] no column for {', '.join(missing)}: scored as missing "
+                "(add the columns, or rename them with --mapping)"
+            )
         table = Table("tier", "rows", "share")
         for tier, n in counts.items():
             table.add_row(str(tier), f"{n:,}", f"{n / max(len(scored), 1):.0%}")

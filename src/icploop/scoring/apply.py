@@ -11,7 +11,12 @@ import pandas as pd
 from icploop.metrics.tables import CanonicalTables
 from icploop.rules import Rule
 from icploop.scoring.deal_check import ae_patterns, check_deals
-from icploop.scoring.features import customer_history, feature_frame
+from icploop.scoring.features import (
+    FeatureSet,
+    customer_history,
+    feature_frame,
+    quarter_end_flag,
+)
 from icploop.scoring.model import FitModel
 from icploop.scoring.points import PointsTable
 from icploop.scoring.train import score_records
@@ -53,10 +58,14 @@ def score_batch(
     if not is_deal_batch(records):
         return scored
     patterns = ae_patterns(customer_history(tables, as_of)) if tables is not None else []
-    features = feature_frame(records)
+    features = feature_frame(records, model.features_)
     both = pd.concat(
         [records.drop(columns=list(features.columns), errors="ignore"), features], axis=1
     )
+    if "ae" not in both.columns:
+        both["ae"] = feature_frame(records, FeatureSet(("ae",), ()))["ae"]
+    if "quarter_end_deal" not in both.columns and "close_date" in both.columns:
+        both["quarter_end_deal"] = quarter_end_flag(both["close_date"])
     check = check_deals(both, list(criteria), list(do_not_close), patterns)
     scored["at_risk"] = check["at_risk"]
     scored["risks"] = check["risks"]

@@ -1,70 +1,155 @@
-"""What is known about an account before its deal closes, and what happened after.
+"""What the fit model learns from and what it predicts, read from the workspace's own columns.
 
-The fit model and the points table read only pre-close attributes: firmographics (industry,
-segment, region, employees), the deal (seats, annual amount, discount, the AE, whether it closed
-in the last two weeks of a quarter, how many use cases were committed), the lead source, the
-intent score and the stated use case. Nothing known only after close (usage, tickets, MRR) is a
-feature. Outcomes (first-year churn, 12-month NRR) come from the retention engine and respect
-censoring: an account with under 12 months of history has no outcome yet.
+Features come from the attribute roles catalogue (``icploop.attributes``): the dimensions and
+measures of the account frame that describe the customer or the deal that won it, never a label
+(an outcome, a churn flag, tenure), an identifier, a date or the person who owns the account,
+and never an attribute recorded only for won deals (a plan tier kept for customers: known only
+after the sale). Targets (``TARGETS``):
+
+- ``churn_12m``: first-year logo churn, over accounts with 12 months of history (time split);
+- ``churn_any``: churned by the as-of date, with the months observed as exposure (a snapshot with
+  tenure and a churned flag); a lead is scored as if observed for 12 months;
+- ``activation``: never activated (no revenue or use within 60 days of the close), over accounts
+  observed for those 60 days;
+- ``column:NAME``: a 0/1 account attribute (then a label, never a feature).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from icploop.attributes import (
+    QUARTER_END_DAYS,
+    frame_catalog,
+    recorded_with_outcome,
+    role_overrides,
+    with_account_attributes,
+    with_extra_attributes,
+)
+from icploop.errors import IcploopError
+from icploop.metrics.activation import first_value, never_activated
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 
-CATEGORICAL = ("industry", "segment", "region", "lead_source", "use_case", "ae", "quarter_end_deal")
-NUMERIC = ("seats", "employees", "intent_score", "discount", "deal_amount", "committed_use_cases")
-FEATURES = (*CATEGORICAL, *NUMERIC)
-QUARTER_END_DAYS = 14
+MIN_TRAINING = 100
+MIN_EVENTS = 10
 
-#: Source columns (accounts or deals layout) that feed a feature, in order of preference.
-SOURCES: dict[str, tuple[str, ...]] = {
-    "industry": ("industry",),
-    "segment": ("segment",),
-    "region": ("region",),
-    "lead_source": ("lead_source",),
-    "use_case": ("use_case",),
-    "ae": ("ae", "closing_ae", "owner_ae"),
-    "seats": ("seats", "seats_at_close"),
-    "employees": ("employees",),
-    "intent_score": ("intent_score",),
-    "discount": ("discount",),
+
+def check_trainable(accounts: int, events: int, target: str) -> None:
+    """An ``IcploopError`` saying exactly why when ``accounts`` labelled rows with ``events``
+    events are too few (or all events) to train on."""
+    if accounts >= MIN_TRAINING and MIN_EVENTS <= events < accounts:
+        return
+    if accounts < MIN_TRAINING:
+        need = f"{accounts:,} accounts have a known outcome; it needs at least {MIN_TRAINING}"
+    elif events < MIN_EVENTS:
+        need = f"{events} of {accounts:,} accounts had the event; it needs at least {MIN_EVENTS}"
+    else:
+        need = f"all {accounts:,} accounts had the event; it needs some without"
+    raise IcploopError(
+        f"cannot train on {target}: {need}",
+        "load more history, or choose another --target (churn_12m, churn_any, activation, "
+        "column:NAME)",
+    )
+
+
+#: the exposure feature of ``churn_any`` and the months a lead is scored as observed for
+EXPOSURE = "months_observed"
+EXPOSURE_AT = 12.0
+ACTIVATION_DAYS = 60
+
+#: Columns of a lead or deal file that stand for a feature of the account frame (the deals
+#: layout names seats and amount as a deal does).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "seats_at_close": ("seats_at_close", "seats"),
     "deal_amount": ("deal_amount", "amount"),
+    "ae": ("ae", "closing_ae", "owner_ae"),
 }
-ACCOUNT_COLUMNS = (
-    "industry",
-    "segment",
-    "region",
-    "lead_source",
-    "use_case",
-    "owner_ae",
-    "seats_at_close",
-    "employees",
-    "intent_score",
-)
-DEAL_COLUMNS = (
-    "deal_id",
-    "account_id",
-    "close_date",
-    "outcome",
-    "deal_type",
-    "amount",
-    "discount",
-    "ae",
-    "lead_source",
-    "seats",
-    "committed_use_cases",
-)
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The model's inputs: ``categorical`` and ``numeric`` attribute names, and the numeric
+    ``exposure`` feature (months observed) when the target has one."""
+
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    exposure: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.categorical, *self.numeric)
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """The features that are attributes of the account (the exposure is not)."""
+        return tuple(n for n in self.names if n != self.exposure)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the model predicts: ``label`` (a 0/1 column of the training frame, 1 = the bad
+    event), in words, and how the held-out accounts are chosen: ``time`` (the newest closes, for
+    cohorts that age) or ``random`` (a snapshot has no later cohort)."""
+
+    name: str
+    label: str
+    description: str
+    split: str = "time"
+    exposure: str | None = None
+    short: str = ""
+
+    @property
+    def event(self) -> str:
+        """The event in a few words ("first-year churn")."""
+        return self.short or self.description
+
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("churn_12m", "first_year_churn", "first-year churn"),
+        Target(
+            "churn_any",
+            "churned",
+            "churn by the as-of date, with the months observed as exposure",
+            split="random",
+            exposure=EXPOSURE,
+            short="churn",
+        ),
+        Target(
+            "activation",
+            "never_activated",
+            f"never activating (no revenue or use within {ACTIVATION_DAYS} days of the close)",
+            short="never activating",
+        ),
+    )
+}
+COLUMN_PREFIX = "column:"
+
+
+def target_spec(name: str) -> Target:
+    """The target named ``name`` (a key of ``TARGETS`` or ``column:NAME``); an ``IcploopError``
+    for an unknown one."""
+    if name.startswith(COLUMN_PREFIX) and name.removeprefix(COLUMN_PREFIX).strip():
+        column = name.removeprefix(COLUMN_PREFIX).strip()
+        return Target(name, column, f"{column} = 1", split="random")
+    if name not in TARGETS:
+        raise IcploopError(
+            f"unknown target {name!r}",
+            f"use one of {', '.join(TARGETS)}, or column:NAME for a 0/1 account attribute",
+        )
+    return TARGETS[name]
 
 
 def quarter_end_flag(dates: pd.Series) -> pd.Series:
@@ -84,66 +169,65 @@ def committed_count(values: pd.Series) -> pd.Series:
     return count.astype("float64")
 
 
-def feature_frame(records: pd.DataFrame) -> pd.DataFrame:
-    """The model's feature columns from rows in the accounts or deals layout.
+def _snake(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
-    Each feature is taken from the first present, non-blank source column (``seats`` from
-    ``seats`` or ``seats_at_close``, ``ae`` from ``ae`` or ``owner_ae``, ...); the quarter-end
-    flag from ``close_date``, the committed count from ``committed_use_cases``. Features with
-    no source are missing, which the model and the points table handle as their own value.
+
+def feature_frame(records: pd.DataFrame, features: FeatureSet) -> pd.DataFrame:
+    """The columns of ``features`` from rows of a lead or deal file (or a training frame).
+
+    Each feature is taken from its own column, else an alias (``seats`` for ``seats_at_close``,
+    ``amount`` for ``deal_amount``), else a column whose snake_case name matches (``Contract``
+    for ``contract``); ``quarter_end_deal`` from ``close_date`` and ``committed_use_cases`` from
+    a ``;``-separated list when only those are given. Blank text is missing. A feature with no
+    source is missing (``missing_features`` names them); the exposure, when absent, is
+    ``EXPOSURE_AT`` months.
     """
+    by_snake = {_snake(c): c for c in records.columns}
     out = pd.DataFrame(index=records.index)
-    for feature, sources in SOURCES.items():
+    for name in features.names:
         value = pd.Series(np.nan, index=records.index, dtype="object")
-        for source in sources:
+        for source in (*ALIASES.get(name, (name,)), by_snake.get(name, name)):
             if source in records.columns:
                 col = records[source]
                 col = col.mask(col.astype(str).str.strip() == "")
                 value = value.where(value.notna(), col)
-        out[feature] = value
-    if "quarter_end_deal" in records.columns:
-        out["quarter_end_deal"] = records["quarter_end_deal"]
-    elif "close_date" in records.columns:
-        out["quarter_end_deal"] = quarter_end_flag(records["close_date"])
-    else:
-        out["quarter_end_deal"] = np.nan
-    if "committed_use_cases" in records.columns:
-        col = records["committed_use_cases"]
-        numeric = pd.api.types.is_numeric_dtype(col)
-        out["committed_use_cases"] = col.astype("float64") if numeric else committed_count(col)
-    else:
-        out["committed_use_cases"] = np.nan
-    for name in NUMERIC:
+        if name == "quarter_end_deal" and value.isna().all() and "close_date" in records:
+            value = quarter_end_flag(records["close_date"])
+        if name == "committed_use_cases" and name in records.columns:
+            col = records[name]
+            if not pd.api.types.is_numeric_dtype(col):
+                value = committed_count(col)
+        if name == features.exposure and value.isna().all():
+            value = pd.Series(EXPOSURE_AT, index=records.index)
+        out[name] = value
+    for name in features.numeric:
         out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
-    for name in CATEGORICAL:
+    for name in features.categorical:
         col = out[name]
         out[name] = col.where(col.isna(), col.astype(str)).astype("object")
-    return out[list(FEATURES)]
+    return out[list(features.names)]
 
 
-def _deals_with_accounts(tables: CanonicalTables, deals: ir.Table) -> pd.DataFrame:
-    cols = [c for c in DEAL_COLUMNS if c in deals.columns]
-    frame = deals.select(*cols).to_pandas()
-    if tables.accounts is not None:
-        acc = tables.accounts
-        acc_cols = [c for c in ACCOUNT_COLUMNS if c in acc.columns]
-        accounts = acc.select("account_id", *acc_cols).to_pandas()
-        frame = frame.merge(accounts, on="account_id", how="left", suffixes=("", "_account"))
-        for col in ("lead_source",):
-            if f"{col}_account" in frame.columns:
-                frame[col] = frame[col].fillna(frame.pop(f"{col}_account"))
-    return frame
+def missing_features(records: pd.DataFrame, features: FeatureSet) -> list[str]:
+    """Features of the model that no column of ``records`` provides (scored as missing)."""
+    frame = feature_frame(records, features)
+    return [n for n in features.attributes if frame[n].isna().all()]
 
 
 def customer_history(
     tables: CanonicalTables, as_of: dt.date, settings: MovementSettings = DEFAULT_SETTINGS
 ) -> pd.DataFrame:
-    """One row per customer: its first won deal's features and its outcomes as of ``as_of``.
+    """One row per account that ever paid: its attributes (``with_account_attributes``: the
+    account columns, the first won deal's, the extra attributes) and its outcomes as of
+    ``as_of``.
 
-    Columns: ``account_id``, ``close_date`` (first won deal, else the first paid month),
-    ``first_month``, the :data:`FEATURES`, ``start_mrr`` (first paid month), ``mrr_12m`` (12
-    months later, 0 after churn), ``first_year_churn`` (1/0; missing under 12 months of
-    history), ``nrr_12m`` (``mrr_12m / start_mrr``; missing under 12 months).
+    Outcomes: ``start_mrr`` (first paid month), ``mrr_12m`` (12 months later, 0 after churn),
+    ``first_year_churn`` (1/0; missing under 12 months of history), ``nrr_12m``, ``churned``
+    (1/0 by ``as_of``) and ``months_observed`` (months from the first paid month to the month of
+    churn, or to the as-of month, both counted). Also ``close_date`` (first won deal, else first paid month),
+    ``first_month``, ``ae`` (the closing AE, else the owner) and ``committed_use_cases`` (how
+    many use cases the first won deal committed).
     """
     as_of_m = index_of(as_of)
     pos = paying_months(tables.mrr_monthly, as_of, settings)
@@ -163,43 +247,50 @@ def customer_history(
         first_year_churn=ibis.ifelse(
             labelled, (out.event & (out.duration <= 12)).cast("float64"), None
         ),
+        churned=out.event.cast("float64"),
+        # months from the first paid month to the month its status was last seen (the month it
+        # churned, or the as-of month), both counted: the same clock for churned and current
+        # accounts, so the exposure says nothing of the outcome by itself
+        months_observed=ibis.ifelse(out.event, out.duration + 1, age + 1).cast("float64"),
     ).to_pandas()
     outcomes["nrr_12m"] = outcomes["mrr_12m"] / outcomes["start_mrr"]
-    if tables.deals is not None:
-        deals = tables.deals
-        won = deals.filter((deals.outcome == "won") & deals.close_date.notnull())
-        records = _deals_with_accounts(tables, won)
-        records = records.sort_values(["account_id", "close_date", "deal_id"])
-        records = records.drop_duplicates("account_id", keep="first")
-    elif tables.accounts is not None:
-        acc_cols = [c for c in ACCOUNT_COLUMNS if c in tables.accounts.columns]
-        records = tables.accounts.select("account_id", *acc_cols).to_pandas()
-    else:
-        records = pd.DataFrame({"account_id": outcomes["account_id"]})
-    frame = outcomes.merge(
-        records, on="account_id", how="inner" if "close_date" in records else "left"
-    )
+    frame = with_account_attributes(outcomes, tables)
     if "close_date" not in frame.columns:
         frame["close_date"] = frame["first_month"]
     frame["close_date"] = pd.to_datetime(frame["close_date"]).dt.date
     frame["first_month"] = pd.to_datetime(frame["first_month"]).dt.date
-    features = feature_frame(frame)
-    keep = ["account_id", "close_date", "first_month"]
-    result = pd.concat([frame[keep], features, frame[list(OUTCOMES)]], axis=1)
-    return result.sort_values("account_id").reset_index(drop=True)
+    frame["ae"] = frame.get("closing_ae", np.nan)
+    if "owner_ae" in frame.columns:
+        frame["ae"] = frame["ae"].fillna(frame["owner_ae"])
+    frame["committed_use_cases"] = _first_committed(tables, frame["account_id"])
+    return frame.sort_values("account_id").reset_index(drop=True)
 
 
-OUTCOMES = ("start_mrr", "mrr_12m", "first_year_churn", "nrr_12m")
+def _first_committed(tables: CanonicalTables, accounts: pd.Series) -> pd.Series:
+    """Use cases committed on each account's first won deal (missing without the column)."""
+    if tables.deals is None or "committed_use_cases" not in tables.deals.columns:
+        return pd.Series(np.nan, index=accounts.index)
+    deals = tables.deals
+    won = deals.filter((deals.outcome == "won") & deals.close_date.notnull())
+    rows = won.select("account_id", "close_date", "deal_id", "committed_use_cases").to_pandas()
+    rows = rows.sort_values(["account_id", "close_date", "deal_id"]).drop_duplicates("account_id")
+    counts = dict(
+        zip(rows["account_id"], committed_count(rows["committed_use_cases"]), strict=True)
+    )
+    return accounts.map(counts).astype("float64")
 
 
 def deal_history(
     tables: CanonicalTables, outcomes: tuple[str, ...] = ("won", "lost")
 ) -> pd.DataFrame:
-    """New-business deals with the given outcomes, with their features and account attributes.
+    """New-business deals with the given outcomes and their account's attributes.
 
-    Columns: ``deal_id``, ``account_id``, ``close_date``, ``outcome``, ``won`` (1/0), the
-    :data:`FEATURES`, and the raw account and deal columns (for rules such as
-    ``seats_at_close >= 50``). Expansion and renewal deals are left out.
+    Columns: the deal's ``deal_id``, ``account_id``, ``close_date``, ``outcome``, ``won`` (1/0),
+    ``seats``, ``amount``, ``discount``, ``ae``, ``lead_source``, ``committed_use_cases`` (those
+    present; the committed use cases counted), the account's columns (``industry``, ...) and
+    extra attributes, and ``seats_at_close`` (the deal's seats), ``deal_amount`` and
+    ``quarter_end_deal`` as the account frame names them. Expansion and
+    renewal deals are left out.
     """
     if tables.deals is None:
         return pd.DataFrame(columns=["deal_id", "account_id", "close_date", "outcome", "won"])
@@ -207,9 +298,128 @@ def deal_history(
     chosen = deals.filter(deals.outcome.isin(list(outcomes)))
     if "deal_type" in deals.columns:
         chosen = chosen.filter(chosen.deal_type.isnull() | (chosen.deal_type == "new"))
-    frame = _deals_with_accounts(tables, chosen)
+    wanted = ("deal_id", "account_id", "close_date", "outcome", "amount", "discount", "ae")
+    cols = [c for c in (*wanted, "lead_source", "seats", "committed_use_cases") if c in deals]
+    frame = chosen.select(*cols).to_pandas()
+    if tables.accounts is not None:
+        acc = tables.accounts
+        acc_cols = [c for c in acc.columns if c not in frame.columns or c == "account_id"]
+        accounts = acc.select(*acc_cols).to_pandas()
+        frame = frame.merge(accounts, on="account_id", how="left")
+        if "lead_source" in acc.columns and "lead_source" in frame.columns:
+            known = acc.select("account_id", account_lead=acc.lead_source).to_pandas()
+            frame = frame.merge(known, on="account_id", how="left")
+            frame["lead_source"] = frame["lead_source"].fillna(frame.pop("account_lead"))
+    frame = with_extra_attributes(frame, tables)
     frame["close_date"] = pd.to_datetime(frame["close_date"]).dt.date
     frame["won"] = (frame["outcome"] == "won").astype(int)
-    features = feature_frame(frame)
-    raw = frame.drop(columns=[c for c in features.columns if c in frame.columns])
-    return pd.concat([raw, features], axis=1).reset_index(drop=True)
+    if "amount" in frame.columns:
+        frame["deal_amount"] = pd.to_numeric(frame["amount"], errors="coerce").astype("float64")
+    frame["quarter_end_deal"] = quarter_end_flag(frame["close_date"])
+    if "committed_use_cases" in frame.columns:
+        frame["committed_use_cases"] = committed_count(frame["committed_use_cases"])
+    if "seats" in frame.columns:
+        # the deal's own seats, as the account frame names the seats of the first won deal
+        account_seats = frame.get("seats_at_close", pd.Series(np.nan, index=frame.index))
+        frame["seats_at_close"] = frame["seats"].fillna(account_seats)
+    return frame.reset_index(drop=True)
+
+
+def training_frame(
+    tables: CanonicalTables,
+    as_of: dt.date,
+    target: Target,
+    usage: ir.Table | None = None,
+) -> pd.DataFrame:
+    """The rows the model trains on for ``target``, with the 0/1 label in ``target.label``:
+    paying accounts (``customer_history``) for churn and column targets, every started account
+    observed for 60 days for ``activation``. Rows without a known label are kept (missing)."""
+    if target.name == "activation":
+        starts = first_value(tables, as_of, usage)
+        start = pd.to_datetime(starts["start_date"])
+        frame = starts.assign(
+            first_month=start,
+            never_activated=never_activated(starts["days_to_value"], ACTIVATION_DAYS).astype(
+                "float64"
+            ),
+        )
+        observed = (pd.Timestamp(as_of) - start).dt.days >= ACTIVATION_DAYS
+        frame.loc[~observed.to_numpy(), "never_activated"] = np.nan
+        frame = with_account_attributes(frame, tables)
+        if "close_date" not in frame.columns:
+            frame["close_date"] = frame["start_date"]
+        frame["close_date"] = pd.to_datetime(frame["close_date"]).dt.date
+        frame["committed_use_cases"] = _first_committed(tables, frame["account_id"])
+        return frame.drop(columns=["first_month"]).reset_index(drop=True)
+    frame = customer_history(tables, as_of)
+    if target.name.startswith(COLUMN_PREFIX):
+        frame[target.label] = zero_one(frame, target.label)
+    return frame
+
+
+_TRUE = {"1", "1.0", "yes", "y", "true", "t"}
+_FALSE = {"0", "0.0", "no", "n", "false", "f"}
+
+
+def zero_one(frame: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` as 1/0 (from 1/0, yes/no, true/false); an ``IcploopError`` naming the column
+    when it is absent or holds any other value."""
+    if column not in frame.columns:
+        raise IcploopError(
+            f"cannot train on column:{column}: no account attribute {column!r}",
+            "icploop status lists the attributes of the loaded accounts",
+        )
+    text = frame[column].astype("string").str.strip().str.lower()
+    other = text.dropna()[~text.dropna().isin(_TRUE | _FALSE)]
+    if not other.empty:
+        raise IcploopError(
+            f"cannot train on column:{column}: it is not 0/1 (e.g. {other.iloc[0]!r})",
+            "train on a 0/1, yes/no or true/false column",
+        )
+    return text.map(lambda v: 1.0 if v in _TRUE else 0.0 if v in _FALSE else np.nan).astype(
+        "float64"
+    )
+
+
+def model_features(
+    frame: pd.DataFrame,
+    target: Target,
+    deals: pd.DataFrame | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> FeatureSet:
+    """The features of ``frame`` for ``target`` from the attribute catalogue: its dimensions
+    and measures that describe the customer or the deal (``AttributeCatalog.features``), less
+    the target's own column, attributes with no variation among the labelled rows, and those
+    recorded only for won deals in ``deals`` (known only after the sale). ``churn_any`` adds
+    the months observed as the exposure. Raises ``IcploopError`` when nothing is left."""
+    labelled = frame[frame[target.label].notna()]
+    check_trainable(len(labelled), int(labelled[target.label].sum()), target.description)
+    catalog = frame_catalog(frame, overrides or {}, labels=(target.label,))  # type: ignore[arg-type]
+    chosen = [a for a in catalog.features() if a.name in labelled.columns]
+    chosen = [a for a in chosen if labelled[a.name].nunique(dropna=False) > 1]
+    if deals is not None and not deals.empty:
+        after = won_only(deals, [a.name for a in chosen])
+        chosen = [a for a in chosen if a.name not in after]
+    categorical = tuple(a.name for a in chosen if a.role == "dimension")
+    numeric = tuple(a.name for a in chosen if a.role == "measure")
+    if not categorical and not numeric:
+        raise IcploopError(
+            f"cannot train on {target.description}: no attribute to learn from (no dimension or "
+            "measure of the accounts varies)",
+            "load account attributes (industry, size, plan...); icploop status lists them",
+        )
+    if target.exposure:
+        numeric = (*numeric, target.exposure)
+    return FeatureSet(categorical, numeric, target.exposure)
+
+
+def won_only(deals: pd.DataFrame, names: Sequence[str]) -> dict[str, str]:
+    """Attributes of decided ``deals`` recorded only for won (or only for lost) ones."""
+    decided = deals[deals["outcome"].isin(["won", "lost"])]
+    present = [n for n in names if n in decided.columns]
+    return recorded_with_outcome(decided[[*present, "won"]], "won", present)
+
+
+def workspace_overrides(tables: CanonicalTables) -> dict[str, str]:
+    """The mapping's ``role:`` entries stored with the tables."""
+    return dict(role_overrides(tables.attribute_roles))

@@ -27,21 +27,27 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from icploop.errors import IcploopError
-from icploop.scoring.features import CATEGORICAL, FEATURES, NUMERIC
+from icploop.scoring.features import EXPOSURE_AT, FeatureSet, check_trainable
 
 Floats = NDArray[np.float64]
 TIER_SHARES = (("A", 0.10), ("B", 0.20), ("C", 0.30), ("D", 0.40))
-MIN_TRAINING = 100
-MIN_EVENTS = 10
+
+
+def infer_features(frame: pd.DataFrame) -> FeatureSet:
+    """A feature set of every column of ``frame``: numbers numeric, the rest categorical."""
+    numeric = tuple(c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]))
+    return FeatureSet(tuple(c for c in frame.columns if c not in numeric), numeric)
 
 
 @dataclass
 class Encoder:
     """Categorical values to integer codes (frequent values only; others and blanks missing)."""
 
+    features: FeatureSet = field(default_factory=lambda: FeatureSet((), ()))
     max_categories: int = 60
     min_count: int = 5
     categories_: dict[str, list[str]] = field(default_factory=dict)
@@ -49,22 +55,27 @@ class Encoder:
     modes_: dict[str, float] = field(default_factory=dict)
 
     def fit(self, frame: pd.DataFrame) -> Encoder:
-        for name in CATEGORICAL:
+        for name in self.features.categorical:
             counts = frame[name].dropna().astype(str).value_counts()
             kept = counts[counts >= self.min_count].head(self.max_categories)
             self.categories_[name] = sorted(kept.index)
             self.modes_[name] = (
                 float(self.categories_[name].index(kept.index[0])) if len(kept) else np.nan
             )
-        for name in NUMERIC:
-            median = frame[name].median()
+        for name in self.features.numeric:
+            median = pd.to_numeric(frame[name], errors="coerce").median()
             self.medians_[name] = float(median) if median == median else 0.0
         return self
 
+    @property
+    def mask(self) -> NDArray[np.bool_]:
+        """Which columns of ``transform`` are categorical."""
+        return np.array([name in self.categories_ for name in self.features.names], dtype=bool)
+
     def transform(self, frame: pd.DataFrame) -> Floats:
-        """A float matrix in :data:`FEATURES` order: codes for categories, NaN for unknowns."""
+        """A float matrix in feature order: codes for categories, NaN for unknowns."""
         cols = []
-        for name in FEATURES:
+        for name in self.features.names:
             if name in self.categories_:
                 lookup = {v: float(i) for i, v in enumerate(self.categories_[name])}
                 values = frame[name].astype(str).map(lookup)  # blanks -> 'nan' -> NaN
@@ -76,7 +87,7 @@ class Encoder:
     def reference(self) -> Floats:
         """A typical account: the most common category of each attribute and the medians."""
         ref = []
-        for name in FEATURES:
+        for name in self.features.names:
             ref.append(self.modes_[name] if name in self.categories_ else self.medians_[name])
         return np.asarray(ref, dtype="float64")
 
@@ -101,28 +112,33 @@ class FitModel:
     random_state: int = 0
     threads: int | None = 1
     encoder_: Encoder = field(default_factory=Encoder)
+    features_: FeatureSet = field(default_factory=lambda: FeatureSet((), ()))
+    target_: str = "first-year churn"
     model_: Any = None
     tier_cuts_: tuple[float, ...] = ()
     reference_: Floats = field(default_factory=lambda: np.empty(0))
     n_train_: int = 0
     base_rate_: float = 0.0
 
-    def fit(self, frame: pd.DataFrame, churned: pd.Series | NDArray[Any]) -> FitModel:
-        """Train on ``frame`` (the :data:`FEATURES`) and ``churned`` (1 = churned in year one)."""
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        churned: pd.Series | NDArray[Any],
+        features: FeatureSet | None = None,
+        target: str = "first-year churn",
+    ) -> FitModel:
+        """Train on the ``features`` of ``frame`` (default: every column) and ``churned`` (1 =
+        the bad event of ``target``, missing = unknown and left out)."""
+        features = features or infer_features(frame)
         y = np.asarray(churned, dtype="float64")
         known = ~np.isnan(y)
         frame, y = frame.loc[known], y[known].astype(int)
-        events = int(y.sum())
-        if len(y) < MIN_TRAINING or events < MIN_EVENTS or events == len(y):
-            raise IcploopError(
-                f"too few accounts with a known first-year outcome to train on ({len(y)} accounts, "
-                f"{events} churned)",
-                f"the model needs at least {MIN_TRAINING} accounts with 12 months of history and "
-                f"{MIN_EVENTS} churns; load more history or wait",
-            )
-        self.encoder_ = Encoder().fit(frame)
+        check_trainable(len(y), int(y.sum()), target)
+        self.features_ = features
+        self.target_ = target
+        self.encoder_ = Encoder(features).fit(frame)
         x = self.encoder_.transform(frame)
-        mask = np.array([name in CATEGORICAL for name in FEATURES])
+        mask = self.encoder_.mask
         booster = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -138,7 +154,11 @@ class FitModel:
         with threadpool_limits(self.threads):
             # one booster on all rows, calibrated on 3-fold out-of-fold predictions: a third of
             # the prediction cost of averaging three calibrated boosters
-            self.model_ = CalibratedClassifierCV(booster, method=method, cv=3, ensemble=False)
+            # shuffled folds: rows come ordered by account, which often follows the close date,
+            # and contiguous folds of a time-like feature (the months observed) would calibrate
+            # on extrapolations and can turn the scores upside down
+            folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=self.random_state)
+            self.model_ = CalibratedClassifierCV(booster, method=method, cv=folds, ensemble=False)
             self.model_.fit(x, y)
         self.reference_ = self.encoder_.reference()
         fit_p = 1.0 - self._predict(x)
@@ -158,8 +178,17 @@ class FitModel:
             return np.asarray(self.model_.predict_proba(x)[:, 1], dtype="float64")
 
     def churn_probability(self, frame: pd.DataFrame) -> Floats:
-        """Calibrated probability of churning within the first year, per row."""
-        return self._predict(self.encoder_.transform(frame))
+        """Calibrated probability of the bad event (first-year churn by default), per row."""
+        return self._predict(self.encoder_.transform(self._inputs(frame)))
+
+    def _inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with every feature (absent ones missing; the exposure, when absent, at the
+        months a lead is scored as observed for)."""
+        out = frame.copy()
+        for name in self.features_.names:
+            if name not in out.columns:
+                out[name] = EXPOSURE_AT if name == self.features_.exposure else np.nan
+        return out
 
     def tiers(self, fit_probability: Floats) -> NDArray[Any]:
         """Tier A-D of each fit probability by the training cut points."""
@@ -174,7 +203,7 @@ class FitModel:
         ``reasons`` (the number of top reasons, 0 for none) are the features that move this row's
         churn risk most against a typical account, e.g. ``seats 22: churn risk +9 pts``.
         """
-        x = self.encoder_.transform(frame)
+        x = self.encoder_.transform(self._inputs(frame))
         p = self._predict(x)
         out = pd.DataFrame(index=frame.index)
         out["fit_score"] = np.round(100 * (1 - p), 1)
@@ -186,14 +215,17 @@ class FitModel:
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per row and feature: churn probability minus that with the feature set to typical."""
-        x = self.encoder_.transform(frame)
+        x = self.encoder_.transform(self._inputs(frame))
         return pd.DataFrame(
-            self._deltas(x, self._predict(x)), columns=list(FEATURES), index=frame.index
+            self._deltas(x, self._predict(x)), columns=list(self.features_.names), index=frame.index
         )
 
     def _deltas(self, x: Floats, p: Floats) -> Floats:
         deltas = np.zeros_like(x)
+        names = self.features_.names
         for j in range(x.shape[1]):
+            if names[j] == self.features_.exposure:
+                continue  # how long an account was observed is no reason about the account
             ref = self.reference_[j]
             rows = ~((x[:, j] == ref) | (np.isnan(x[:, j]) & np.isnan(ref)))
             if not rows.any():
@@ -213,14 +245,15 @@ class FitModel:
                 d = deltas[i, j]
                 if abs(d) < 0.005:
                     continue
-                value = self.encoder_.describe(FEATURES[j], x[i, j])
-                parts.append(f"{FEATURES[j]} {value}: churn risk {100 * d:+.0f} pts")
+                name = self.features_.names[j]
+                value = self.encoder_.describe(name, x[i, j])
+                parts.append(f"{name} {value}: churn risk {100 * d:+.0f} pts")
             texts.append("; ".join(parts))
         return texts
 
     def summary(self) -> pd.DataFrame:
         """Training size, base rate and the tier cut points on fit probability."""
-        rows = [("accounts", float(self.n_train_)), ("first_year_churn_rate", self.base_rate_)]
+        rows = [("accounts", float(self.n_train_)), ("event_rate", self.base_rate_)]
         rows += [
             (f"tier_{tier}_min_fit_probability", cut)
             for (tier, _), cut in zip(TIER_SHARES, self.tier_cuts_, strict=False)

@@ -15,7 +15,7 @@ import csv
 import io
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +27,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from icploop.errors import IcploopError
-from icploop.scoring.features import FEATURES, NUMERIC
-from icploop.scoring.model import TIER_SHARES
+from icploop.scoring.features import FeatureSet
+from icploop.scoring.model import TIER_SHARES, infer_features
 
 POINTS_TO_DOUBLE = 20
 MISSING = "(missing)"
@@ -70,6 +70,12 @@ class PointsTable:
     def attributes(self) -> list[str]:
         return list(dict.fromkeys(b.attribute for b in self.bins))
 
+    def is_numeric(self, attribute: str) -> bool:
+        """Whether ``attribute`` is binned by ranges (a number) rather than by value."""
+        return any(
+            b.low is not None or b.high is not None or b.bin == "any" for b in self._rows(attribute)
+        )
+
     def _rows(self, attribute: str) -> list[PointsBin]:
         return [b for b in self.bins if b.attribute == attribute]
 
@@ -79,7 +85,7 @@ class PointsTable:
         labels = [b.bin for b in rows]
         missing = labels.index(MISSING) if MISSING in labels else 0
         ranges = [i for i, b in enumerate(rows) if b.bin not in (MISSING, OTHER)]
-        if attribute in NUMERIC:
+        if self.is_numeric(attribute):
             v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
             cuts = np.asarray([rows[i].high for i in ranges[:-1]], dtype="float64")
             pos = np.asarray(ranges)[np.searchsorted(cuts, np.nan_to_num(v), side="right")]
@@ -182,9 +188,9 @@ def _numeric_cuts(x: pd.Series, churned: pd.Series, max_bins: int) -> list[float
 
 
 def _bins_for(
-    name: str, x: pd.Series, churned: pd.Series, max_bins: int, min_share: float
+    name: str, numeric: bool, x: pd.Series, churned: pd.Series, max_bins: int, min_share: float
 ) -> list[PointsBin]:
-    if name in NUMERIC:
+    if numeric:
         edges: list[float | None] = [None, *_numeric_cuts(x, churned, max_bins), None]
         bins = []
         for lo, hi in itertools.pairwise(edges):
@@ -214,10 +220,14 @@ class PointsFitter:
     max_bins: int = 4
     min_share: float = 0.03
     regularization: float = 0.5
-    attributes: Sequence[str] = FEATURES
     table_: PointsTable = field(default_factory=PointsTable)
 
-    def fit(self, frame: pd.DataFrame, churned: pd.Series) -> PointsTable:
+    def fit(
+        self, frame: pd.DataFrame, churned: pd.Series, features: FeatureSet | None = None
+    ) -> PointsTable:
+        """Bins and points for the attributes of ``features`` (default: every column, numbers
+        binned by range); the exposure is no attribute of an account and gets no points."""
+        features = features or infer_features(frame)
         y = pd.Series(np.asarray(churned, dtype="float64"), index=frame.index)
         known = y.notna()
         frame, y = frame.loc[known], y[known]
@@ -227,9 +237,10 @@ class PointsFitter:
                 "load more history (at least 100 accounts with 12 months and 10 churns)",
             )
         bins: list[PointsBin] = []
-        for name in self.attributes:
+        for name in features.attributes:
             if name in frame.columns and frame[name].notna().any():
-                bins += _bins_for(name, frame[name], y, self.max_bins, self.min_share)
+                numeric = name in features.numeric
+                bins += _bins_for(name, numeric, frame[name], y, self.max_bins, self.min_share)
         table = PointsTable(bins, {})
         design = np.zeros((len(frame), len(bins)))
         offset = 0

@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from icploop.scoring.evaluate import OUTCOME, Evaluation, evaluate
-from icploop.scoring.features import FEATURES, feature_frame
+from icploop.scoring.evaluate import Evaluation, evaluate
+from icploop.scoring.features import (
+    TARGETS,
+    FeatureSet,
+    Target,
+    feature_frame,
+    missing_features,
+    model_features,
+)
 from icploop.scoring.model import FitModel
 from icploop.scoring.points import PointsFitter, PointsTable
 
@@ -30,13 +37,15 @@ SCORE_COLUMNS = (
 
 @dataclass(frozen=True)
 class TrainedFit:
-    """The model and points table fitted on all labelled accounts, and the time-split report."""
+    """The model and points table fitted on all labelled accounts, and the held-out report."""
 
     model: FitModel
     points: PointsTable
     evaluation: Evaluation
     accounts: int
     as_of: dt.date
+    target: Target
+    features: FeatureSet
 
 
 def train_fit(
@@ -45,21 +54,28 @@ def train_fit(
     as_of: dt.date,
     split: dt.date | None = None,
     model: FitModel | None = None,
+    target: Target = TARGETS["churn_12m"],
+    overrides: dict[str, str] | None = None,
 ) -> TrainedFit:
-    """Evaluate on the time split, then fit both forms on every labelled account."""
-    evaluation = evaluate(history, deals, split, model=model)
-    labelled = history[history[OUTCOME].notna()]
-    x, y = labelled[list(FEATURES)], labelled[OUTCOME]
-    final = (model or FitModel()).fit(x, y)
-    points = PointsFitter().fit(x, y)
-    return TrainedFit(final, points, evaluation, len(labelled), as_of)
+    """Choose the features from the attribute catalogue (``model_features``), evaluate on the
+    held-out accounts, then fit both forms on every labelled account."""
+    features = model_features(history, target, deals, overrides)
+    history = history.copy()
+    history[list(features.names)] = feature_frame(history, features)  # measures as numbers
+    evaluation = evaluate(history, deals, split, model=model, features=features, target=target)
+    labelled = history[history[target.label].notna()]
+    x, y = labelled, labelled[target.label]
+    final = (model or FitModel()).fit(x, y, features, target.description)
+    points = PointsFitter().fit(x, y, features)
+    return TrainedFit(final, points, evaluation, len(labelled), as_of, target, features)
 
 
 def score_records(
     records: pd.DataFrame, model: FitModel, points: PointsTable, reasons: int = 3
 ) -> pd.DataFrame:
-    """``records`` with :data:`SCORE_COLUMNS` added (existing columns of those names replaced)."""
-    features = feature_frame(records)
+    """``records`` with :data:`SCORE_COLUMNS` added (existing columns of those names replaced).
+    Features the records lack are scored as missing (``missing_features`` names them)."""
+    features = feature_frame(records, model.features_)
     scored = model.score(features, reasons=reasons)
     pts = points.points(features)["points"]
     out = records.drop(columns=[c for c in SCORE_COLUMNS if c in records.columns]).copy()
@@ -70,3 +86,8 @@ def score_records(
     out["points_tier"] = points.tiers(pts)
     out["reasons"] = scored["reasons"] if reasons else ""
     return out
+
+
+def unscored_columns(records: pd.DataFrame, model: FitModel) -> list[str]:
+    """The model's features that ``records`` do not provide (a warning for the person scoring)."""
+    return missing_features(records, model.features_)

@@ -13,51 +13,26 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from icploop.attributes import AttributeCatalog, frame_catalog, role_overrides
+from icploop.attributes import (
+    AttributeCatalog,
+    account_attribute_columns,
+    first_deals,
+    frame_catalog,
+    role_overrides,
+    with_account_attributes,
+    with_extra_attributes,
+)
 from icploop.errors import IcploopError
-from icploop.ingest.schema import ACCOUNTS
+from icploop.metrics.activation import first_value, never_activated
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 
-QUARTER_END_DAYS = 14
 #: days without revenue or use after which a started account counts as never activated
 ACTIVATION_DAYS = 60
 #: time to first value is followed for this many days (later, or never, counts as this many)
 VALUE_DAYS = 180
-#: The order account columns take in the frame (then the schema's other dimensions and
-#: measures): it is the order conditions are written in ("owner_ae = X AND quarter_end_deal = yes").
-ACCOUNT_COLUMN_ORDER = (
-    "industry",
-    "segment",
-    "region",
-    "lead_source",
-    "use_case",
-    "owner_ae",
-    "seats_at_close",
-    "employees",
-    "intent_score",
-)
-
-
-def _first_deals(deals: ir.Table) -> ir.Table:
-    """Per account, its first won deal(s): close date, mean discount, summed amount, AE (those
-    the deals table has)."""
-    won = deals.filter(deals.outcome == "won")
-    first = won.group_by("account_id").agg(first_close=won.close_date.min())
-    firsts = won.join(first, "account_id")
-    firsts = firsts.filter(firsts.close_date == firsts.first_close)
-    optional = {
-        "discount": lambda t: t.discount.mean(),
-        "amount": lambda t: t.amount.sum().cast("float64"),
-        "ae": lambda t: t.ae.min(),
-    }
-    names = {"discount": "discount", "amount": "deal_amount", "ae": "closing_ae"}
-    return firsts.group_by("account_id").agg(
-        close_date=firsts.close_date.min(),
-        **{names[c]: agg(firsts) for c, agg in optional.items() if c in firsts.columns},
-    )
 
 
 def account_outcomes(
@@ -129,7 +104,7 @@ def account_outcomes(
         churned_mrr=out.churned_cents.fill_null(0).cast("float64") / 100,
     ).to_pandas()
     frame["ltv_per_month"] = frame["ltv"] / frame["paid_months"].clip(lower=1)
-    frame = _with_attributes(frame, tables)
+    frame = with_account_attributes(frame, tables)
     if usage is not None and tables.deals is not None:
         frame = frame.merge(
             _adoption(tables.deals, usage, deal_use_cases, as_of), on="account_id", how="left"
@@ -152,99 +127,34 @@ def activation_outcomes(
     days: int = ACTIVATION_DAYS,
     value_days: int = VALUE_DAYS,
 ) -> pd.DataFrame:
-    """One row per account that started by ``as_of``, with its attributes and how soon it got
-    value. An account starts at its first won deal's close, or, without one, when it is first
-    seen paying or using the product (so it has value on day 0).
+    """One row per account that started by ``as_of`` (``icploop.metrics.activation``), with its
+    attributes and how soon it got value:
 
-    - ``days_to_value``: days from the start to its first revenue (the first day of the first
-      month with MRR > 0, floored at the start) or first use (a usage row), whichever is
-      earlier; missing when neither came by ``as_of``.
+    - ``start_date``, ``first_value_date``, ``days_to_value`` as ``first_value`` gives them;
     - ``never_activated``: 1 when no revenue or use came within ``days`` days of the start.
     - ``time_to_value``: ``days_to_value`` capped at ``value_days`` (never counts as the cap).
     - ``days_observed``: days from the start to ``as_of``. Both outcomes are as seen so far:
       a search counts only accounts observed for the whole horizon.
 
-    Raises ``IcploopError`` without a won deal: the clock starts at the close, so the outcome
-    says nothing about accounts only ever seen paying.
+    Raises ``IcploopError`` without a won deal.
     """
-    won = None
-    if tables.deals is not None:
-        deals = tables.deals
-        won = deals.filter((deals.outcome == "won") & (deals.close_date <= as_of))
-        won = won.group_by("account_id").agg(start=won.close_date.min()).to_pandas()
-    if won is None or won.empty:
-        raise IcploopError(
-            "activation needs won deals: the clock starts when a deal closes",
-            "load the deals table with its won deals and close dates",
-        )
-    mrr = tables.mrr_monthly
-    paid = mrr.filter((mrr.mrr > 0) & (mrr.month <= as_of))
-    firsts = [paid.group_by("account_id").agg(first=paid.month.min()).to_pandas()]
-    if usage is not None:
-        used = usage.filter(usage.date <= as_of)
-        firsts.append(used.group_by("account_id").agg(first=used.date.min()).to_pandas())
-    first = pd.concat(firsts).groupby("account_id", as_index=False)["first"].min()
-    frame = first.merge(won, on="account_id", how="outer")
-    first_value = pd.to_datetime(frame["first"])
-    start = pd.to_datetime(frame["start"]).fillna(first_value)
-    waited = (first_value - start).dt.days.clip(lower=0)
+    starts = first_value(tables, as_of, usage)
+    start = pd.to_datetime(starts["start_date"])
+    waited = starts["days_to_value"]
     frame = pd.DataFrame(
         {
-            "account_id": frame["account_id"],
+            "account_id": starts["account_id"],
             "first_month": start,
-            "start_date": start.dt.date,
-            "first_value_date": first_value.dt.date,
+            "start_date": starts["start_date"],
+            "first_value_date": starts["first_value_date"],
             "days_to_value": waited,
-            "never_activated": (waited.isna() | (waited > days)).astype("int8"),
+            "never_activated": never_activated(waited, days),
             "time_to_value": waited.fillna(value_days).clip(upper=value_days),
             "days_observed": (pd.Timestamp(as_of) - start).dt.days,
         }
     )
-    frame = _with_attributes(frame, tables).drop(columns=["first_month"])
+    frame = with_account_attributes(frame, tables).drop(columns=["first_month"])
     return frame.sort_values("account_id").reset_index(drop=True)
-
-
-def account_attribute_columns(accounts: ir.Table) -> list[str]:
-    """The columns of ``accounts`` an account frame carries: every dimension and measure the
-    schema declares, in ``ACCOUNT_COLUMN_ORDER`` first."""
-    declared = [c.name for c in ACCOUNTS.columns if c.role in ("dimension", "measure")]
-    ordered = [*ACCOUNT_COLUMN_ORDER, *(c for c in declared if c not in ACCOUNT_COLUMN_ORDER)]
-    return [c for c in ordered if c in accounts.columns]
-
-
-def _with_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
-    if tables.accounts is not None:
-        cols = account_attribute_columns(tables.accounts)
-        accounts = tables.accounts.select("account_id", *cols).to_pandas()
-        frame = frame.merge(accounts, on="account_id", how="left")
-    if tables.deals is not None:
-        deals = _first_deals(tables.deals).to_pandas()
-        frame = frame.merge(deals, on="account_id", how="left")
-        closes = pd.to_datetime(frame["close_date"]).fillna(pd.to_datetime(frame["first_month"]))
-        frame["close_date"] = closes.dt.date
-        frame["close_quarter"] = closes.dt.year.astype(str) + "Q" + closes.dt.quarter.astype(str)
-        # deals pulled into the last two weeks of a quarter are where quota pressure shows
-        to_quarter_end = (closes + pd.offsets.QuarterEnd(0) - closes).dt.days
-        frame["quarter_end_deal"] = (to_quarter_end < QUARTER_END_DAYS).map(
-            {True: "yes", False: "no"}
-        )
-        frame["close_year"] = closes.dt.year.astype(str)
-    return _with_extra_attributes(frame, tables)
-
-
-def _with_extra_attributes(frame: pd.DataFrame, tables: CanonicalTables) -> pd.DataFrame:
-    """``frame`` with the accounts' extra attributes (as text) as columns, each under its name
-    unless the frame already has a column of that name."""
-    if tables.account_attributes is None:
-        return frame
-    extra = tables.account_attributes.to_pandas()
-    if extra.empty:
-        return frame
-    wide = extra.pivot_table(
-        index="account_id", columns="attribute", values="value", aggfunc="first"
-    )
-    wide = wide[[c for c in wide.columns if c not in frame.columns]]
-    return frame.merge(wide.reset_index(), on="account_id", how="left")
 
 
 def deal_outcomes(tables: CanonicalTables) -> pd.DataFrame:
@@ -262,7 +172,7 @@ def deal_outcomes(tables: CanonicalTables) -> pd.DataFrame:
     frame = tables.accounts.select("account_id", *cols).join(
         deals.select("account_id", "outcome", **measures), "account_id"
     )
-    frame = _with_extra_attributes(frame.to_pandas(), tables)
+    frame = with_extra_attributes(frame.to_pandas(), tables)
     frame["won"] = (frame["outcome"] == "won").astype(int)
     return frame
 
@@ -278,7 +188,7 @@ def attribute_catalog(
 def _adoption(
     deals: ir.Table, usage: ir.Table, deal_use_cases: ir.Table | None, as_of: dt.date
 ) -> pd.DataFrame:
-    closes = _first_deals(deals).select("account_id", "close_date")
+    closes = first_deals(deals).select("account_id", "close_date")
     u = usage.filter(usage.date <= as_of).join(closes, "account_id")
     day = u.date.delta(u.close_date, unit="day")
     u = u.mutate(day=day).filter(lambda r: (r.day >= 0) & (r.day < 90))
