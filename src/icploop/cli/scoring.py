@@ -52,7 +52,7 @@ from icploop.scoring.features import (
     workspace_overrides,
 )
 from icploop.scoring.forecast import backtest, forecast_nrr_at
-from icploop.scoring.train import train_fit, unscored_columns
+from icploop.scoring.train import INSUFFICIENT, TIERS, train_fit, unscored_columns
 from icploop.warehouse import Warehouse, today_or
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
@@ -309,7 +309,9 @@ def score_command(
         missing = unscored_columns(fill_from_accounts(records, tables), model)
         target = out or file.with_name(file.stem + ".scored.csv")
         scored.to_csv(target, index=False)
-        counts = scored["fit_tier"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+        counts = scored["fit_tier"].value_counts().reindex(list(TIERS), fill_value=0)
+        if not counts[INSUFFICIENT]:
+            counts = counts.drop(INSUFFICIENT)
         if json:
             print_json(
                 {

@@ -161,12 +161,12 @@ def quarter_end_flag(dates: pd.Series) -> pd.Series:
 
 
 def committed_count(values: pd.Series) -> pd.Series:
-    """How many use cases a ``;``-separated committed list names (missing stays missing)."""
+    """How many use cases a ``;``-separated committed list names (blank or missing: missing)."""
     text = values.astype("string")
     count = text.str.split(";").map(
         lambda items: float(sum(1 for i in items if i.strip())) if isinstance(items, list) else None
     )
-    return count.astype("float64")
+    return count.astype("float64").where(lambda c: c > 0)
 
 
 def _snake(name: str) -> str:

@@ -15,7 +15,7 @@ import csv
 import io
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from numpy.typing import NDArray
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
@@ -65,6 +66,27 @@ class PointsTable:
 
     bins: list[PointsBin] = field(default_factory=list)
     tier_minimums: dict[str, int] = field(default_factory=dict)
+
+    def weights(self) -> dict[str, int]:
+        """Per attribute, how far it can move the total: its highest points less its lowest."""
+        out: dict[str, int] = {}
+        for attribute in self.attributes:
+            pts = [b.points for b in self._rows(attribute)]
+            out[attribute] = max(pts) - min(pts)
+        return out
+
+    def coverage(self, frame: pd.DataFrame) -> pd.Series:
+        """Per row, the share of the attributes' weight (``weights``) whose value is known: 1
+        when every attribute that moves the total is filled in, 0 when none is."""
+        weights = self.weights()
+        total = sum(weights.values())
+        known = pd.Series(0.0, index=frame.index)
+        for attribute, weight in weights.items():
+            if attribute in frame.columns and weight:
+                values = frame[attribute]
+                present = values.notna() & (values.astype(str).str.strip() != "")
+                known += present.astype(float) * weight
+        return known / total if total else pd.Series(1.0, index=frame.index)
 
     @property
     def attributes(self) -> list[str]:
@@ -154,11 +176,12 @@ class PointsTable:
             if b.high is not None:
                 row["high"] = b.high
             attributes.setdefault(b.attribute, []).append(row)
-        return {
+        out: dict[str, Any] = {
             "points_to_double_the_odds_of_staying": POINTS_TO_DOUBLE,
             "tiers": {"minimum_points": dict(self.tier_minimums), "below_C": "D"},
             "attributes": attributes,
         }
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -213,9 +236,24 @@ def _bins_for(
     ]
 
 
+def monotone(values: Sequence[float], weights: Sequence[float]) -> list[float]:
+    """The closest monotone sequence to ``values`` (isotonic regression weighted by
+    ``weights``), rising or falling, whichever fits better: points that go up and down along a
+    number (seats 22-32 below both 0-22 and 32-50) are noise a person cannot act on."""
+    x = np.arange(len(values), dtype="float64")
+    v = np.asarray(values, dtype="float64")
+    w = np.maximum(np.asarray(weights, dtype="float64"), 1e-9)  # an empty bin still has a place
+    fits = [
+        IsotonicRegression(increasing=up).fit(x, v, sample_weight=w).predict(x)
+        for up in (True, False)
+    ]
+    best = min(fits, key=lambda f: float(np.sum(w * (f - v) ** 2)))
+    return [float(f) for f in best]
+
+
 @dataclass
 class PointsFitter:
-    """Fits a :class:`PointsTable` to pre-close attributes and first-year churn."""
+    """Fits a :class:`PointsTable` to pre-close attributes and an event (first-year churn)."""
 
     max_bins: int = 4
     min_share: float = 0.03
@@ -223,18 +261,26 @@ class PointsFitter:
     table_: PointsTable = field(default_factory=PointsTable)
 
     def fit(
-        self, frame: pd.DataFrame, churned: pd.Series, features: FeatureSet | None = None
+        self,
+        frame: pd.DataFrame,
+        churned: pd.Series,
+        features: FeatureSet | None = None,
     ) -> PointsTable:
         """Bins and points for the attributes of ``features`` (default: every column, numbers
-        binned by range); the exposure is no attribute of an account and gets no points."""
+        binned by range); the exposure is no attribute of an account and gets no points. Points
+        along a number are monotone. Tiers follow the one definition the model uses too
+        (``TIER_SHARES``): the top 10% of the training accounts by the score are A, the next
+        20% B, the next 30% C, the rest D; here the minimums are integer quantiles of the
+        training totals, so a spreadsheet reproduces them exactly."""
         features = features or infer_features(frame)
         y = pd.Series(np.asarray(churned, dtype="float64"), index=frame.index)
         known = y.notna()
         frame, y = frame.loc[known], y[known]
         if len(y) < 100 or y.sum() < 10:
             raise IcploopError(
-                "too few accounts with a known first-year outcome for a points table",
-                "load more history (at least 100 accounts with 12 months and 10 churns)",
+                f"too few accounts with a known outcome for a points table ({len(y)} accounts, "
+                f"{int(y.sum())} events)",
+                "load more history (at least 100 accounts and 10 events)",
             )
         bins: list[PointsBin] = []
         for name in features.attributes:
@@ -252,14 +298,22 @@ class PointsFitter:
         lr = LogisticRegression(C=self.regularization, max_iter=2000).fit(design, stay)
         scale = POINTS_TO_DOUBLE / math.log(2)
         raw = lr.coef_[0] * scale
+        counts = design.sum(axis=0)
+        for attribute in table.attributes:
+            if not table.is_numeric(attribute):
+                continue
+            ranged = [
+                i for i, b in enumerate(bins) if b.attribute == attribute and b.bin != MISSING
+            ]
+            raw[ranged] = monotone(list(raw[ranged]), list(counts[ranged]))
         scored = []
         for attribute in table.attributes:
             members = [i for i, b in enumerate(bins) if b.attribute == attribute]
-            used = [i for i in members if design[:, i].any()]
+            used = [i for i in members if counts[i] > 0]
             floor = min(raw[i] for i in used) if used else 0.0
             for i in members:
                 b = bins[i]
-                pts = round(raw[i] - floor) if design[:, i].any() else 0
+                pts = round(raw[i] - floor) if counts[i] > 0 else 0
                 scored.append(PointsBin(b.attribute, b.bin, int(pts), b.low, b.high))
         table = PointsTable(scored, {})
         totals = table.points(frame)["points"]

@@ -31,8 +31,13 @@ SCORE_COLUMNS = (
     "churn_probability",
     "fit_points",
     "points_tier",
+    "data_coverage",
     "reasons",
 )
+#: the tier of a row whose known attributes carry less than MIN_COVERAGE of the weight
+INSUFFICIENT = "insufficient data"
+MIN_COVERAGE = 0.5
+TIERS = ("A", "B", "C", "D", INSUFFICIENT)
 
 
 @dataclass(frozen=True)
@@ -74,18 +79,44 @@ def score_records(
     records: pd.DataFrame, model: FitModel, points: PointsTable, reasons: int = 3
 ) -> pd.DataFrame:
     """``records`` with :data:`SCORE_COLUMNS` added (existing columns of those names replaced).
-    Features the records lack are scored as missing (``missing_features`` names them)."""
+
+    Features the records lack are scored as missing (``unscored_columns`` names them). A row
+    whose known attributes carry less than ``MIN_COVERAGE`` of the points table's weight
+    (``PointsTable.coverage``: a lead with the attributes that move the score blank) gets the
+    tier ``insufficient data`` from both forms, no fit score and no probability: a tier made of
+    blanks would read as a judgement."""
     features = feature_frame(records, model.features_)
     scored = model.score(features, reasons=reasons)
     pts = points.points(features)["points"]
+    coverage = points.coverage(features)
+    thin = coverage < MIN_COVERAGE
     out = records.drop(columns=[c for c in SCORE_COLUMNS if c in records.columns]).copy()
-    out["fit_score"] = scored["fit_score"]
-    out["fit_tier"] = scored["fit_tier"]
-    out["churn_probability"] = scored["churn_probability"]
+    out["fit_score"] = scored["fit_score"].mask(thin)
+    out["fit_tier"] = scored["fit_tier"].where(~thin, INSUFFICIENT)
+    out["churn_probability"] = scored["churn_probability"].mask(thin)
     out["fit_points"] = pts
-    out["points_tier"] = points.tiers(pts)
-    out["reasons"] = scored["reasons"] if reasons else ""
+    out["points_tier"] = points.tiers(pts).where(~thin, INSUFFICIENT)
+    out["data_coverage"] = coverage.round(3)
+    weighty = [a for a, w in points.weights().items() if w > 0]
+    missing = [
+        ", ".join(a for a in weighty if not _known(features, a, i)) for i in range(len(features))
+    ]
+    why = pd.Series(
+        [f"insufficient data: blank {m}" for m in missing], index=records.index, dtype=object
+    )
+    out["reasons"] = (scored["reasons"] if reasons else pd.Series("", index=records.index)).where(
+        ~thin, why
+    )
     return out
+
+
+def _known(features: pd.DataFrame, attribute: str, row: int) -> bool:
+    if attribute not in features.columns:
+        return False
+    value = features[attribute].iloc[row]
+    return not (
+        value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
+    )
 
 
 def unscored_columns(records: pd.DataFrame, model: FitModel) -> list[str]:

@@ -17,6 +17,7 @@ from icploop import model_files
 from icploop.icp import signoff, versions
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.apply import is_deal_batch, score_batch
+from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
@@ -384,5 +385,5 @@ def score(request: Request, session: DB, user: ApiUser, body: schemas.ScoreIn) -
     keep = [c for c in schemas.ScoredRow.model_fields if c in scored.columns]
     rows = [schemas.ScoredRow(**{k: numbers.clean(v) for k, v in r.items()})
             for r in scored[keep].to_dict("records")]  # fmt: skip
-    tiers = scored["fit_tier"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
+    tiers = scored["fit_tier"].value_counts().reindex(list(TIERS), fill_value=0)
     return schemas.ScoreOut(version=name, tiers={k: int(v) for k, v in tiers.items()}, rows=rows)

@@ -232,11 +232,12 @@ class ScoreIn(BaseModel):
 
 
 class ScoredRow(BaseModel):
-    fit_score: float
+    fit_score: float | None  # None: too few of the weighty attributes known (insufficient data)
     fit_tier: str
-    churn_probability: float
+    churn_probability: float | None
     fit_points: int
     points_tier: str
+    data_coverage: float | None = None
     reasons: str
     at_risk: bool | None = None
     risks: str | None = None
