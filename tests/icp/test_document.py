@@ -11,12 +11,14 @@ from icploop.icp.document import (
     IcpContent,
     IcpVersion,
     ScoringChange,
+    account_kinds,
+    check_content,
     diff,
     from_yaml,
     to_yaml,
     version_in_force,
 )
-from icploop.rules import Rule
+from icploop.rules import Rule, schema_kinds
 
 SEAT_FLOOR = Rule(attribute="seats_at_close", op=">=", value=75, rationale="under 50 churn 3x")
 INDUSTRIES = Rule(attribute="industry", op="in", value=["Software", "Fintech"])
@@ -70,3 +72,37 @@ def test_each_close_date_is_judged_by_the_version_published_before_it() -> None:
     assert version_in_force(versions, dt.date(2025, 6, 30)) is v1
     assert version_in_force(versions, dt.date(2025, 7, 1)) is v2
     assert version_in_force(versions, dt.date(2026, 1, 1)) is v2
+
+
+def test_rules_are_checked_against_the_kinds_of_the_accounts_columns() -> None:
+    kinds = account_kinds(None)  # nothing loaded: the canonical accounts columns
+    assert kinds["seats_at_close"] == "number" and kinds["created_date"] == "date"
+    assert Rule(attribute="seats_at_close", op=">=", value="75").problem(kinds) is None
+    assert Rule(attribute="created_date", op=">=", value="2024-01-01").problem(kinds) is None
+    assert "is not one" in str(Rule(attribute="created_date", op=">", value="soon").problem(kinds))
+    assert "is not one" in str(Rule(attribute="seats_at_close", op="<", value=True).problem(kinds))
+    assert Rule(attribute="industry", op="==", value=12).problem(kinds) is None  # text compares
+    content = IcpContent(
+        criteria=(SEAT_FLOOR, Rule(attribute="seats_at_close", op="<", value="abc")),
+        lead_scoring=(ScoringChange(rule=Rule(attribute="nope", op="==", value=1), points=5),),
+    )
+    with pytest.raises(IcploopError) as err:
+        check_content(content, kinds, "icp.yaml")
+    assert err.value.message == (
+        "icp.yaml: the accounts cannot judge criteria 2: 'seats_at_close < abc': seats_at_close "
+        "holds numbers, and 'abc' is not one; lead_scoring 1: 'nope == 1': there is no "
+        "attribute 'nope'"
+    )
+
+
+def test_a_rule_with_numeric_text_judges_a_numeric_column_in_the_engine() -> None:
+    import ibis
+
+    table = ibis.memtable({"seats_at_close": [10, 80, None], "active": [True, False, True]})
+    assert schema_kinds(table.schema()) == {"seats_at_close": "number", "active": "bool"}
+    floor = Rule(attribute="seats_at_close", op=">=", value="75").to_expr(table)
+    assert table.select(hit=floor).to_pandas()["hit"].tolist() == [False, True, False]
+    flag = Rule(attribute="active", op="==", value="yes").to_expr(table)
+    assert table.select(hit=flag).to_pandas()["hit"].tolist() == [True, False, True]
+    with pytest.raises(IcploopError, match="active is yes/no, so only == and != apply"):
+        Rule(attribute="active", op=">", value=True).to_expr(table)

@@ -15,7 +15,8 @@ from icploop.web.permissions import ACTIONS, PUBLIC_ROUTES, ROUTE_ACTIONS
 
 from .conftest import WebWorld
 
-VALUES = {"flag_id": "1", "number": "1", "step": "circulate", "old": "1", "new": "1"}
+VALUES = {"flag_id": "1", "number": "1", "step": "circulate", "old": "1", "new": "1",
+          "experiment_id": "1"}  # fmt: skip
 
 
 def _routes(web: WebWorld) -> list[tuple[str, str, str]]:

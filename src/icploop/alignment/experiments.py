@@ -41,7 +41,7 @@ from scipy import stats as sps
 
 from icploop.alignment.scorecard import records
 from icploop.errors import IcploopError
-from icploop.rules import Rule
+from icploop.rules import Kind, Rule, as_text, frame_kinds
 from icploop.segments import stats
 
 LEVEL = 0.95
@@ -69,25 +69,13 @@ LAG_CAVEAT = (
 
 
 def _coerce(value: Any, column: pd.Series) -> Any:
-    """A rule value in the column's terms: numbers for numeric columns, text for text ones."""
+    """A rule value in the column's terms: numbers for numeric columns, text for text ones
+    (the rule was checked against the column's kind first, see :func:`segment_mask`)."""
     if isinstance(value, list | tuple):
         return [_coerce(v, column) for v in value]
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return value
-        return value
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+        return float(value) if isinstance(value, str) else value
+    return value if isinstance(value, str) else as_text(value)
 
 
 def _dated(column: pd.Series) -> pd.Series:
@@ -102,14 +90,18 @@ def _dated(column: pd.Series) -> pd.Series:
 
 def segment_mask(frame: pd.DataFrame, rules: Sequence[Rule]) -> pd.Series:
     """True for rows where every rule holds (a missing value never holds, as in
-    :meth:`icploop.rules.Rule.to_expr`). An IcploopError names a rule whose attribute the frame
-    does not have."""
+    :meth:`icploop.rules.Rule.to_expr`). An IcploopError names a rule the frame cannot judge:
+    an attribute it does not have, or a value that does not compare with the column
+    (:meth:`icploop.rules.Rule.problem`)."""
+    named = [r.attribute for r in rules if r.attribute in frame.columns]
+    kinds = frame_kinds(frame[list(dict.fromkeys(named))])
     mask = pd.Series(True, index=frame.index)
     for rule in rules:
-        if rule.attribute not in frame.columns:
+        problem = rule.problem(kinds)
+        if problem is not None:
             raise IcploopError(
-                f"segment rule '{rule.describe()}' names an attribute these rows do not have",
-                f"use one of: {', '.join(sorted(frame.columns))}",
+                f"segment rule {problem}",
+                f"use one of: {', '.join(sorted(map(str, frame.columns)))}",
             )
         column = _dated(frame[rule.attribute])
         value = _coerce(rule.value, column)
@@ -123,6 +115,21 @@ def segment_mask(frame: pd.DataFrame, rules: Sequence[Rule]) -> pd.Series:
             hit = column.map(lambda v, h=holds: v is not None and not pd.isna(v) and h(v))
         mask &= (hit.astype(bool) & present).to_numpy()
     return mask
+
+
+def experiment_kinds(outcomes: pd.DataFrame, deals: pd.DataFrame) -> dict[str, Kind]:
+    """The attributes an experiment's rules may name, with their kinds: the columns both the
+    new customers (``outcomes``) and the deals carry, as :func:`measure_experiment` reads them.
+    Where the two frames disagree, the stricter kind (number, date, yes/no over text) is kept,
+    so a rule accepted here judges both; two different strict kinds leave the column out."""
+    left = frame_kinds(_with_close_parts(outcomes))
+    right = frame_kinds(_with_close_parts(deals))
+    out: dict[str, Kind] = {}
+    for name in left.keys() & right.keys():
+        kinds = {left[name], right[name]} - {"text"}
+        if len(kinds) <= 1:
+            out[name] = kinds.pop() if kinds else "text"
+    return out
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 
-experiment_app = typer.Typer(help="GTM experiments on segments: record, list, measure, stop.")
+experiment_app = typer.Typer(
+    help="GTM experiments on segments: record, list, measure, stop, delete."
+)
 
 DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
 
@@ -171,8 +173,13 @@ def add(
     """Record an experiment (RevOps, Marketing, sales managers). Without a control, the same
     segment in the period of the same length before the start is the control."""
     from icploop.icp.experiments import add_experiment, describe
+    from icploop.review.alignment import experiment_attributes
     from icploop.store.database import open_store
 
+    with user_errors():
+        backend, day, accounts = _inputs(workspace, None)
+        kinds = experiment_attributes(backend, accounts, day)
+        backend.disconnect()
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
         record = add_experiment(
             session,
@@ -184,6 +191,7 @@ def add(
             start.date(),
             end=end.date() if end else None,
             control=_control(list(control_segment or []), control_period),
+            kinds=kinds,
         )
         data = describe(record)
     if json:
@@ -227,6 +235,21 @@ def stop(
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
         record = stop_experiment(session, actor, name, end.date())
         console.print(f"experiment {record.name} ends on {record.end_date}", highlight=False)
+
+
+@experiment_app.command("delete")
+def delete(
+    name: Annotated[str, typer.Argument(help="Experiment name or id.")],
+    actor: ActorOption,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Delete an experiment (who recorded it, RevOps or an admin); the audit log keeps it."""
+    from icploop.icp.experiments import delete_experiment
+    from icploop.store.database import open_store
+
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        deleted = delete_experiment(session, actor, name)
+    console.print(f"experiment {deleted} deleted", highlight=False)
 
 
 @experiment_app.command("show")

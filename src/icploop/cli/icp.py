@@ -25,7 +25,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.icp import signoff, versions
-from icploop.icp.document import IcpContent
+from icploop.icp.document import IcpContent, account_kinds
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.outcomes import measure_versions, versions_frame
 from icploop.icp.versions import STEPS
@@ -78,10 +78,13 @@ def export(number: int, out: Path, workspace: WorkspaceOption = None) -> None:
 @icp_app.command("import")
 def import_(path: Path, actor: ActorOption, workspace: WorkspaceOption = None) -> None:
     """Create a draft version from a YAML file."""
+    with user_errors():
+        text = read_bounded(path, "ICP document")
+        backend = open_warehouse(workspace).backend
+        kinds = account_kinds(backend)
+        backend.disconnect()
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
-        record = versions.import_yaml(
-            session, read_bounded(path, "ICP document"), str(path), actor, utcnow()
-        )
+        record = versions.import_yaml(session, text, str(path), actor, utcnow(), kinds)
         console.print(f"draft version {record.number} created from {path}")
 
 
@@ -127,6 +130,15 @@ def publish(
             console.print(f"[yellow]published without every approval:[/] {record.publish_override}")
         for step in record.steps:
             console.print(f"  {step.step} ({step.owner_role}) due {step.due_date}")
+
+
+@icp_app.command("delete")
+def delete(number: int, actor: ActorOption, workspace: WorkspaceOption = None) -> None:
+    """Delete a draft version (who drafted it, RevOps or an admin); the audit log keeps what it
+    said and its number is not given again."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        versions.delete_draft(session, number, actor, utcnow())
+        console.print(f"draft version {number} deleted")
 
 
 @icp_app.command("approve")

@@ -18,6 +18,7 @@ from icploop.cli.common import (
 )
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.icp.document import account_kinds
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.review.render import parse_formats, write_pack
@@ -123,11 +124,17 @@ def decide(
 ) -> None:
     """Accept, edit or reject proposals (RevOps or admin); accepted ones become a draft version."""
     with user_errors():
+        edits = _edits(edit)
+        kinds = None
+        if edits:
+            backend = open_analytics(settings_for(workspace))
+            kinds = account_kinds(backend)
+            backend.disconnect()
         factory = open_store(settings_for(workspace))
         with factory() as session, session.begin():
             now = utcnow()
             decisions.decide(session, review_id, actor, now, _ids(accept), _ids(reject),
-                             _edits(edit), comment)  # fmt: skip
+                             edits, comment, kinds)  # fmt: skip
             review = decisions.get_review(session, review_id)
             taken = [p for p in review.proposals if p.decision in ("accepted", "edited")]
             version = decisions.draft_version(session, review_id, actor, now) if taken else None

@@ -8,14 +8,17 @@ Versions are exported and imported as YAML; two versions can be diffed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from icploop.errors import IcploopError
-from icploop.rules import Rule
+from icploop.ingest.schema import ACCOUNTS
+from icploop.rules import Kind, Rule, schema_kinds
 from icploop.safe_yaml import parse_yaml, validate
+from icploop.warehouse import Warehouse
 
 Status = Literal["draft", "published", "superseded"]
 
@@ -59,6 +62,41 @@ class IcpVersion(BaseModel):
     def matches(self, attributes: dict[str, Any]) -> bool:
         """The binary call: does an account with these attributes meet every criterion?"""
         return all(rule.holds(attributes.get(rule.attribute)) for rule in self.content.criteria)
+
+
+def content_rules(content: IcpContent) -> list[tuple[str, Rule]]:
+    """Every rule of the content with where it sits (``criteria 1``, ``lead_scoring 2``...)."""
+    out = [(f"criteria {i}", r) for i, r in enumerate(content.criteria, start=1)]
+    out += [(f"do_not_close {i}", r) for i, r in enumerate(content.do_not_close, start=1)]
+    out += [(f"lead_scoring {i}", s.rule) for i, s in enumerate(content.lead_scoring, start=1)]
+    return out
+
+
+def check_content(content: IcpContent, kinds: Mapping[str, Kind], source: str) -> None:
+    """Refuse content whose rules the accounts cannot judge: one IcploopError naming every rule
+    (where it sits in ``source``) that names an attribute the accounts lack or a value that does
+    not compare with its column. ``kinds``: :func:`account_kinds`."""
+    problems = [
+        f"{where}: {problem}"
+        for where, rule in content_rules(content)
+        if (problem := rule.problem(kinds)) is not None
+    ]
+    if problems:
+        raise IcploopError(
+            f"{source}: the accounts cannot judge " + "; ".join(problems),
+            f"attributes of the accounts: {', '.join(sorted(kinds))}",
+        )
+
+
+def account_kinds(backend: Any | None) -> dict[str, Kind]:
+    """The attributes ICP rules may name and their kinds: the columns of the accounts table of
+    ``backend`` (an Ibis backend), or the canonical accounts columns while none is loaded."""
+    accounts = Warehouse(backend).optional("accounts") if backend is not None else None
+    if accounts is not None:
+        return schema_kinds(accounts.schema())
+    by_type: dict[str, Kind] = {"int": "number", "float": "number", "decimal": "number",
+                                "date": "date", "bool": "bool"}  # fmt: skip
+    return {c.name: by_type.get(c.type, "text") for c in ACCOUNTS.columns}
 
 
 def version_in_force(versions: list[IcpVersion], on: dt.date) -> IcpVersion | None:

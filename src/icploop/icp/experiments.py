@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from icploop.alignment.experiments import ExperimentResult, measure_experiment
 from icploop.errors import IcploopError
-from icploop.icp.roles import require_role
-from icploop.rules import Rule
+from icploop.icp.roles import require_owner_or_role, require_role
+from icploop.rules import Kind, Rule, check_rules
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import Experiment
@@ -127,8 +128,14 @@ def add_experiment(
     *,
     end: dt.date | None = None,
     control: dict[str, Any] | None = None,
+    kinds: Mapping[str, Kind] | None = None,
 ) -> Experiment:
-    """Record an experiment (RevOps, Marketing, sales managers and admins may)."""
+    """Record an experiment (RevOps, Marketing, sales managers and admins may).
+
+    ``kinds`` are the attributes the experiment is measured on and their kinds
+    (:func:`icploop.alignment.experiments.experiment_kinds`): a segment or control rule that
+    names another attribute, or a value that does not compare with its column, is refused here
+    so that it never reaches a page or the pack. Surfaces always pass them."""
     require_role(session, actor, EXPERIMENTERS, "record experiments")
     name = name.strip()
     if not name:
@@ -146,6 +153,12 @@ def add_experiment(
         raise IcploopError(f"the experiment ends ({end}) before it starts ({start})")
     if session.scalars(select(Experiment).where(Experiment.name == name)).first() is not None:
         raise IcploopError(f"an experiment named {name!r} exists already", "choose another name")
+    checked_control = _control(control)
+    if kinds is not None:
+        check_rules([Rule.model_validate(r) for r in rules], kinds, "the experiment's segment")
+        if checked_control is not None and checked_control["kind"] == "segment":
+            control_rules = [Rule.model_validate(r) for r in checked_control["rules"]]
+            check_rules(control_rules, kinds, "the control segment")
     record = Experiment(
         name=name,
         segment=rules,
@@ -153,7 +166,7 @@ def add_experiment(
         change=change.strip(),
         start_date=start,
         end_date=end,
-        control=_control(control),
+        control=checked_control,
         created_by=actor,
         created_at=utcnow(),
     )
@@ -191,9 +204,10 @@ def get_experiment(session: Session, key: str | int) -> Experiment:
 
 
 def stop_experiment(session: Session, actor: str, key: str | int, end: dt.date) -> Experiment:
-    """Set an experiment's end date (its cohorts stop there)."""
-    require_role(session, actor, EXPERIMENTERS, "stop experiments")
+    """Set an experiment's end date (its cohorts stop there): who recorded it, RevOps or an
+    admin may."""
     record = get_experiment(session, key)
+    require_owner_or_role(session, actor, record.created_by, ("revops",), "stop this experiment")
     if end < record.start_date:
         raise IcploopError(f"{end} is before the experiment's start ({record.start_date})")
     previous = record.end_date
@@ -209,19 +223,50 @@ def stop_experiment(session: Session, actor: str, key: str | int, end: dt.date) 
     return record
 
 
+def delete_experiment(session: Session, actor: str, key: str | int) -> str:
+    """Delete an experiment (who recorded it, RevOps or an admin may); the audit log keeps its
+    whole definition. Returns its name."""
+    record = get_experiment(session, key)
+    require_owner_or_role(session, actor, record.created_by, ("revops",), "delete this experiment")
+    audit(
+        session,
+        actor=actor,
+        action="experiment.delete",
+        object_type="experiment",
+        object_id=record.id,
+        details={"name": record.name, "segment": record.segment, "change_kind": record.change_kind,
+                 "change": record.change, "start": record.start_date, "end": record.end_date,
+                 "control": record.control, "created_by": record.created_by},
+    )  # fmt: skip
+    session.delete(record)
+    session.flush()
+    return record.name
+
+
+def _rule_text(rules: Any) -> str:
+    """Stored rules as text; a rule that no longer reads is named, not raised."""
+    texts = []
+    for raw in rules or []:
+        try:
+            texts.append(Rule.model_validate(raw).describe())
+        except PydanticError:
+            texts.append(f"(unreadable rule {raw!r})")
+    return " AND ".join(texts)
+
+
 def describe(record: Experiment) -> dict[str, Any]:
     """The stored definition as JSON-ready data."""
     control = record.control
     if control is None:
         control_text = "the same segment in the period of the same length before the start"
-    elif control["kind"] == "segment":
-        control_text = " AND ".join(Rule.model_validate(r).describe() for r in control["rules"])
+    elif control.get("kind") == "segment":
+        control_text = _rule_text(control.get("rules"))
     else:
-        control_text = f"the same segment closed {control['start']} to {control['end']}"
+        control_text = f"the same segment closed {control.get('start')} to {control.get('end')}"
     return {
         "id": record.id,
         "name": record.name,
-        "segment": " AND ".join(Rule.model_validate(r).describe() for r in record.segment),
+        "segment": _rule_text(record.segment),
         "rules": record.segment,
         "change_kind": record.change_kind,
         "change": record.change,
@@ -243,7 +288,25 @@ def measure(
     min_accounts: int = 30,
 ) -> ExperimentResult:
     """The measurement of a stored experiment as of ``as_of`` (see
-    :func:`icploop.alignment.experiments.measure_experiment` for the frames)."""
+    :func:`icploop.alignment.experiments.measure_experiment` for the frames). A stored rule that
+    no longer reads is an IcploopError naming the experiment."""
+    try:
+        return _measure(record, outcomes, deals, tags, as_of, min_accounts)
+    except PydanticError as exc:
+        problem = str(exc).splitlines()[0]
+        raise IcploopError(
+            f"experiment {record.name!r} has a rule that does not read: {problem}"
+        ) from None
+
+
+def _measure(
+    record: Experiment,
+    outcomes: pd.DataFrame,
+    deals: pd.DataFrame,
+    tags: pd.Series,
+    as_of: dt.date,
+    min_accounts: int,
+) -> ExperimentResult:
     return measure_experiment(
         record.name,
         record.segment,

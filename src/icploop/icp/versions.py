@@ -8,27 +8,31 @@ Marketing confirms an implementation timeline within 2 weeks, CS acknowledges wh
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
 from icploop.fit.signals import CriteriaPeriod
+from icploop.icp import signoff
 from icploop.icp.document import (
     IcpContent,
     IcpVersion,
+    check_content,
     diff,
     from_yaml,
     to_yaml,
     version_in_force,
 )
-from icploop.icp.roles import PUBLISHERS, require_role
+from icploop.icp.roles import PUBLISHERS, require_owner_or_role, require_role
 from icploop.icp.signoff import DEFAULT_REQUIRED, check_publishable
-from icploop.rules import Rule
+from icploop.rules import Kind, Rule
 from icploop.store.audit import audit
-from icploop.store.models import IcpVersionRecord, ImplementationStep
+from icploop.store.models import AuditEvent, IcpVersionRecord, ImplementationStep
 
 
 @dataclass(frozen=True)
@@ -122,11 +126,18 @@ def create_draft(
     now: dt.datetime,
     review_id: int | None = None,
     required: tuple[str, ...] = DEFAULT_REQUIRED,
+    kinds: Mapping[str, Kind] | None = None,
+    source: str = "the draft",
 ) -> IcpVersionRecord:
     """A new draft version numbered after the newest, needing the approval of the ``required``
-    teams (see ``icploop.icp.signoff``) before it can be published."""
+    teams (see ``icploop.icp.signoff``) before it can be published.
+
+    ``kinds`` (:func:`icploop.icp.document.account_kinds`): every rule is checked against the
+    accounts' attributes before anything is stored; surfaces always pass them."""
     require_role(session, actor, PUBLISHERS, "draft ICP versions")
-    number = (session.scalar(select(func.max(IcpVersionRecord.number))) or 0) + 1
+    if kinds is not None:
+        check_content(content, kinds, source)
+    number = _next_number(session)
     record = IcpVersionRecord(
         number=number,
         status="draft",
@@ -150,11 +161,57 @@ def create_draft(
     return record
 
 
+def _next_number(session: Session) -> int:
+    """The number after every version there is or was: a deleted draft's number is never
+    given again, so the audit log's ``icp_version N`` always means one version."""
+    newest = session.scalar(select(func.max(IcpVersionRecord.number))) or 0
+    deleted = session.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "icp.delete"))
+    return max([newest, *(int(n) for n in deleted if n.isdigit())]) + 1
+
+
+def delete_draft(session: Session, number: int, actor: str, now: dt.datetime) -> None:
+    """Delete a draft version with its sign-offs: who drafted it, RevOps or an admin may.
+    Published and superseded versions are history and stay. The audit log keeps what the draft
+    said, who approved or objected, and its number is never given again."""
+    record = _get(session, number)
+    require_owner_or_role(session, actor, record.created_by, PUBLISHERS, "delete this draft")
+    if record.status != "draft":
+        raise IcploopError(
+            f"ICP version {number} is {record.status}; only drafts can be deleted",
+            "publish a new version to change what is in force",
+        )
+    try:
+        lines = signoff.criteria_of(IcpContent.model_validate(record.content))
+    except ValidationError:
+        lines = ["(content that no longer reads)"]
+    audit(
+        session,
+        actor=actor,
+        action="icp.delete",
+        object_type="icp_version",
+        object_id=number,
+        at=now,
+        details={"created_by": record.created_by, "review_id": record.review_id,
+                 "lines": lines, "signoffs": [f"{s.role} {s.decision} ({s.person_id})"
+                                              for s in record.signoffs]},
+    )  # fmt: skip
+    for item in list(record.signoffs):
+        session.delete(item)
+    session.delete(record)
+    session.flush()
+
+
 def import_yaml(
-    session: Session, text: str | bytes, source: str, actor: str, now: dt.datetime
+    session: Session,
+    text: str | bytes,
+    source: str,
+    actor: str,
+    now: dt.datetime,
+    kinds: Mapping[str, Kind] | None = None,
 ) -> IcpVersionRecord:
-    """A new draft from a YAML document (see ``icploop.icp.document.to_yaml``)."""
-    return create_draft(session, from_yaml(text, source), actor, now)
+    """A new draft from a YAML document (see ``icploop.icp.document.to_yaml``), its rules
+    checked against ``kinds`` (see :func:`create_draft`)."""
+    return create_draft(session, from_yaml(text, source), actor, now, kinds=kinds, source=source)
 
 
 def export_yaml(session: Session, number: int) -> str:

@@ -14,15 +14,23 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from icploop.alignment.experiments import experiment_kinds
 from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
 from icploop.errors import IcploopError
 from icploop.icp.experiments import list_experiments, measure_all
 from icploop.icp.outcomes import store_tags
 from icploop.review.frames import deal_frame
+from icploop.rules import Kind
 from icploop.warehouse import Warehouse
 
 #: deals from this date on feed the experiments (the control may reach back before the start)
 DEALS_FROM = dt.date(1900, 1, 1)
+
+
+def experiment_attributes(backend: Any, accounts: pd.DataFrame, as_of: dt.date) -> dict[str, Kind]:
+    """The attributes an experiment's rules may name and their kinds, on the same frames the
+    section measures experiments on (``accounts``: the account frame as of ``as_of``)."""
+    return experiment_kinds(accounts, deal_frame(backend, DEALS_FROM, as_of))
 
 
 def _team(card: Any, top: int | None) -> dict[str, Any]:

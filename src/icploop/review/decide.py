@@ -8,6 +8,7 @@ published ICP version to make a new draft version that records the review it cam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from icploop.errors import IcploopError
 from icploop.icp.document import IcpContent, ScoringChange
 from icploop.icp.versions import PUBLISHERS, create_draft, list_versions, require_role
-from icploop.rules import Rule
+from icploop.rules import Kind, Rule, check_rules
 from icploop.store.audit import audit
 from icploop.store.models import IcpVersionRecord, Proposal, Review
 
@@ -91,13 +92,19 @@ def get_review(session: Session, review_id: int | None = None) -> Review:
     return review
 
 
-def check_payload(kind: str, payload: dict[str, Any]) -> None:
-    """Raise an IcploopError unless ``payload`` is a valid payload for a proposal of ``kind``."""
+def check_payload(
+    kind: str, payload: dict[str, Any], kinds: Mapping[str, Kind] | None = None
+) -> None:
+    """Raise an IcploopError unless ``payload`` is a valid payload for a proposal of ``kind``
+    whose rule, when it has one, the accounts can judge (``kinds``: the accounts' attributes,
+    :func:`icploop.icp.document.account_kinds`)."""
     try:
+        rule = None
         if kind in ("criterion", "do_not_close"):
-            Rule.model_validate(payload["rule"])
+            rule = Rule.model_validate(payload["rule"])
         elif kind == "lead_scoring":
-            ScoringChange(rule=Rule.model_validate(payload["rule"]), points=int(payload["points"]))
+            rule = Rule.model_validate(payload["rule"])
+            ScoringChange(rule=rule, points=int(payload["points"]))
         elif not str(payload.get("text", "")).strip():
             raise KeyError("text")
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
@@ -106,6 +113,8 @@ def check_payload(kind: str, payload: dict[str, Any]) -> None:
             "criterion/do_not_close need rule: {attribute, op, value}; lead_scoring also "
             "points; qualification needs text",
         ) from exc
+    if rule is not None and kinds is not None:
+        check_rules([rule], kinds, f"the edited {kind} proposal")
 
 
 def decide(
@@ -117,10 +126,12 @@ def decide(
     reject: tuple[int, ...] = (),
     edits: dict[int, dict[str, Any]] | None = None,
     comment: str = "",
+    kinds: Mapping[str, Kind] | None = None,
 ) -> Review:
     """Record decisions on a review's proposals (RevOps or admin only): ``accept`` and
     ``reject`` list proposal ids; ``edits`` maps a proposal id to its new payload (an edit is
-    an acceptance of the edited version). A proposal may be decided once."""
+    an acceptance of the edited version), its rule checked against ``kinds`` (the accounts'
+    attributes; surfaces always pass them). A proposal may be decided once."""
     require_role(session, actor, PUBLISHERS, "decide review proposals")
     review = get_review(session, review_id)
     edits = edits or {}
@@ -138,7 +149,7 @@ def decide(
         if by_id[pid].decision != "pending":
             raise IcploopError(f"proposal {pid} was already decided ({by_id[pid].decision})")
     for pid, payload in edits.items():
-        check_payload(by_id[pid].kind, payload)
+        check_payload(by_id[pid].kind, payload, kinds)
     for pid in chosen:
         proposal = by_id[pid]
         decision = "edit" if pid in edits else ("accept" if pid in accept else "reject")

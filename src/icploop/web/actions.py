@@ -145,3 +145,9 @@ def publish(
     """Publish a draft ICP version (RevOps): after every team's approval, or with a reason."""
     get_version(session, number)
     return versions.publish(session, number, person.person_id, utcnow(), override=override)
+
+
+def delete_draft(session: Session, person: Person, number: int) -> None:
+    """Delete a draft ICP version (who drafted it, RevOps or an admin)."""
+    get_version(session, number)
+    versions.delete_draft(session, number, person.person_id, utcnow())

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from icploop import model_files
 from icploop.icp import signoff, versions
+from icploop.icp.document import account_kinds
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.apply import is_deal_batch, score_batch
 from icploop.scoring.train import TIERS
@@ -253,10 +254,22 @@ def icp_diff(session: DB, old: int, new: int) -> dict[str, dict[str, list[str]]]
 
 
 @router.post("/icp/versions", name="api_icp_draft", response_model=schemas.Version, status_code=201)
-def icp_draft(session: DB, user: ApiUser, body: schemas.DraftIn) -> schemas.Version:
-    """A new draft version from a YAML document (RevOps)."""
-    record = versions.import_yaml(session, body.yaml, "the request body", user.person_id, utcnow())
+def icp_draft(
+    request: Request, session: DB, user: ApiUser, body: schemas.DraftIn
+) -> schemas.Version:
+    """A new draft version from a YAML document (RevOps); its rules must name attributes the
+    accounts have, with values that compare."""
+    kinds = web_state(request).analytics(account_kinds)
+    record = versions.import_yaml(
+        session, body.yaml, "the request body", user.person_id, utcnow(), kinds
+    )
     return version_out(actions.get_version(session, record.number))
+
+
+@router.delete("/icp/versions/{number}", name="api_icp_delete", status_code=204)
+def icp_delete(session: DB, user: ApiUser, number: int) -> None:
+    """Delete a draft version (who drafted it, RevOps or an admin); published versions stay."""
+    actions.delete_draft(session, user, number)
 
 
 @router.post(

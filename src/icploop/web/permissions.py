@@ -39,8 +39,10 @@ _ACTIONS: dict[str, frozenset[str]] = {
     # RevOps builds the quarterly review and decides its proposals
     "review.build": frozenset({"revops"}),
     "review.decide": frozenset({"revops"}),
-    # recording go-to-market experiments
+    # recording go-to-market experiments; ending or deleting one is for who recorded it and
+    # RevOps (checked per experiment in the handler)
     "experiment.add": frozenset(EXPERIMENTERS),
+    "experiment.manage": frozenset(EXPERIMENTERS),
     # the audit log and user administration
     "audit.read": frozenset(),
 }
@@ -69,11 +71,14 @@ ROUTE_ACTIONS: dict[str, str] = {
     "icp_page": "read",
     "icp_step_page": "icp.step",
     "icp_publish_page": "icp.publish",
+    "icp_delete_page": "icp.edit",
     "audit_page": "audit.read",
     "segments_page": "read",
     "reasons_page": "read",
     "alignment_page": "read",
     "experiment_add_page": "experiment.add",
+    "experiment_stop_page": "experiment.manage",
+    "experiment_delete_page": "experiment.manage",
     "review_list": "read",
     "review_page": "read",
     "review_pack": "read",
@@ -98,6 +103,7 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_icp_version": "read",
     "api_icp_diff": "read",
     "api_icp_draft": "icp.edit",
+    "api_icp_delete": "icp.edit",
     "api_icp_publish": "icp.publish",
     "api_icp_step": "icp.step",
     "api_icp_approve": "icp.signoff",

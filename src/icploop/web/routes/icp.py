@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from icploop.icp import signoff, versions
 from icploop.icp.document import IcpContent
@@ -39,11 +40,14 @@ def icp_page(
         actions.get_version(session, new)
         diff = versions.version_diff(session, old, new)
     drafts = [_draft_view(session, v, user) for v in records if v.status == "draft"]
+    broken = [d for d in drafts if "error" in d]
+    drafts = [d for d in drafts if "error" not in d]
     return render(
         request,
         "icp.html",
         {
             "drafts": drafts,
+            "broken": broken,
             "versions": records,
             "current": current,
             "content": versions.as_document(current).content if current else None,
@@ -82,6 +86,13 @@ def icp_publish_page(
     return back("/icp")
 
 
+@router.post("/icp/{number}/delete", name="icp_delete_page")
+def icp_delete_page(session: DB, user: User, number: int) -> Response:
+    """Delete a draft version (who drafted it, RevOps or an admin)."""
+    actions.delete_draft(session, user, number)
+    return back("/icp")
+
+
 @router.post("/icp/{number}/approve", name="icp_approve_page")
 def icp_approve_page(
     session: DB, user: User, number: int, comment: Annotated[str, Form(max_length=2000)] = ""
@@ -117,8 +128,12 @@ def icp_answer_page(
 
 def _draft_view(session: DB, record: IcpVersionRecord, user: Person) -> dict[str, Any]:
     """A draft with what each line rests on (rationale, and the review proposal behind it),
-    its sign-off state, and whether the user's team has a say."""
-    content = IcpContent.model_validate(record.content)
+    its sign-off state, and whether the user's team has a say. A draft whose stored content no
+    longer reads is named with the problem (``error``), so the other drafts still show."""
+    try:
+        content = IcpContent.model_validate(record.content)
+    except ValidationError as exc:
+        return {"record": record, "error": str(exc).splitlines()[0]}
     rules = [*content.criteria, *content.do_not_close, *(s.rule for s in content.lead_scoring)]
     proposals: dict[str, int] = {}
     if record.review_id is not None:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from icploop.errors import IcploopError
+from icploop.icp.document import account_kinds
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.review.render import render_html
@@ -115,6 +116,7 @@ def _payload(text: str) -> dict[str, Any]:
 
 @router.post("/review/{review_id}/proposals/{proposal_id}", name="review_decide")
 def review_decide(
+    request: Request,
     session: DB,
     user: User,
     review_id: int,
@@ -125,6 +127,8 @@ def review_decide(
 ) -> Response:
     """Accept, edit or reject one proposal; the review's draft ICP version follows."""
     _review(session, review_id)
+    edits = {proposal_id: _payload(payload)} if decision == "edit" else None
+    kinds = web_state(request).analytics(account_kinds) if edits else None
     now = utcnow()
     picked = (proposal_id,)
     decisions.decide(
@@ -134,8 +138,9 @@ def review_decide(
         now,
         accept=picked if decision == "accept" else (),
         reject=picked if decision == "reject" else (),
-        edits={proposal_id: _payload(payload)} if decision == "edit" else None,
+        edits=edits,
         comment=comment,
+        kinds=kinds,
     )
     if decision != "reject":
         decisions.draft_version(session, review_id, user.person_id, now)
