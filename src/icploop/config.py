@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         "the load's staging tables spill to a temp folder beside the analytics file",
     )
 
+    token_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="days a new API token lasts unless its creator gives --days",
+    )
+
     workspace_currency: str | None = Field(
         default=None,
         exclude=True,

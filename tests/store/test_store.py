@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from icploop.store.database import migrate, utcnow
-from icploop.store.models import Base, Delivery, FitSignal, FitTag, Flag
+from icploop.store.models import ApiToken, Base, Delivery, FitSignal, FitTag, Flag
 
 
 def test_migrations_create_every_table_of_the_models(store_engine: Engine) -> None:
@@ -34,7 +34,7 @@ def test_migrating_twice_changes_nothing(store_engine: Engine) -> None:
     migrate(store_engine)
     migrate(store_engine)
     with store_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == _head()
 
 
 def _tag(account: str = "A1") -> FitTag:
@@ -110,8 +110,38 @@ def test_upgrading_an_older_workspace_keeps_its_data(store_engine: Engine) -> No
         session.add(_tag("OLD-1"))
     migrate(store_engine)
     with store_engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0005"
+        assert MigrationContext.configure(connection).get_current_revision() == _head()
     with Session(store_engine) as session:
         kept = session.scalars(select(FitTag)).one()
         assert kept.account_id == "OLD-1" and kept.signals[0].evidence == {"active_days": 0}
     assert "icp_versions" in inspect(store_engine).get_table_names()
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from icploop.store.database import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    assert head is not None
+    return head
+
+
+def test_tokens_made_before_expiry_existed_expire_90_days_after_they_were_made(
+    store_engine: Engine,
+) -> None:
+    from sqlalchemy import text
+
+    migrate(store_engine, "0005")
+    made = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
+    with store_engine.begin() as con:
+        con.execute(text("INSERT INTO people (person_id, role, active, source, created_at, "
+                         "session_epoch) VALUES ('ops', 'revops', true, 'admin', :at, 0)"),
+                    {"at": made})  # fmt: skip
+        con.execute(text("INSERT INTO api_tokens (person_id, token_hash, name, created_at) "
+                         "VALUES ('ops', 'h', 'old', :at)"), {"at": made})  # fmt: skip
+    migrate(store_engine)
+    with Session(store_engine) as session:
+        row = session.scalars(select(ApiToken)).one()
+    assert row.expires_at == made + dt.timedelta(days=90)
+    assert (row.scope, row.role) == ("full", "revops")

@@ -12,16 +12,31 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from icploop.cli.common import WorkspaceOption, console, settings_for, user_errors
+from icploop.cli.common import (
+    JsonOption,
+    WorkspaceOption,
+    console,
+    emit_rows,
+    settings_for,
+    user_errors,
+)
 from icploop.errors import IcploopError
 from icploop.ingest.schema import ROLES
 from icploop.store.audit import audit
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Person
-from icploop.web.auth import check_password_strength, create_token, hash_password
+from icploop.store.tokens import end_tokens
+from icploop.web.auth import (
+    check_password_strength,
+    create_token,
+    hash_password,
+    revoke_token,
+    tokens_of,
+)
 
-user_app = typer.Typer(help="Web users: add or update a user, create an API token.")
+user_app = typer.Typer(help="Web users: add or update a user; make, list and revoke API tokens.")
 
 
 def serve(
@@ -77,6 +92,8 @@ def add(
                 select(Person).where(func.lower(Person.email) == email.lower())
             ).first() or session.get(Person, email)
             created = person is None
+            if person is not None and person.role != role:
+                end_tokens(session, person.person_id, "role changed", "cli", utcnow())
             if person is None:
                 person = Person(
                     person_id=email, email=email, name=name, role=role, active=True,
@@ -98,23 +115,63 @@ def add(
         console.print(f"{'created' if created else 'updated'} {email} ({role})")
 
 
+def _person(session: Session, email: str) -> Person:
+    person = session.scalars(
+        select(Person).where(func.lower(Person.email) == email.lower())
+    ).first() or session.get(Person, email)
+    if person is None:
+        raise IcploopError(f"no person {email!r}", "add them first: icploop user add")
+    return person
+
+
 @user_app.command("token")
 def token(
     email: str,
     name: Annotated[str, typer.Option(help="What the token is for, e.g. 'crm sync'.")],
+    days: Annotated[
+        int | None,
+        typer.Option(help="Days the token lasts (default $ICPLOOP_TOKEN_DAYS, else 90).", min=1),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Allow only what changes nothing.")
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Create an API token for a person; it is printed once and cannot be shown again."""
+    """Create an API token for a person; it is printed once and cannot be shown again. It
+    expires, and ends when the person is deactivated or changes role."""
     with user_errors():
-        store = open_store(settings_for(workspace))
+        settings = settings_for(workspace)
+        store = open_store(settings)
         with store() as session, session.begin():
-            person = session.scalars(
-                select(Person).where(func.lower(Person.email) == email.lower())
-            ).first() or session.get(Person, email)
-            if person is None:
-                raise IcploopError(f"no person {email!r}", "add them first: icploop user add")
-            value = create_token(session, person.person_id, name, actor="cli")
+            person = _person(session, email)
+            value = create_token(session, person.person_id, name, "cli",
+                                 days or settings.token_days, read_only)  # fmt: skip
         typer.echo(value)
+
+
+@user_app.command("tokens")
+def tokens(email: str, workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
+    """A person's API tokens: id, name, scope, made, expires, last used, state."""
+    with user_errors(), open_store(settings_for(workspace))() as session:
+        rows = [
+            {"id": row.id, "name": row.name, "scope": row.scope,
+             "created": row.created_at.date().isoformat(),
+             "expires": row.expires_at.date().isoformat() if row.expires_at else None,
+             "last_used": row.last_used_at.isoformat(timespec="minutes") if row.last_used_at
+             else None, "state": state}
+            for row, state in tokens_of(session, _person(session, email).person_id)
+        ]  # fmt: skip
+    emit_rows(rows, json, {"id": "id", "name": "name", "scope": "scope", "created": "made",
+                           "expires": "expires", "last_used": "last used", "state": "state"},
+              footer="{n} tokens")  # fmt: skip
+
+
+@user_app.command("revoke")
+def revoke(token_id: int, workspace: WorkspaceOption = None) -> None:
+    """Revoke an API token by its id (see icploop user tokens); it stays listed as revoked."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        row = revoke_token(session, token_id, "cli")
+        console.print(f"token {token_id} ({row.name}) of {row.person_id} revoked", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

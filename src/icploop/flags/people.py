@@ -15,6 +15,7 @@ from icploop.ingest.schema import ROLES
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import Person
+from icploop.store.tokens import end_tokens
 
 SYNCED_FIELDS = ("name", "email", "role", "manager_id")
 
@@ -111,6 +112,8 @@ def sync_people(
             continue
         for name, (_, value) in changes.items():
             setattr(person, name, value)
+        if "role" in changes:
+            end_tokens(session, person_id, "role changed", actor, at)
         audit(
             session,
             actor=actor,
@@ -124,6 +127,7 @@ def sync_people(
     for person_id, person in existing.items():
         if person_id not in rows and person.source == "org" and person.active:
             person.active = False
+            end_tokens(session, person_id, "deactivated", actor, at)
             audit(
                 session,
                 actor=actor,

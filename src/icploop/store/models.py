@@ -335,7 +335,9 @@ class Proposal(Base):
 
 class ApiToken(Base):
     """A person's API token for ``/api/v1``. Only the SHA-256 of the token is stored, so a leaked
-    database does not leak usable tokens; a revoked token stays for the audit trail."""
+    database does not leak usable tokens; a revoked token stays for the audit trail. A token
+    works until ``expires_at``, only while its person is active and still has the ``role`` it
+    was issued for; ``scope`` ``read`` allows only what changes nothing."""
 
     __tablename__ = "api_tokens"
 
@@ -346,3 +348,6 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime]
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+    scope: Mapped[str] = mapped_column(String(10), default="full", server_default="full")
+    role: Mapped[str | None] = mapped_column(String(30))

@@ -24,6 +24,7 @@ from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
 from icploop.web import actions, queries, schemas
 from icploop.web import dashboard as numbers
+from icploop.web.auth import revoke_token, tokens_of
 from icploop.web.deps import DB, guard_api, web_state
 from icploop.web.errors import ERROR_RESPONSES, NotFound
 from icploop.web.flag_notes import contexts
@@ -377,6 +378,19 @@ def audit_log(
     return [
         schemas.AuditOut.model_validate(e, from_attributes=True) for e in session.scalars(query)
     ]
+
+
+@router.get("/tokens", name="api_tokens", response_model=list[schemas.TokenOut])
+def api_tokens(session: DB, user: ApiUser) -> list[schemas.TokenOut]:
+    """The caller's API tokens with their state (an admin: everyone's), newest first."""
+    rows = tokens_of(session, None if user.role == "admin" else user.person_id)
+    return [schemas.TokenOut.model_validate({**vars(row), "state": state}) for row, state in rows]
+
+
+@router.delete("/tokens/{token_id}", name="api_token_revoke", status_code=204)
+def api_token_revoke(session: DB, user: ApiUser, token_id: int) -> None:
+    """Revoke one of the caller's tokens (an admin: anyone's); it stays listed as revoked."""
+    revoke_token(session, token_id, user.person_id, by=user)
 
 
 @router.post("/score", name="api_score", response_model=schemas.ScoreOut)

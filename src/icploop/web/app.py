@@ -25,6 +25,7 @@ from icploop.web.routes import (
     reasons,
     review,
     segments,
+    tokens,
 )
 from icploop.web.state import HERE, WebState
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
         reasons,
         alignment,
         audit,
+        tokens,
     ):
         app.include_router(module.router)
     app.include_router(api.router)

@@ -8,6 +8,10 @@
 - Every form carries the session's CSRF token; every unsafe request on a cookie session must
   return it (form field ``csrf_token`` or header ``X-CSRF-Token``).
 - Scripts use ``Authorization: Bearer <token>`` on ``/api/v1``; only the token's SHA-256 is kept.
+  A token expires (``ICPLOOP_TOKEN_DAYS``, default 90 days, or ``--days``), ends when its person
+  is deactivated or changes role (``icploop.store.tokens``), and may be read-only. A password
+  change or a logout ends browser sessions, not tokens: list and revoke those with
+  ``icploop user tokens`` / ``icploop user revoke`` or on ``/tokens``.
 """
 
 from __future__ import annotations
@@ -32,12 +36,16 @@ from icploop.errors import IcploopError
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import ApiToken, Person
+from icploop.store.tokens import token_state
+from icploop.web.errors import NotFound
 
 SESSION_COOKIE = "icploop_session"
 SESSION_MAX_AGE = 12 * 3600
 SECRET_FILE = "secret.key"
 MIN_PASSWORD = 10
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
 
 _hasher = PasswordHasher()
 # verifying against a dummy hash when the user is unknown keeps the timing of both cases alike
@@ -177,13 +185,36 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, person_id: str, name: str, actor: str) -> str:
-    """A new API token for a person; the token itself is returned once and never stored."""
-    if session.get(Person, person_id) is None:
+def create_token(
+    session: Session,
+    person_id: str,
+    name: str,
+    actor: str,
+    days: int = DEFAULT_TOKEN_DAYS,
+    read_only: bool = False,
+) -> str:
+    """A new API token for a person, valid for ``days`` days and for their current role only;
+    ``read_only`` limits it to what changes nothing. The token itself is returned once and
+    never stored."""
+    person = session.get(Person, person_id)
+    if person is None:
         raise IcploopError(f"no person {person_id!r}", "add them first: icploop user add")
+    if not person.active:
+        raise IcploopError(f"{person_id} is not active", "reactivate them first")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise IcploopError(
+            f"a token lasts 1 to {MAX_TOKEN_DAYS} days, not {days}", "pass --days within it"
+        )
     token = "icp_" + secrets.token_urlsafe(32)
+    now = utcnow()
     row = ApiToken(
-        person_id=person_id, token_hash=token_hash(token), name=name, created_at=utcnow()
+        person_id=person_id,
+        token_hash=token_hash(token),
+        name=name,
+        created_at=now,
+        expires_at=now + dt.timedelta(days=days),
+        scope="read" if read_only else "full",
+        role=person.role,
     )
     session.add(row)
     session.flush()
@@ -193,37 +224,57 @@ def create_token(session: Session, person_id: str, name: str, actor: str) -> str
         action="token.created",
         object_type="api_token",
         object_id=row.id,
-        details={"person_id": person_id, "name": name},
+        details={"person_id": person_id, "name": name, "days": days, "scope": row.scope},
     )
     return token
 
 
-def revoke_token(session: Session, token_id: int, actor: str) -> None:
-    """Revoke a token (kept for the audit trail)."""
+def tokens_of(session: Session, person_id: str | None = None) -> list[tuple[ApiToken, str]]:
+    """Every token of ``person_id`` (of everyone when None), newest first, with its state
+    (:func:`icploop.store.tokens.token_state`)."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if person_id is not None:
+        query = query.where(ApiToken.person_id == person_id)
+    now = utcnow()
+    return [
+        (row, token_state(row, session.get(Person, row.person_id), now))
+        for row in session.scalars(query)
+    ]
+
+
+def revoke_token(session: Session, token_id: int, actor: str, by: Person | None = None) -> ApiToken:
+    """Revoke a token (kept for the audit trail). ``by``: the person asking on the web, who
+    must hold the token or be an admin; None from the command line (whoever runs it holds the
+    workspace)."""
     row = session.get(ApiToken, token_id)
-    if row is None:
-        raise IcploopError(f"no API token {token_id}")
-    row.revoked_at = utcnow()
-    audit(session, actor=actor, action="token.revoked", object_type="api_token", object_id=token_id)
+    if row is None or (by is not None and by.role != "admin" and row.person_id != by.person_id):
+        # another person's token is reported like a missing one: ids are not for probing
+        raise NotFound(f"no API token {token_id}", "list them with icploop user tokens")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit(session, actor=actor, action="token.revoked", object_type="api_token",
+              object_id=token_id, details={"person_id": row.person_id, "reason": "revoked"})  # fmt: skip
+    return row
 
 
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 
-def token_person(session: Session, header: str | None) -> Person | None:
-    """The active person of a valid, unrevoked bearer token; records when it was last used."""
+def token_holder(session: Session, header: str | None) -> tuple[Person, ApiToken] | None:
+    """The person and token of a bearer token that works (see ``icploop.store.tokens``);
+    records when it was last used, to the minute."""
     if not header or not header.lower().startswith("bearer "):
         return None
     digest = token_hash(header[7:].strip())
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one_or_none()
-    if row is None or row.revoked_at is not None:
+    if row is None:
         return None
     person = session.get(Person, row.person_id)
-    if person is None or not person.active:
-        return None
     now = utcnow()
+    if person is None or token_state(row, person, now) != "active":
+        return None
     # a write per request would serialise every API call on the store's write lock: the
     # last-used time is only kept to the minute
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
         row.last_used_at = now
-    return person
+    return person, row

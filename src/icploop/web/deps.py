@@ -15,9 +15,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from icploop.store.models import Person
-from icploop.web.auth import UNSAFE_METHODS, csrf_ok, session_person, token_person
+from icploop.web.auth import UNSAFE_METHODS, csrf_ok, session_person, token_holder
 from icploop.web.errors import Forbidden, NotAuthenticated
-from icploop.web.permissions import PUBLIC_ROUTES, may, route_action
+from icploop.web.permissions import PUBLIC_ROUTES, READ_ONLY_ACTIONS, may, route_action
 from icploop.web.state import WebState
 
 
@@ -91,15 +91,21 @@ async def guard_page(request: Request, session: DB) -> Person | None:
 
 
 def guard_api(request: Request, session: DB) -> Person:
-    """The API: the bearer token's person with the route's role (tokens need no CSRF)."""
-    person = token_person(session, request.headers.get("authorization"))
-    if person is None:
+    """The API: the bearer token's person with the route's role (tokens need no CSRF); a
+    read-only token only for actions that change nothing."""
+    holder = token_holder(session, request.headers.get("authorization"))
+    if holder is None:
         raise NotAuthenticated(
-            "a valid API token is needed", "send Authorization: Bearer <token> (icploop user token)"
+            "a valid API token is needed (tokens expire, and end when their person is "
+            "deactivated or changes role)",
+            "send Authorization: Bearer <token> (icploop user token)",
         )
+    person, token = holder
     action = _action(request)
     if action is not None:
         _check_role(person, action)
+        if token.scope == "read" and action not in READ_ONLY_ACTIONS:
+            raise Forbidden("this API token is read-only", "use a token made without --read-only")
     request.state.user = person
     return person
 

@@ -45,10 +45,16 @@ _ACTIONS: dict[str, frozenset[str]] = {
     "experiment.manage": frozenset(EXPERIMENTERS),
     # the audit log and user administration
     "audit.read": frozenset(),
+    # API tokens: everyone lists and revokes their own (admins everyone's, checked per token)
+    "tokens.read": ALL_ROLES,
+    "tokens.manage": ALL_ROLES,
 }
 ACTIONS: dict[str, frozenset[str]] = {
     action: roles | {"admin"} for action, roles in _ACTIONS.items()
 }
+
+#: What a read-only API token may do: the actions that change nothing.
+READ_ONLY_ACTIONS: frozenset[str] = frozenset({"read", "flags.read", "audit.read", "tokens.read"})
 
 #: Routes anyone may reach (name of the route in the app).
 PUBLIC_ROUTES: frozenset[str] = frozenset({"login_form", "login", "static"})
@@ -117,6 +123,11 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_segments": "read",
     "api_audit": "audit.read",
     "api_score": "read",
+    "tokens_page": "tokens.read",
+    "token_create_page": "tokens.manage",
+    "token_revoke_page": "tokens.manage",
+    "api_tokens": "tokens.read",
+    "api_token_revoke": "tokens.manage",
 }
 
 

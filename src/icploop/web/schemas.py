@@ -223,6 +223,22 @@ class AuditOut(BaseModel):
 Cell = str | float | int | bool | None
 
 
+class TokenOut(BaseModel):
+    """An API token as listed (never the token itself: only its SHA-256 is kept)."""
+
+    id: int
+    person_id: str
+    name: str
+    scope: str = Field(description="full, or read for a read-only token")
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    state: str = Field(
+        description="active, or why not: revoked, expired, person inactive, role changed"
+    )
+
+
 class ScoreIn(BaseModel):
     """Leads or open deals in the accounts or deals layout (``account_id`` fills the rest from
     the warehouse); rows with ``deal_id`` or ``outcome`` also get the deal-time fit check."""
