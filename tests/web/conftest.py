@@ -3,12 +3,14 @@ an API token per role, and the 90-day tags of a tagging run."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -110,3 +112,24 @@ def monkeypatch_module() -> Iterator[None]:
     mp.delenv("ICPLOOP_COOKIE_SECURE", raising=False)
     yield
     mp.undo()
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine on an event loop of its own thread (a test before may have left a loop
+    marked running in this one, where asyncio.run refuses)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # handed to the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

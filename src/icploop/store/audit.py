@@ -24,24 +24,49 @@ def audit(
     """Add one audit event to the session (committed with the change it describes).
 
     ``at`` defaults to now (UTC); ``details`` must be JSON-friendly (other values become text).
+    Every row is bounded whatever it is given: actor and object id are cut to their columns'
+    200 characters, texts in the details to :data:`MAX_TEXT` characters and lists to
+    :data:`MAX_ITEMS` items, each cut saying how much was left out.
     """
     event = AuditEvent(
         at=at or utcnow(),
-        actor=actor,
+        actor=_cut(actor, 200),
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
-        details={k: _jsonable(v) for k, v in (details or {}).items()},
+        object_id=_cut(str(object_id), 200),
+        details={_cut(str(k), 200): _jsonable(v) for k, v in (details or {}).items()},
     )
     session.add(event)
     return event
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
+MAX_TEXT = 2000
+MAX_ITEMS = 100
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text) - limit} more characters)"
+    return text[: max(0, limit - len(note))] + note
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return _cut(value, MAX_TEXT)
+    if isinstance(value, int | float | bool) or value is None:
         return value
+    if depth >= 8:
+        return _cut(str(value), MAX_TEXT)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        items = list(value.items())
+        out = {_cut(str(k), 200): _jsonable(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["…"] = f"{len(items) - MAX_ITEMS} more entries"
+        return out
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
+        kept = [_jsonable(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            kept.append(f"… {len(value) - MAX_ITEMS} more items")
+        return kept
+    return _cut(str(value), MAX_TEXT)

@@ -67,9 +67,9 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(person: Person | None, password: str) -> bool:
-    """Whether ``password`` is the active person's; False for unknown or inactive people."""
-    stored = person.password_hash if person is not None and person.active else None
+def verify_hash(stored: str | None, password: str) -> bool:
+    """Whether ``password`` matches the stored hash; with none (an unknown person), a dummy
+    hash is checked so both cases cost the same time, and the answer is False."""
     try:
         return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):

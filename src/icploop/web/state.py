@@ -24,6 +24,7 @@ from icploop.store.database import open_store
 from icploop.warehouse import Warehouse
 from icploop.web.auth import Sessions, load_secret
 from icploop.web.jobs import JobRunner
+from icploop.web.throttle import LoginThrottle, PasswordPool
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -41,6 +42,8 @@ class WebState:
         self._lock = threading.RLock()
         self._cache: dict[tuple[Any, ...], Any] = {}
         self.jobs = JobRunner()
+        self.throttle = LoginThrottle()
+        self.passwords = PasswordPool()
 
     def analytics(self, work: Callable[[BaseBackend], T]) -> T:
         """Run ``work`` on the warehouse, one at a time."""
