@@ -16,11 +16,14 @@ from aiosmtpd.controller import Controller
 
 @dataclass
 class WebhookReceiver:
-    """Answers with ``statuses`` in turn (then 200) and keeps every JSON body it was sent."""
+    """Answers with ``statuses`` in turn (then 200) and keeps every JSON body it was sent, with
+    its ``Idempotency-Key``; ``kept`` is what a receiver that drops repeats by that key keeps."""
 
     statuses: list[int] = field(default_factory=list)
     bodies: list[dict[str, Any]] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
 
 
@@ -33,8 +36,13 @@ def webhook_receiver(statuses: list[int] | None = None) -> Iterator[WebhookRecei
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             assert self.headers.get("Content-Type", "").startswith("application/json")
-            receiver.bodies.append(json.loads(self.rfile.read(length)))
+            body = json.loads(self.rfile.read(length))
+            receiver.bodies.append(body)
+            key = self.headers.get("Idempotency-Key", "")
+            receiver.keys.append(key)
             status = receiver.statuses.pop(0) if receiver.statuses else 200
+            if status == 200 and key and key not in receiver.kept:
+                receiver.kept[key] = body
             receiver.answered.append(status)
             self.send_response(status)
             self.end_headers()

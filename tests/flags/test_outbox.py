@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from icploop.flags.channels.crm_csv import COLUMNS, CrmCsvChannel
 from icploop.flags.channels.email import EmailChannel
 from icploop.flags.channels.webhook import WebhookChannel
-from icploop.flags.outbox import backoff, claim, deliver_due, requeue, stuck_deliveries
+from icploop.flags.outbox import (
+    backoff,
+    claim,
+    deliver_due,
+    reclaim_expired,
+    requeue,
+    stuck_deliveries,
+)
 from icploop.flags.records import format_flag, send_flag
 from icploop.flags.routing import RoutingRules
 from icploop.store.models import Delivery, Flag
@@ -37,6 +44,11 @@ def sent_flag(session: Session, rules: RoutingRules, account_id: str = "ACC-7") 
 
 def only_delivery(session: Session) -> Delivery:
     return session.scalars(select(Delivery).execution_options(populate_existing=True)).one()
+
+
+def only_key(flag: Flag) -> str:
+    [delivery] = flag.deliveries
+    return str(delivery.payload["idempotency_key"])
 
 
 def test_back_off_doubles_from_one_minute_and_stops_at_six_hours() -> None:
@@ -110,8 +122,9 @@ def test_a_delivery_claimed_by_one_run_is_not_sent_by_another(
     with webhook_receiver() as receiver:
         run = deliver_due(session, {"webhook": WebhookChannel(receiver.url)}, NOW)
     assert run.delivered == [] and receiver.bodies == []
-    # a claim with no outcome is in doubt once it expires: listed for a person, never resent
+    # a claim with no outcome is in doubt once it expires: listed, and only then reclaimed
     assert stuck_deliveries(session, now=NOW) == []
+    assert reclaim_expired(session, NOW + dt.timedelta(minutes=14)) == []
     [in_doubt] = stuck_deliveries(session, now=NOW + dt.timedelta(minutes=15))
     assert in_doubt.id == delivery_id and in_doubt.status == "sending"
 
@@ -126,12 +139,12 @@ def test_a_delivery_failing_max_attempts_times_shows_as_stuck(session: Session) 
             now += dt.timedelta(hours=6)
         assert deliver_due(session, channels, now, max_attempts=3).delivered == []
     assert receiver.answered == [503, 503, 503]
-    [stuck] = stuck_deliveries(session)
+    [stuck] = stuck_deliveries(session, now)
     assert (stuck.status, stuck.attempts) == ("failed", 3)
     assert "HTTP 503" in (stuck.last_error or "")
     requeue(session, stuck.id, "revops.lead", now)
     session.commit()
-    assert stuck_deliveries(session) == []
+    assert stuck_deliveries(session, now) == []
 
 
 def test_an_unreachable_receiver_is_a_failed_attempt_with_the_reason(session: Session) -> None:
@@ -192,4 +205,106 @@ def test_the_crm_csv_has_its_header_once_and_one_note_per_delivery(
         "author": "csm.one",
         "subject": "[icploop] bad-fit flag: ACC-7",
         "body": format_flag(first),
+        "note_id": only_key(first),
     }
+
+
+class Killed(BaseException):
+    """The process dying: not an Exception, so the outbox cannot record an outcome."""
+
+
+class DiesAfterSending:
+    """Sends for real through ``channel``, then dies before the outcome is recorded."""
+
+    def __init__(self, channel: object) -> None:
+        self.channel = channel
+        self.name = channel.name  # type: ignore[attr-defined]
+
+    def send(self, recipient: str, payload: dict[str, object]) -> None:
+        self.channel.send(recipient, payload)  # type: ignore[attr-defined]
+        raise Killed
+
+
+def test_a_send_interrupted_after_it_reached_the_receiver_is_resent_and_dropped_as_a_repeat(
+    session: Session, tmp_path: Path
+) -> None:
+    """The run dies after the webhook got the message: the row stays ``sending``; once its
+    claim expires it is listed as stuck (with the time given), reclaimed, and sent again with
+    the same idempotency key, which the receiver uses to keep the message once."""
+    flag = sent_flag(session, WEBHOOK_ONLY)
+    key = only_key(flag)
+    with webhook_receiver() as receiver:
+        channel = WebhookChannel(receiver.url)
+        try:
+            deliver_due(session, {"webhook": DiesAfterSending(channel)}, NOW)
+        except Killed:
+            session.rollback()
+        assert only_delivery(session).status == "sending"
+        later = NOW + dt.timedelta(minutes=16)
+        assert [d.status for d in stuck_deliveries(session, later)] == ["sending"]
+        assert reclaim_expired(session, later) == [only_delivery(session).id]
+        assert stuck_deliveries(session, later) == []
+        assert len(deliver_due(session, {"webhook": channel}, later).delivered) == 1
+    assert receiver.keys == [key, key]  # the repeat carries the same key...
+    assert list(receiver.kept) == [key]  # ...so the receiver keeps the message once
+    assert only_delivery(session).status == "delivered"
+
+
+def test_email_and_crm_notes_carry_the_key_and_a_crm_note_is_written_once(
+    session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "crm_notes.csv"
+    flag = sent_flag(session, CRM_ONLY)
+    key = only_key(flag)
+    try:
+        deliver_due(session, {"crm_csv": DiesAfterSending(CrmCsvChannel(path))}, NOW)
+    except Killed:
+        session.rollback()
+    later = NOW + dt.timedelta(minutes=16)
+    reclaim_expired(session, later)
+    deliver_due(session, {"crm_csv": CrmCsvChannel(path)}, later)
+    with path.open(newline="", encoding="utf-8") as handle:
+        assert [r["note_id"] for r in csv.DictReader(handle)] == [key]
+    session.execute(Delivery.__table__.delete())
+    session.commit()
+    flag = sent_flag(session, EMAIL_ONLY, account_id="ACC-9")
+    with smtp_server() as (sink, port):
+        deliver_due(session, {"email": EmailChannel("127.0.0.1", port, "icploop@example.org",
+                                                    timeout=5)}, NOW)  # fmt: skip
+    ids = {email.message_from_bytes(m[2], policy=policy.default)["Message-ID"]
+           for m in sink.messages}  # fmt: skip
+    assert ids == {f"<{d.payload['idempotency_key']}@icploop>" for d in flag.deliveries}
+    assert len(ids) == 2  # one key per delivery, not per flag
+
+
+def test_flags_stuck_lists_and_reclaims_what_a_killed_deliver_left_sending(tmp_path: Path) -> None:
+    """What ``icploop flags deliver`` killed mid-send leaves behind: ``flags stuck`` lists it
+    once its claim has expired (it used to print 0) and ``--reclaim`` puts it back."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from icploop.cli.main import app
+    from icploop.config import Settings
+    from icploop.flags.people import sync_people
+    from icploop.store.database import open_store, utcnow
+
+    from .conftest import ORG
+
+    factory = open_store(Settings(workspace=tmp_path))
+    with factory() as session:
+        sync_people(session, ORG, now=NOW)
+        session.commit()
+        sent_flag(session, WEBHOOK_ONLY)
+        delivery = only_delivery(session)
+        claim(session, delivery.id, utcnow() - dt.timedelta(minutes=20))  # a lease long gone
+    runner = CliRunner()
+    ws = ["--workspace", str(tmp_path)]
+    listed = runner.invoke(app, ["flags", "stuck", "--json", *ws])
+    assert listed.exit_code == 0, listed.output
+    assert [(r["id"], r["status"]) for r in json.loads(listed.output)] == [(delivery.id, "sending")]
+    again = runner.invoke(app, ["flags", "stuck", "--reclaim", *ws])
+    assert again.exit_code == 0 and "1 interrupted deliver(ies) back in the queue" in again.output
+    assert "0 stuck deliver(ies)" in again.output
+    with factory() as session:
+        assert only_delivery(session).status == "pending"

@@ -30,6 +30,7 @@ from icploop.flags import (
     flagger_credibility,
     format_flag,
     load_routing,
+    reclaim_expired,
     requeue,
     send_flag,
     stuck_deliveries,
@@ -120,13 +121,16 @@ def send(
 
 @flags_app.command("deliver")
 def deliver(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
-    """Deliver what is due in the outbox (webhook, email, CRM-note CSV), retrying failures later."""
+    """Deliver what is due in the outbox (webhook, email, CRM-note CSV), retrying failures later.
+    Deliveries a killed run left mid-send are sent again first, with the same idempotency key."""
     with user_errors():
         settings = settings_for(workspace)
         channels = configured_channels(ChannelSettings(), settings.workspace)
         with open_store(settings)() as session:
-            run = deliver_due(session, channels, utcnow())
-        summary = {k: len(v) for k, v in vars(run).items()}
+            now = utcnow()
+            reclaimed = reclaim_expired(session, now)
+            run = deliver_due(session, channels, now)
+        summary = {"reclaimed": len(reclaimed), **{k: len(v) for k, v in vars(run).items()}}
         if json:
             print_json(summary)
         else:
@@ -134,9 +138,25 @@ def deliver(workspace: WorkspaceOption = None, json: JsonOption = False) -> None
 
 
 @flags_app.command("stuck")
-def stuck(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
-    """Deliveries that keep failing or were interrupted mid-send."""
+def stuck(
+    workspace: WorkspaceOption = None,
+    reclaim: Annotated[
+        bool,
+        typer.Option(
+            "--reclaim",
+            help="Put deliveries interrupted mid-send back in the queue (sent again with the "
+            "same idempotency key by the next flags deliver).",
+        ),
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Deliveries that failed for good, or were interrupted mid-send and whose claim expired."""
     with user_errors(), open_store(settings_for(workspace))() as session:
+        now = utcnow()
+        if reclaim:
+            taken = reclaim_expired(session, now, "cli")
+            if not json:
+                console.print(f"{len(taken)} interrupted deliver(ies) back in the queue")
         rows = [
             {
                 "id": d.id,
@@ -147,7 +167,7 @@ def stuck(workspace: WorkspaceOption = None, json: JsonOption = False) -> None:
                 "attempts": d.attempts,
                 "last_error": d.last_error,
             }
-            for d in stuck_deliveries(session)
+            for d in stuck_deliveries(session, now)
         ]
         emit_rows(rows, json, {k: k.replace("_", " ") for k in STUCK_COLUMNS},
                   "{n} stuck deliver(ies)")  # fmt: skip

@@ -2,7 +2,13 @@
 
 from icploop.flags.credibility import FlaggerCredibility, flagger_credibility, score_flaggers
 from icploop.flags.drafts import draft_flag
-from icploop.flags.outbox import DeliveryRun, deliver_due, requeue, stuck_deliveries
+from icploop.flags.outbox import (
+    DeliveryRun,
+    deliver_due,
+    reclaim_expired,
+    requeue,
+    stuck_deliveries,
+)
 from icploop.flags.people import SyncReport, sync_people
 from icploop.flags.records import (
     FIT_ISSUES,
@@ -28,6 +34,7 @@ __all__ = [
     "flagger_credibility",
     "format_flag",
     "load_routing",
+    "reclaim_expired",
     "requeue",
     "resolve_recipients",
     "score_flaggers",

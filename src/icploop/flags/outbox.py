@@ -3,14 +3,19 @@
 A delivery is claimed before it is sent: one ``UPDATE ... WHERE status = 'pending'`` that moves it
 to ``sending`` and is committed, so of two concurrent runs only the one whose update changed a row
 sends. The send's outcome (delivered, or a failed attempt with its back-off) is committed right
-after. If a run dies between sending and recording, the row stays ``sending``: whether the message
-went out is unknown, so it is not resent automatically (that could send it twice) but listed by
-``stuck_deliveries`` once its claim has expired, for a person to ``requeue``.
+after. If a run dies between sending and recording, the row stays ``sending`` and whether the
+message went out is unknown. Every message therefore carries a stable idempotency key
+(``payload["idempotency_key"]``, the same on every attempt of one delivery): the webhook sends it
+as the ``Idempotency-Key`` header, email as the ``Message-ID``, the CRM-note CSV as ``note_id``
+(and skips a note already in the file), so a receiver can drop a repeat. Once its claim has
+expired, such a row is listed by ``stuck_deliveries`` and put back in the queue by
+``reclaim_expired`` (what ``icploop flags deliver`` and ``flags stuck --reclaim`` call first).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -44,6 +49,24 @@ class DeliveryRun:
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # no channel configured for them here
+
+
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+def new_key() -> str:
+    """A fresh idempotency key, unique across workspaces (a random UUID)."""
+    return f"icploop-{uuid.uuid4().hex}"
+
+
+def idempotency_key(delivery: Delivery) -> str:
+    """The delivery's idempotency key, given one first if it was queued before keys existed
+    (stored with the delivery, so every later attempt sends the same)."""
+    key = delivery.payload.get(IDEMPOTENCY_KEY)
+    if not key:
+        key = new_key()
+        delivery.payload = {**delivery.payload, IDEMPOTENCY_KEY: key}
+    return str(key)
 
 
 def claim(session: Session, delivery_id: int, now: dt.datetime) -> bool:
@@ -98,6 +121,9 @@ def deliver_due(
             continue
         delivery = session.get(Delivery, delivery_id, populate_existing=True)
         assert delivery is not None  # claimed rows are never deleted
+        if not delivery.payload.get(IDEMPOTENCY_KEY):
+            idempotency_key(delivery)
+            session.commit()  # the key is stored before anything is sent with it
         error: str | None = None
         try:
             channels[delivery.channel].send(delivery.recipient, delivery.payload)
@@ -136,13 +162,49 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def stuck_deliveries(session: Session, now: dt.datetime | None = None) -> list[Delivery]:
-    """Deliveries that need a person: failed for good, or (given ``now``) a claim that expired
-    without an outcome, so nobody knows whether the message went out."""
-    stuck = Delivery.status == "failed"
-    if now is not None:
-        stuck = or_(stuck, (Delivery.status == "sending") & (Delivery.next_attempt_at <= now))
+def stuck_deliveries(session: Session, now: dt.datetime) -> list[Delivery]:
+    """Deliveries that need attention at ``now``: failed for good, or a claim that expired
+    without an outcome (a run died mid-send; :func:`reclaim_expired` puts those back)."""
+    stuck = or_(
+        Delivery.status == "failed",
+        (Delivery.status == "sending") & (Delivery.next_attempt_at <= now),
+    )
     return list(session.scalars(select(Delivery).where(stuck).order_by(Delivery.id)))
+
+
+def reclaim_expired(session: Session, now: dt.datetime, actor: str = OUTBOX_ACTOR) -> list[int]:
+    """Put every delivery whose claim expired without an outcome back in the queue, due now;
+    their ids. The next run resends them with the same idempotency key, so a receiver that
+    already got the message drops the repeat. Each is audited; commits on ``session``.
+
+    A claim that has not expired is left alone (its run may still be sending), and of two
+    concurrent calls only one takes each row.
+    """
+    expired = select(Delivery.id).where(
+        Delivery.status == "sending", Delivery.next_attempt_at <= now
+    )
+    taken: list[int] = []
+    for delivery_id in list(session.scalars(expired)):
+        result = session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.status == "sending",
+                Delivery.next_attempt_at <= now,
+            )
+            .values(
+                status="pending",
+                next_attempt_at=now,
+                last_error="interrupted mid-send: resent with the same idempotency key",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append(delivery_id)
+            audit(session, actor=actor, action="delivery.reclaimed", object_type="delivery",
+                  object_id=delivery_id, at=now)  # fmt: skip
+    session.commit()
+    return taken
 
 
 def requeue(session: Session, delivery_id: int, actor: str, now: dt.datetime) -> Delivery:

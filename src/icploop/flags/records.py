@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 from icploop.errors import IcploopError
+from icploop.flags.outbox import IDEMPOTENCY_KEY, new_key
 from icploop.flags.routing import RoutingRules, resolve_recipients
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
@@ -142,6 +143,8 @@ def _payload(flag: Flag, text: str, email: str | None) -> dict[str, Any]:
         "note_date": (flag.sent_at or flag.created_at).date().isoformat(),
         "links": dict(flag.links or {}),
         "email": email,
+        # the same on every attempt of this delivery, so a receiver can drop a repeat
+        IDEMPOTENCY_KEY: new_key(),
     }
 
 

@@ -19,5 +19,8 @@ class Channel(Protocol):
     name: str
 
     def send(self, recipient: str, payload: Mapping[str, Any]) -> None:
-        """Deliver ``payload`` to ``recipient`` or raise ``ChannelError`` saying why not."""
+        """Deliver ``payload`` to ``recipient`` or raise ``ChannelError`` saying why not.
+
+        ``payload["idempotency_key"]`` is the same on every attempt of one delivery: a channel
+        passes it on so that the receiver can drop a message it already has."""
         ...

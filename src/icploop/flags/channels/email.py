@@ -43,6 +43,11 @@ class EmailChannel:
         message["From"] = self._sender
         message["To"] = str(address)
         message["Subject"] = str(payload["subject"])
+        key = payload.get("idempotency_key")
+        if key:
+            # one Message-ID per delivery, on every attempt: mail systems drop a repeat by it
+            message["Message-ID"] = f"<{key}@icploop>"
+            message["X-Icploop-Idempotency-Key"] = str(key)
         message.set_content(str(payload["text"]) + "\n")
         try:
             with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:

@@ -47,7 +47,11 @@ class WebhookChannel:
             self._url,
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json; charset=utf-8"},
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                # the same on every attempt of this delivery: a receiver drops a repeat by it
+                "Idempotency-Key": str(payload.get("idempotency_key", "")),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
