@@ -6,6 +6,7 @@ DuckDB (a file in the workspace) is the default; any URL Ibis understands works 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import ibis
@@ -21,7 +22,9 @@ def connect(url: str) -> BaseBackend:
         path = url.removeprefix("duckdb://")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            return _tuned(ibis.duckdb.connect(path))
+            backend = _tuned(ibis.duckdb.connect(path))
+            remove_leftover_spill(backend)
+            return backend
         return _tuned(ibis.duckdb.connect())
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
@@ -45,6 +48,35 @@ def _tuned(backend: BaseBackend) -> BaseBackend:
     backend.raw_sql("SET perfect_ht_threshold = 18")
     backend.raw_sql("SET enable_progress_bar = false")
     return backend
+
+
+#: the names DuckDB gives the files it spills to (and removes when it closes normally)
+SPILL_FILES = ("duckdb_temp_storage*.tmp", "duckdb_temp_block-*.block")
+#: when this process started (near enough): spill files older than this are not its own
+_STARTED = time.time()
+
+
+def remove_leftover_spill(backend: BaseBackend) -> int:
+    """Remove the spill files a killed process left in the database's temp folder; how many.
+
+    Called right after opening a DuckDB file: the open holds the file's write lock, so no other
+    process is using that folder. Only files named the way DuckDB names its spill files, and
+    last written before this process started (another connection of this process may be using
+    its own), are touched."""
+    setting = backend.raw_sql("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    folder = Path(str(setting))
+    if not setting or not folder.is_dir():
+        return 0
+    removed = 0
+    for pattern in SPILL_FILES:
+        for leftover in folder.glob(pattern):
+            try:
+                if leftover.stat().st_mtime < _STARTED:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+    return removed
 
 
 def open_analytics(settings: Settings) -> BaseBackend:

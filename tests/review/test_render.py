@@ -81,3 +81,27 @@ def test_every_format_names_the_packs_currency(demo_pack: dict[str, Any], tmp_pa
     for path in (md, html):
         assert f"MRR {mrr} BRL" in path.read_text()
     assert json.loads(js.read_text())["currency"] == "BRL"
+
+
+def test_the_markdown_pack_shows_html_and_links_from_the_data_as_text(
+    demo_pack: dict[str, Any], tmp_path: Path
+) -> None:
+    import copy
+
+    from icploop.review.render import markdown_text, render_markdown
+
+    pack = copy.deepcopy(demo_pack)
+    hostile = [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[open](javascript:alert(1))",
+        "a | b\nc",
+    ]
+    for item, text in zip(pack["proposals"]["items"], hostile, strict=False):
+        item["title"] = text
+    rendered = render_markdown(pack)
+    assert "<script" not in rendered and "<img" not in rendered
+    assert not re.search(r"(?<!\\)\]\(javascript:", rendered)  # no link, only its text
+    assert "&lt;script>alert(1)&lt;/script>" in rendered
+    assert r"\[open\](javascript:alert(1))" in rendered and r"a \| b c" in rendered
+    assert markdown_text(None) == "" and markdown_text(0.25) == "0.25"

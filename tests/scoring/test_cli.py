@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -95,3 +96,23 @@ def test_scoring_without_a_trained_model_says_what_to_do(tmp_path: Path) -> None
     result = runner.invoke(app, ["score", str(source), "--workspace", str(tmp_path / "empty")])
     assert result.exit_code == 1
     assert "icploop model train" in result.output
+
+
+def test_a_formula_in_the_input_is_written_as_text_in_the_scored_file(
+    workspace: Path, tmp_path: Path
+) -> None:
+    backend = ibis.duckdb.connect(str(workspace / "analytics.duckdb"), read_only=True)
+    deals = backend.table("deals").filter(ibis._.outcome == "open").limit(3).to_pandas()
+    backend.disconnect()
+    deals["name"] = ['=HYPERLINK("http://example.test","open me")', "@SUM(1)", "Acme"]
+    source = tmp_path / "leads.csv"
+    deals.to_csv(source, index=False)
+    _run("score", str(source), "--workspace", str(workspace))
+    with (tmp_path / "leads.scored.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["name"] for r in rows] == [
+        '\'=HYPERLINK("http://example.test","open me")',
+        "'@SUM(1)",
+        "Acme",
+    ]
+    assert all(not r["fit_score"].startswith("'") for r in rows)

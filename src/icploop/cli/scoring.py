@@ -53,6 +53,7 @@ from icploop.scoring.features import (
 )
 from icploop.scoring.forecast import backtest, forecast_nrr_at
 from icploop.scoring.train import INSUFFICIENT, TIERS, train_fit, unscored_columns
+from icploop.spreadsheet import neutralise_frame
 from icploop.warehouse import Warehouse, today_or
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
@@ -308,7 +309,8 @@ def score_command(
         scored = score_batch(records, model, points, tables, criteria, dnc, day)
         missing = unscored_columns(fill_from_accounts(records, tables), model)
         target = out or file.with_name(file.stem + ".scored.csv")
-        scored.to_csv(target, index=False)
+        # a name like =HYPERLINK(...) from the input must not become a formula in the output
+        neutralise_frame(scored).to_csv(target, index=False)
         counts = scored["fit_tier"].value_counts().reindex(list(TIERS), fill_value=0)
         if not counts[INSUFFICIENT]:
             counts = counts.drop(INSUFFICIENT)

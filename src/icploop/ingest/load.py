@@ -12,6 +12,7 @@ recorded in ``_icploop_loads`` in the same transaction; any failure rolls all of
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -136,6 +137,17 @@ def _role_overrides(mapped: list[transform.Mapped]) -> list[tuple[str, str, str]
     return [(table, name, role) for (table, name), role in found.items()]
 
 
+class StoreFailed(Exception):
+    """The engine could not write the load's transaction (its message says why)."""
+
+
+def _spill_folder(con: Any) -> str:
+    try:
+        return str(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+    except duckdb.Error:
+        return "the analytics database's .tmp folder"
+
+
 class _Temp:
     """Temp tables and views created during one load, dropped at the end whatever happens."""
 
@@ -146,7 +158,9 @@ class _Temp:
 
     def drop(self) -> None:
         for name in self.views:
+            # a file's view is one of the database itself (DuckDB's relations make it so)
             self.con.execute(f"DROP VIEW IF EXISTS temp.{ident(name)}")
+            self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
         for name in self.tables:
             self.con.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
 
@@ -190,6 +204,7 @@ def load_paths(
         )
     con = duckdb_connection(backend)
     sources, skipped = read.discover(paths, mapping)
+    read.drop_leftover_views(con)  # what a killed load left behind
     temp = _Temp(con)
     try:
         with (
@@ -208,10 +223,21 @@ def load_paths(
                 (max_rejects, rejects) if max_rejects is not None and rejects else None,
             )
     except duckdb.OutOfMemoryException as exc:
+        if "offload" in str(exc):  # DuckDB's words when the spill folder's disk is full
+            raise IcploopError(
+                f"the disk holding the load's spill folder ({_spill_folder(con)}) ran out of "
+                "space; nothing was loaded",
+                "free disk space there, or raise ICPLOOP_LOAD_MEMORY_LIMIT so less is spilled",
+            ) from None
         raise IcploopError(
             f"the load ran out of memory under its limit of {memory_limit}; nothing was loaded",
             "raise the limit (ICPLOOP_LOAD_MEMORY_LIMIT, e.g. 4GB) or load fewer files at once",
         ) from exc
+    except StoreFailed as exc:
+        raise IcploopError(
+            f"the load could not be stored ({exc}); nothing was loaded",
+            "free disk space beside the analytics database and load again",
+        ) from None
     finally:
         temp.drop()
 
@@ -233,6 +259,20 @@ def _memory_limited(con: Any, limit: str) -> Iterator[None]:
         yield
     finally:
         con.execute(f"SET memory_limit = '{restore}'")
+
+
+def _formula_note(con: Any, stage: validate.Stage) -> str | None:
+    """The stage's text columns (canonical and kept extras) holding formula-like values."""
+    table = TABLES[stage.table]
+    columns = [
+        (stage.mapped.sources.get(c.name, c.name), c.name)
+        for c in table.columns
+        if c.type in ("string", "list") and c.name in stage.mapped.texts
+    ]
+    columns += [(name, f"_x{i}") for i, name in enumerate(stage.mapped.extra)]
+    rid = "_pos" if stage.mapped.position else "rowid"
+    row = f"{rid} + {int(stage.mapped.opened.first_row)}"
+    return read.formula_note(con, stage.label, stage.name, columns, row)
 
 
 def _load(
@@ -347,6 +387,7 @@ def _load(
         for s in stages.values()
         if s.mapped.ignored
     ]
+    notes += [note for s in stages.values() if (note := _formula_note(con, s))]
     carried = derive.carried_forward(con) if "subscriptions" in views else None
     if carried is not None:
         periods, accounts, months, until = carried
@@ -444,8 +485,12 @@ def _store(
                 [load_id, when, table, json.dumps(listed), count.inserted, count.replaced],
             )
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction
+            con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.OutOfMemoryException):
+            # the engine failing to write (a full disk at commit): one line with its cause
+            raise StoreFailed(str(exc).splitlines()[0]) from exc
         raise
     return int(load_id), counts
 

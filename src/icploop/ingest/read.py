@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import fnmatch
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,16 @@ import duckdb
 from icploop.errors import IcploopError, Problem
 from icploop.ingest.mapping import Mapping, TableMapping
 from icploop.ingest.schema import LOADABLE_TABLES
+from icploop.ingest.sql import ident
+from icploop.spreadsheet import NUMBER_SQL_PATTERN
 
 SUFFIXES = (".csv", ".parquet")
 _CHUNK = 1 << 20
+#: the longest line (in bytes) a CSV may have, given to DuckDB as its ``max_line_size``. DuckDB
+#: reports a longer line as a rejected row, except one longer than its read buffer, which it
+#: skips without a word: every physical line is measured here first, so no row is ever dropped
+#: silently.
+MAX_LINE = 2_000_000
 LOOKUP = "_lookup"
 """The ``table`` of a file read only to be looked up by a mapping entry (``lookup:``)."""
 
@@ -145,8 +151,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _too_long(source: SourceFile, line: int, size: int) -> Problem:
+    return Problem(
+        source.label,
+        line,
+        None,
+        None,
+        f"a line of at most {MAX_LINE:,} bytes (this one has {size:,} or more: a field too long "
+        "to load, or a quote left open)",
+    )
+
+
 def _check_encoding(source: SourceFile) -> Problem | None:
-    """The first line that does not decode; chunks end at a newline (never inside a character)."""
+    """The first line that does not decode, or that is longer than :data:`MAX_LINE`; chunks end
+    at a newline (never inside a character). A chunk is shorter than ``MAX_LINE``, so only the
+    unfinished line carried from chunk to chunk can be too long."""
     line = 1
     carry = b""
     with source.path.open("rb") as fh:
@@ -154,6 +173,9 @@ def _check_encoding(source: SourceFile) -> Problem | None:
             chunk = fh.read(_CHUNK)
             data = carry + chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            first_end = data.find(b"\n")
+            if (first_end if first_end >= 0 else len(data)) > MAX_LINE:
+                return _too_long(source, line, first_end if first_end >= 0 else len(data))
             block, carry = data[:cut], data[cut:]
             try:
                 block.decode(source.encoding)
@@ -186,11 +208,19 @@ def _to_utf8(source: SourceFile, tmp: Path) -> Path:
     return out
 
 
-def _header(path: Path, delimiter: str) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        head = fh.read(_CHUNK)
-    reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar='"')
-    return next(reader, [])
+def _header(source: SourceFile, path: Path, problems: list[Problem]) -> list[str] | None:
+    """The whole first record (however long; lines were measured before), or None with a
+    problem when it is not valid CSV."""
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(MAX_LINE)  # a header name may be as long as a line
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh, delimiter=source.delimiter, quotechar='"'), [])
+    except csv.Error as exc:
+        problems.append(Problem(source.label, 1, None, None, f"a CSV header line ({exc})"))
+        return None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _header_problems(source: SourceFile, header: list[str]) -> list[Problem]:
@@ -255,7 +285,9 @@ def open_file(
         problems.append(bad)
         return None
     path = source.path if source.encoding.lower() in ("utf-8", "utf8") else _to_utf8(source, tmp)
-    header = _header(path, source.delimiter)
+    header = _header(source, path, problems)
+    if header is None:
+        return None
     if not any(h.strip() for h in header):
         problems.append(Problem(source.label, 1, None, None, "a header line naming the columns"))
         return None
@@ -272,6 +304,7 @@ def open_file(
             delimiter=source.delimiter,
             quotechar='"',
             escapechar='"',
+            max_line_size=MAX_LINE,
             null_padding=False,
             store_rejects=True,
             rejects_table=f"_rej_{index}",
@@ -285,6 +318,55 @@ def open_file(
         return None
     types = ("VARCHAR",) * len(header)
     return OpenedFile(source, view, tuple(header), types, digest, 2, f"_rej_{index}")
+
+
+def drop_leftover_views(con: Any) -> int:
+    """Drop the ``_src_*`` views a killed load left in the database (DuckDB's relations make
+    them views of the database itself, not temporary ones); how many there were."""
+    names = [
+        row[0]
+        for row in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT temporary AND schema_name = 'main' "
+            "AND database_name = current_database() AND view_name LIKE '\\_src\\_%' ESCAPE '\\'"
+        ).fetchall()
+    ]
+    for name in names:
+        con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
+    return len(names)
+
+
+def formula_note(
+    con: Any, label: str, relation: str, columns: list[tuple[str, str]], row: str
+) -> str | None:
+    """A note when ``relation`` (a file's stage) holds values a spreadsheet would run as
+    formulas (see :mod:`icploop.spreadsheet`): how many, and where the first one is.
+    ``columns`` pairs the name shown with the text column of ``relation``; ``row`` is the SQL of
+    a row's spreadsheet line."""
+    if not columns:
+        return None
+    parts = []
+    for _, column in columns:
+        c = ident(column)
+        hit = (
+            f"(left({c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+            f"AND NOT regexp_full_match({c}, $1))"
+        )
+        parts.append(f"count(*) FILTER (WHERE {hit}), min({row}) FILTER (WHERE {hit})")
+    found = con.execute(f"SELECT {', '.join(parts)} FROM {relation}", [NUMBER_SQL_PATTERN])
+    values = found.fetchall()[0]
+    hits = [
+        (int(values[2 * i + 1]), name, int(values[2 * i]))
+        for i, (name, _) in enumerate(columns)
+        if values[2 * i]
+    ]
+    if not hits:
+        return None
+    first, column, _ = min(hits)
+    return (
+        f"{label}: {sum(n for _, _, n in hits)} value(s) begin with =, +, -, @, a tab or a "
+        f"carriage return (first at row {first}, column '{column}'); a spreadsheet may run them "
+        "as formulas, so the CSV files icploop writes put a ' before them"
+    )
 
 
 def unreadable(opened: OpenedFile, exc: Exception) -> Problem:

@@ -7,6 +7,7 @@ fonts, scripts, images or style sheets by URL), so it opens without a network.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +43,33 @@ def _money(value: float | None, currency: str = "") -> str:
     return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`\[\]|])")
+
+
+def markdown_text(value: Any) -> str:
+    """Data as literal Markdown text: ``<`` and ``&`` become entities, so HTML from the data
+    (``<script>``, ``<img onerror>``, an autolink) shows as text; the characters that would
+    open a link or an image, code, or a new table cell are backslash-escaped; line breaks
+    become spaces. Whoever renders the pack (a wiki, a chat tool) shows the data and runs
+    nothing of it. Emphasis characters are left alone: they change how text looks, not what
+    it does."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return " ".join(text.splitlines())
+
+
 def environment(autoescape: bool, currency: str = "") -> Environment:
     """The templates with the pack's number filters (StrictUndefined: a typo fails loudly);
-    money figures name ``currency``."""
+    money figures name ``currency``. Without HTML autoescape (the Markdown pack) every
+    ``{{ value }}`` goes through :func:`markdown_text`."""
     env = Environment(
         loader=PackageLoader("icploop.review", "templates"),
         autoescape=select_autoescape(["html.j2"]) if autoescape else False,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=None if autoescape else markdown_text,
     )
     env.filters.update(
         pct=_pct, ratio=_ratio, q=_q, points=_points, money=lambda v: _money(v, currency)

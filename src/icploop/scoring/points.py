@@ -30,6 +30,7 @@ from sklearn.tree import DecisionTreeClassifier
 from icploop.errors import IcploopError
 from icploop.scoring.features import FeatureSet
 from icploop.scoring.model import TIER_SHARES, infer_features
+from icploop.spreadsheet import neutralise
 
 POINTS_TO_DOUBLE = 20
 MISSING = "(missing)"
@@ -156,8 +157,8 @@ class PointsTable:
         for b in self.bins:
             writer.writerow(
                 [
-                    b.attribute,
-                    b.bin,
+                    neutralise(b.attribute),
+                    neutralise(b.bin),
                     "" if b.low is None else f"{b.low:g}",
                     "" if b.high is None else f"{b.high:g}",
                     b.points,

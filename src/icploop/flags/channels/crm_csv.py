@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from icploop.flags.channels.base import ChannelError
+from icploop.spreadsheet import neutralise
 
 COLUMNS = ("account_id", "note_date", "author", "subject", "body", "note_id")
 
@@ -44,7 +45,8 @@ class CrmCsvChannel:
                 writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
                 if new:
                     writer.writeheader()
-                writer.writerow(row)
+                # the notes are opened in spreadsheets: no cell may run as a formula
+                writer.writerow({k: neutralise(v) for k, v in row.items()})
         except OSError as exc:
             raise ChannelError(f"cannot append to {self.path}: {exc}") from exc
 
