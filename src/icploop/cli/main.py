@@ -39,6 +39,7 @@ def _register() -> None:
         flags,
         icp,
         ingest,
+        lifetimes,
         metrics,
         reasons,
         review,
@@ -55,6 +56,7 @@ def _register() -> None:
     flags.register(app)
     icp.register(app)
     segments.register(app)
+    lifetimes.register(app)
     scoring.register(app)
     reasons.register(app)
     review.register(app)

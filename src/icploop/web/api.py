@@ -365,6 +365,28 @@ def segments(request: Request) -> schemas.SegmentFindings:
     return schemas.SegmentFindings(**vars(found))
 
 
+@router.get("/survival", name="api_survival", response_model=dict[str, Any])
+def survival(
+    request: Request,
+    by: Annotated[str | None, Query(max_length=100)] = None,
+    cox: bool = False,
+) -> dict[str, Any]:
+    """Kaplan-Meier survival by an attribute, with medians, the log-rank test and, with
+    ``cox``, hazard ratios (same as ``icploop survival --json``)."""
+    state = web_state(request)
+    return numbers.survival_of(state, state.as_of(), by or None, cox)
+
+
+@router.get("/ltv", name="api_ltv", response_model=dict[str, Any])
+def ltv(
+    request: Request, by: Annotated[str | None, Query(max_length=100)] = None
+) -> dict[str, Any]:
+    """Lifetime value by an attribute: the sBG model per segment, DEL and DERL (same as
+    ``icploop ltv --json``)."""
+    state = web_state(request)
+    return numbers.ltv_of(state, state.as_of(), by or None)
+
+
 @router.get("/audit", name="api_audit", response_model=list[schemas.AuditOut])
 def audit_log(
     session: DB,

@@ -19,6 +19,7 @@ from icploop.metrics import CanonicalTables, headline, retention
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
+from icploop.segments.lifetimes import ltv_by, ltv_dict, survival_by
 from icploop.segments.outcomes import attribute_catalog
 from icploop.web.state import WebState
 
@@ -144,3 +145,26 @@ def cohort_triangle(state: WebState, as_of: dt.date, cohorts: int = 8) -> dict[s
         return {"months": TRIANGLE_MONTHS, "rows": rows}
 
     return state.cached(("triangle", as_of, cohorts), work)
+
+
+def survival_of(
+    state: WebState, as_of: dt.date, by: str | None = None, cox: bool = False
+) -> dict[str, Any]:
+    """Kaplan-Meier survival by ``by`` with the log-rank test (and Cox hazard ratios): what
+    ``icploop survival --json`` gives."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        report = survival_by(CanonicalTables.from_backend(backend), as_of, by, cox=cox)
+        return {"as_of": as_of, **report.to_dict()}
+
+    return state.cached(("survival", as_of, by, cox), work)
+
+
+def ltv_of(state: WebState, as_of: dt.date, by: str | None = None) -> dict[str, Any]:
+    """Lifetime value by ``by`` (sBG per segment, DEL and DERL): what ``icploop ltv --json``
+    gives."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        return ltv_dict(ltv_by(CanonicalTables.from_backend(backend), as_of, by))
+
+    return state.cached(("ltv", as_of, by), work)

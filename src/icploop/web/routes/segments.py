@@ -43,3 +43,26 @@ def segments_page(
             "top": top,
         },
     )
+
+
+@router.get("/survival", name="survival_page", response_class=HTMLResponse)
+def survival_page(
+    request: Request,
+    user: User,
+    by: Annotated[str, Query(max_length=100)] = "segment",
+) -> HTMLResponse:
+    """How long each group of accounts stays (Kaplan-Meier, log-rank, Cox) and what it is worth
+    (sBG lifetime value), by one attribute."""
+    state = web_state(request)
+    data = data_context(request)
+    chosen = by or None
+    return render(
+        request,
+        "survival.html",
+        {
+            **data,
+            "by": by,
+            "survival": numbers.survival_of(state, data["as_of"], chosen, cox=chosen is not None),
+            "ltv": numbers.ltv_of(state, data["as_of"], chosen),
+        },
+    )
