@@ -62,6 +62,25 @@ class Settings(BaseSettings):
         "the load's staging tables spill to a temp folder beside the analytics file",
     )
 
+    web_max_active: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="requests the web app works on at once (more wait briefly, then get 503); "
+        "also the most that may wait for the warehouse",
+    )
+    web_wait_seconds: float = Field(
+        default=1.5,
+        gt=0,
+        le=300,
+        description="seconds a web request waits for the warehouse before it is answered 503",
+    )
+    web_max_jobs: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="heavy requests (scoring uploads, review builds) queued at once; more get 503",
+    )
     token_days: int = Field(
         default=90,
         ge=1,

@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from icploop import model_files
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
 from icploop.metrics.tables import CanonicalTables
-from icploop.scoring.apply import is_deal_batch, score_batch
+from icploop.scoring.apply import is_deal_batch, score_with, warehouse_inputs
 from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
@@ -28,8 +29,10 @@ from icploop.web.auth import revoke_token, tokens_of
 from icploop.web.deps import DB, guard_api, web_state
 from icploop.web.errors import ERROR_RESPONSES, NotFound
 from icploop.web.flag_notes import contexts
+from icploop.web.pressure import release_sessions
 from icploop.web.routes.audit import audit_query
 from icploop.web.scope import flag_inbox
+from icploop.web.state import WebState
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(guard_api)], responses=ERROR_RESPONSES)
 
@@ -416,21 +419,45 @@ def api_token_revoke(session: DB, user: ApiUser, token_id: int) -> None:
 
 
 @router.post("/score", name="api_score", response_model=schemas.ScoreOut)
-def score(request: Request, session: DB, user: ApiUser, body: schemas.ScoreIn) -> schemas.ScoreOut:
+async def score(request: Request, user: ApiUser, body: schemas.ScoreIn) -> Response:
     """Fit score, tier A-D, points and top reasons for each record, with the deal-time fit check
-    for open deals: what ``icploop score FILE.csv`` writes."""
+    for open deals: what ``icploop score FILE.csv`` writes. Scoring goes through the job queue
+    (one at a time, a few queued; more are answered 503 with ``Retry-After``), and the request
+    holds no store connection while it waits. The answer is serialised by the job too, so
+    thousands of rows never hold up the event loop that serves the other requests."""
     state = web_state(request)
-    workspace = state.settings.workspace
-    name, model, points, _report = model_files.load(workspace, body.version)
+    await run_in_threadpool(release_sessions)
+    job = state.jobs.submit(
+        "score", user.person_id, lambda _progress: _score(state, body).model_dump_json()
+    )
+    content: str = await state.jobs.result(job, wait=SCORE_WAIT, deadline=SCORE_DEADLINE)
+    return Response(content, media_type="application/json")
+
+
+#: seconds a scoring upload waits for its turn in the job queue before it is answered 503
+SCORE_WAIT = 2.0
+#: seconds after which a scoring upload still running is answered 503 (clients often give up
+#: at 10 s; the job finishes anyway)
+SCORE_DEADLINE = 8.0
+
+
+def _score(state: WebState, body: schemas.ScoreIn) -> schemas.ScoreOut:
+    name, model, points, _report = model_files.load(state.settings.workspace, body.version)
     records = pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()}
                             for r in body.records])  # fmt: skip
     as_of = state.as_of()
-    rules = versions.rules_in_force(session, as_of) if is_deal_batch(records) else None
+    deals = is_deal_batch(records)
+    rules = None
+    if deals:
+        with state.store() as session:
+            rules = versions.rules_in_force(session, as_of)
     criteria, dnc = rules if rules is not None else ([], [])
-    scored = state.analytics(
-        lambda b: score_batch(records, model, points, CanonicalTables.from_backend(b),
-                              criteria, dnc, as_of)
-    )  # fmt: skip
+    # the warehouse is read once per as-of date; the model's work then runs without its lock
+    inputs = state.cached(
+        ("score_inputs", as_of, deals),
+        lambda b: warehouse_inputs(CanonicalTables.from_backend(b), as_of, deals),
+    )
+    scored = score_with(records, model, points, inputs, criteria, dnc)
     keep = [c for c in schemas.ScoredRow.model_fields if c in scored.columns]
     rows = [schemas.ScoredRow(**{k: numbers.clean(v) for k, v in r.items()})
             for r in scored[keep].to_dict("records")]  # fmt: skip

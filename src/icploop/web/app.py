@@ -14,6 +14,7 @@ from icploop import __version__
 from icploop.config import Settings
 from icploop.web import api, errors
 from icploop.web.deps import guard_api
+from icploop.web.pressure import GATE_WAIT, Gate
 from icploop.web.routes import (
     accounts,
     alignment,
@@ -48,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.web = WebState(settings)
     errors.install(app)
+    # outermost: a request beyond the server's capacity is answered 503 before any work
+    app.add_middleware(Gate, max_active=settings.web_max_active, wait=GATE_WAIT)
 
     @app.middleware("http")
     async def security_headers(

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
@@ -273,8 +275,46 @@ def token_holder(session: Session, header: str | None) -> tuple[Person, ApiToken
     now = utcnow()
     if person is None or token_state(row, person, now) != "active":
         return None
-    # a write per request would serialise every API call on the store's write lock: the
-    # last-used time is only kept to the minute
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        row.last_used_at = now
+        _touch(session, row.id, now)
     return person, row
+
+
+_touching: set[tuple[str, int]] = set()
+_touching_lock = threading.Lock()
+TOUCH_WAIT_MS = 200
+
+
+def _touch(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Record a token's use, to the minute, in a short transaction of its own.
+
+    A write per request would serialise every API call on the store's write lock, and a write
+    in the request's own transaction would hold that lock to the end of the request: under load
+    SQLite then answered "database is locked". So one request at a time records the use of one
+    token, waits at most ``TOUCH_WAIT_MS`` for the lock, and gives up when the store is busy
+    (the time is bookkeeping: the next request a minute on records it)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    key = (str(engine.url), token_id)
+    with _touching_lock:
+        if key in _touching:
+            return
+        _touching.add(key)
+    try:
+        with engine.connect() as con:
+            sqlite = con.dialect.name == "sqlite"
+            if sqlite:
+                con.exec_driver_sql(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
+            try:
+                con.execute(
+                    update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
+                )
+                con.commit()
+            except OperationalError:
+                con.rollback()
+            finally:
+                if sqlite:  # the pooled connection goes back with the usual wait
+                    con.exec_driver_sql("PRAGMA busy_timeout = 5000")
+    finally:
+        with _touching_lock:
+            _touching.discard(key)

@@ -18,6 +18,7 @@ from icploop.store.models import Person
 from icploop.web.auth import UNSAFE_METHODS, csrf_ok, session_person, token_holder
 from icploop.web.errors import Forbidden, NotAuthenticated
 from icploop.web.permissions import PUBLIC_ROUTES, READ_ONLY_ACTIONS, may, route_action
+from icploop.web.pressure import register_session
 from icploop.web.state import WebState
 
 
@@ -37,6 +38,7 @@ def db(request: Request) -> Iterator[Session]:
     """
     factory = web_state(request).store
     with factory() as session:
+        register_session(session)
         try:
             yield session
             session.commit()

@@ -32,6 +32,14 @@ class NotFound(IcploopError):
     """The object asked for does not exist: 404."""
 
 
+class Busy(IcploopError):
+    """The server is saturated: 503 with ``Retry-After`` (seconds), instead of a timeout."""
+
+    def __init__(self, message: str, hint: str = "", retry_after: int = 2) -> None:
+        super().__init__(message, hint or f"try again in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
 class ErrorBody(BaseModel):
     """What went wrong and what to do about it."""
 
@@ -53,6 +61,8 @@ def status_of(exc: IcploopError) -> int:
         return 403
     if isinstance(exc, NotFound):
         return 404
+    if isinstance(exc, Busy):
+        return 503
     return 400
 
 
@@ -93,7 +103,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IcploopError)
     async def _user_error(request: Request, exc: IcploopError) -> Response:
-        return _respond(request, status_of(exc), exc.message, exc.hint)
+        response = _respond(request, status_of(exc), exc.message, exc.hint)
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -122,5 +135,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "the role may not do this"),
         (404, "not found"),
         (422, "invalid parameters"),
+        (503, "the server is saturated: try again after the Retry-After seconds"),
     )
 }
