@@ -112,12 +112,14 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
     refused = runner.invoke(app, ["icp", "publish", "1", *ws, "--as", REVOPS])
     assert refused.exit_code == 1 and "still needs the approval of" in refused.output
-    signers = _one_per_role(workspace, ("revops", "cs_manager", "ae", "marketing"))
+    signers = _one_per_role(workspace, ("revops", "cs_manager", "ae", "sales_manager", "marketing"))
     objection = icploop("icp", "object", "1", *ws, "--as", signers["ae"],
                         "--criterion", "seats_at_close >= 75", "--comment", "show SMB renewals")  # fmt: skip
     objection_id = objection.split()[1]
     icploop("icp", "answer", objection_id, *ws, "--as", REVOPS, "--text", "SMB churns 2.8x")
-    for role in ("revops", "cs_manager", "ae", "marketing"):
+    refused = runner.invoke(app, ["icp", "approve", "1", *ws, "--as", signers["ae"]])
+    assert refused.exit_code == 1 and "a team's approval is given by its lead" in refused.output
+    for role in ("revops", "cs_manager", "sales_manager", "marketing"):
         icploop("icp", "approve", "1", *ws, "--as", signers[role])
     state = json.loads(icploop("icp", "signoff", "1", *ws, "--json"))
     assert state["ready"] and state["signoffs"][0]["answer"] == "SMB churns 2.8x"
@@ -182,6 +184,8 @@ def test_a_published_change_is_measured_and_the_micro_review_says_whether_it_is_
     doc = tmp_path / "icp.yaml"
     doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 50}\n")
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    # over every team's head only an admin publishes; with RevOps' own approval, RevOps may
+    icploop("icp", "approve", "1", *ws, "--as", REVOPS)
     published = icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2025-01-01",
                         "--override", "measuring a past change")  # fmt: skip
     assert "published without every approval: measuring a past change" in published

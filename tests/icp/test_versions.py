@@ -24,7 +24,8 @@ PEOPLE = [
     {"person_id": "mkt", "role": "marketing"},
     {"person_id": "csm", "role": "csm", "manager_id": "csl"},
     {"person_id": "csl", "role": "cs_manager"},
-    {"person_id": "ae", "role": "ae"},
+    {"person_id": "ae", "role": "ae", "manager_id": "slm"},
+    {"person_id": "slm", "role": "sales_manager"},
 ]
 FLOOR = IcpContent(criteria=(Rule(attribute="seats_at_close", op=">=", value=75),))
 
@@ -134,8 +135,10 @@ def test_a_version_passes_objections_answers_and_approvals_before_it_is_publishe
     with pytest.raises(IcploopError, match="may not answer"):
         signoff.answer(session, objection.id, "ae", PUBLISHED, "no")
     signoff.answer(session, objection.id, "ops", PUBLISHED, "SMB under 75 seats: 31% churn, n=412")
+    # the AE speaks for Sales once the sales manager names them; the CS manager speaks for CS
+    signoff.name_signer(session, "sales", "ae", "slm", PUBLISHED)
     signoff.approve(session, draft.number, "ae", PUBLISHED, "convinced by the segment numbers")
-    signoff.approve(session, draft.number, "csm", PUBLISHED)
+    signoff.approve(session, draft.number, "csl", PUBLISHED)
     assert signoff.readiness(draft).ready
     record = versions.publish(session, draft.number, "ops", PUBLISHED)
     assert record.status == "published" and record.publish_override is None
@@ -154,6 +157,8 @@ def test_revops_may_publish_without_every_approval_only_with_a_recorded_reason(
     signoff.approve(session, draft.number, "ops", PUBLISHED)
     with pytest.raises(IcploopError, match="--override"):
         versions.publish(session, draft.number, "ops", PUBLISHED, override="  ")
+    with pytest.raises(IcploopError, match="a reason of at least 20 characters"):
+        versions.publish(session, draft.number, "ops", PUBLISHED, override="x")
     record = versions.publish(session, draft.number, "ops", PUBLISHED,
                               override="board deadline; Sales sign-off due Monday")  # fmt: skip
     assert record.publish_override == "board deadline; Sales sign-off due Monday"

@@ -169,7 +169,10 @@ def test_the_loop_walks_from_a_csm_override_to_the_dashboard(
     with revops.expect_navigation():
         draft.locator("button:has-text('Answer')").click()
     marketing = _login(browser, served, web.people["marketing"])
-    for page in (revops, ae, marketing, csm):
+    # a team's approval is its lead's: the AE and the CSM object or comment, their managers sign
+    sales_lead = _login(browser, served, web.people["sales_manager"])
+    cs_lead = _login(browser, served, web.people["cs_manager"])
+    for page in (revops, sales_lead, marketing, cs_lead):
         page.goto("/icp")
         with page.expect_navigation():
             page.locator("section.draft").first.locator("button:has-text('Approve for')").click()

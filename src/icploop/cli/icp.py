@@ -24,6 +24,7 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.errors import IcploopError
 from icploop.icp import signoff, versions
 from icploop.icp.document import IcpContent, account_kinds
 from icploop.icp.micro_review import nrr_drops
@@ -170,6 +171,80 @@ def object_(
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
         row = signoff.object_to(session, number, actor, utcnow(), criterion, comment)
         console.print(f"objection {row.id} by {row.role} to {criterion!r} recorded")
+        if row.standing == "member":
+            console.print(
+                f"(a member's objection is answered in the record; {row.role}'s word is its "
+                "lead's or a named signer's)"
+            )
+
+
+@icp_app.command("signers")
+def signers_command(
+    team: Annotated[str, typer.Argument(help="revops, cs, sales or marketing.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name this person to sign for the team.")
+    ] = None,
+    unname: Annotated[
+        str | None, typer.Option("--unname", help="Take back this person's naming.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--as", help="The team's lead (or an admin), to name or unname.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Who signs ICP drafts for a team: its lead, and the people the lead names."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        if (name or unname) and not actor:
+            raise IcploopError("naming a signer needs --as (the team's lead)")
+        if name and actor:
+            signoff.name_signer(session, team, name, actor, utcnow())
+        if unname and actor:
+            signoff.unname_signer(session, team, unname, actor, utcnow())
+        session.flush()
+        rows = [{"person_id": r.person_id, "named_by": r.named_by,
+                 "named_at": r.named_at.date().isoformat()}
+                for r in signoff.signers(session, team)]  # fmt: skip
+    if json:
+        print_json({"team": team, "leads": list(signoff.TEAM_LEADS[team]), "named": rows})
+        return
+    console.print(f"{team}: led by the role(s) {', '.join(signoff.TEAM_LEADS[team])}")
+    emit_rows(rows, False, {"person_id": "named signer", "named_by": "named by",
+                            "named_at": "on"}, footer="{n} named")  # fmt: skip
+
+
+@icp_app.command("notify")
+def notify(
+    channel: Annotated[str, typer.Option(help="email or webhook.")] = "email",
+    as_of: DeadlineOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Send what the ICP loop owes people: notices of overdue implementation steps, and to each
+    team a version was published without, the override and its reason (each once)."""
+    from icploop.flags.channels import ChannelSettings, configured_channels
+    from icploop.icp.notify import notify_overdue, notify_overrides
+
+    with user_errors():
+        settings = settings_for(workspace)
+        channels = configured_channels(ChannelSettings(), settings.workspace)
+        if channel not in ("email", "webhook") or channel not in channels:
+            raise IcploopError(
+                f"the {channel} channel is not configured",
+                "set ICPLOOP_SMTP_HOST (email) or ICPLOOP_WEBHOOK_URL (webhook)",
+            )
+        sender = channels[channel]
+        with open_store(settings)() as session, session.begin():
+            now = utcnow()
+            steps = notify_overdue(session, sender, deadline_day(as_of), now)
+            overrides = notify_overrides(session, sender, now)
+        for label, result in (("overdue steps", steps), ("override notices", overrides)):
+            console.print(
+                f"{label}: {len(result.notified)} sent, {len(result.failed)} failed, "
+                f"{len(result.skipped)} with nobody to send to",
+                highlight=False,
+            )
+            for key, why in result.failed:
+                console.print(f"  [yellow]{key}[/]: {why}", highlight=False)
 
 
 @icp_app.command("answer")

@@ -20,9 +20,10 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from icploop.icp.versions import STEPS, overdue_steps
+from icploop.icp.signoff import TEAM_LEADS, signers
+from icploop.icp.versions import OVERRIDE_NOTICE, STEPS, overdue_steps
 from icploop.store.audit import audit
-from icploop.store.models import ImplementationStep, Person
+from icploop.store.models import AuditEvent, ImplementationStep, Person
 
 DEFAULT_WEBHOOK_RECIPIENT = "#icp-signals"
 ACTOR = "icp-notify"
@@ -117,6 +118,80 @@ def notify_overdue(
             at=now,
             details={"step": step.step, "channel": channel.name, "due": step.due_date.isoformat()},
         )
+        notified.append(key)
+    session.flush()
+    return NotifyResult(notified=tuple(notified), failed=tuple(failed), skipped=tuple(skipped))
+
+
+def override_message(number: int, team: str, reason: str, latest: str | None) -> dict[str, Any]:
+    """The notice to a team whose approval a published version went without."""
+    said = "objected" if latest == "object" else "had not approved"
+    text = (
+        f"ICP version {number} was published without {team}'s approval\n"
+        f"Your team {said}. The reason given: {reason}. Read it with `icploop icp show {number}`;"
+        " objections can be raised on the next draft."
+    )
+    return {"subject": f"ICP v{number} published without {team}'s approval", "text": text}
+
+
+def _leads(session: Session, team: str) -> list[Person]:
+    """Active people who lead ``team`` or were named to sign for it, with an email address."""
+    named = {s.person_id for s in signers(session, team)}
+    query = select(Person).where(Person.active.is_(True)).order_by(Person.person_id)
+    return [
+        p
+        for p in session.scalars(query)
+        if p.email and (p.role in TEAM_LEADS[team] or p.person_id in named)
+    ]
+
+
+def notify_overrides(
+    session: Session,
+    channel: Notifier,
+    now: dt.datetime,
+    *,
+    recipient: str = DEFAULT_WEBHOOK_RECIPIENT,
+) -> NotifyResult:
+    """Deliver every ``icp.override_notice`` not yet delivered: one message per team that did
+    not approve a version published with an override, by email to the team's leads and named
+    signers, or once to the webhook ``recipient``. Delivered notices are audited
+    (``icp.override_notified``) and not sent again; a failed one is tried on the next run.
+    The caller commits the session."""
+    done = {
+        (e.object_id, e.details.get("team"))
+        for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "icp.override_notified")
+        )
+    }
+    notified: list[str] = []
+    failed: list[tuple[str, str]] = []
+    skipped: list[str] = []
+    notices = select(AuditEvent).where(AuditEvent.action == OVERRIDE_NOTICE)
+    for event in session.scalars(notices.order_by(AuditEvent.id)):
+        team = str(event.details.get("team"))
+        if (event.object_id, team) in done:
+            continue
+        key = f"v{event.object_id}:{team}"
+        payload = override_message(int(event.object_id), team,
+                                   str(event.details.get("reason") or ""),
+                                   event.details.get("latest"))  # fmt: skip
+        if channel.name == "email":
+            targets = [(p.person_id, {**payload, "email": p.email}) for p in _leads(session, team)]
+        else:
+            targets = [(recipient, payload)]
+        if not targets:
+            skipped.append(key)
+            continue
+        try:
+            for who, body in targets:
+                channel.send(who, body)
+        except Exception as exc:  # any channel's failure: not notified, try again next run
+            failed.append((key, str(exc)))
+            continue
+        audit(session, actor=ACTOR, action="icp.override_notified", object_type="icp_version",
+              object_id=event.object_id, at=now,
+              details={"team": team, "channel": channel.name})  # fmt: skip
+        done.add((event.object_id, team))
         notified.append(key)
     session.flush()
     return NotifyResult(notified=tuple(notified), failed=tuple(failed), skipped=tuple(skipped))

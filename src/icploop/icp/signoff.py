@@ -1,9 +1,18 @@
 """Sign-off of a draft ICP version by every team that has to live with it.
 
-A draft lists the teams whose approval it needs (default RevOps, CS, Sales and Marketing). A
-team's representative approves, or objects to one criterion with a comment; RevOps answers each
-objection in the record. Publication waits until every required team's latest word is an
-approval; RevOps may publish without it only by giving a reason, which is kept with the version.
+A draft lists the teams whose approval it needs (default RevOps, CS, Sales and Marketing).
+
+- **Who speaks for a team.** A team's word is given by its lead (``TEAM_LEADS``: the CS manager
+  for CS, the sales manager for Sales, RevOps and Marketing for themselves) or by a person the
+  lead names (:func:`name_signer`), as the quarterly review has the VP CS and the VP Sales
+  speak for their teams. Any other member (a CSM, an AE) may object to a line with a comment:
+  the objection is recorded and answered in the record, but it is not the team's word, and a
+  member cannot approve for the team.
+- The team's latest word (of its lead or named people) counts; RevOps answers each objection.
+- **Publication** waits until every required team's word is an approval. RevOps may publish
+  without it only with a reason (at least :data:`MIN_OVERRIDE` characters), which is kept with
+  the version, and every team that did not approve is notified (``icploop.icp.notify``). A
+  draft that no team approved at all is published over their heads only by an admin.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from icploop.errors import IcploopError
 from icploop.icp.document import IcpContent
 from icploop.icp.roles import PUBLISHERS, require_role
 from icploop.store.audit import audit
-from icploop.store.models import IcpVersionRecord, Signoff
+from icploop.store.models import IcpVersionRecord, Person, Signoff, TeamSigner
 
 #: Team -> the roles that may sign for it.
 TEAMS: dict[str, tuple[str, ...]] = {
@@ -29,6 +38,16 @@ TEAMS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_REQUIRED: tuple[str, ...] = tuple(TEAMS)
 SIGNERS: tuple[str, ...] = tuple(role for roles in TEAMS.values() for role in roles)
+#: Team -> the roles that lead it: their word is the team's, and they name other signers.
+TEAM_LEADS: dict[str, tuple[str, ...]] = {
+    "revops": ("revops",),
+    "cs": ("cs_manager",),
+    "sales": ("sales_manager",),
+    "marketing": ("marketing",),
+}
+#: the shortest reason accepted for publishing without every team's approval
+MIN_OVERRIDE = 20
+BINDING = (None, "lead", "named")  # standings whose word is the team's
 
 
 def team_of(role: str) -> str | None:
@@ -65,11 +84,14 @@ class Readiness:
 
 
 def readiness(record: IcpVersionRecord) -> Readiness:
-    """The sign-off state of a version (versions from before sign-off existed need none)."""
+    """The sign-off state of a version (versions from before sign-off existed need none): each
+    team's latest word given by its lead or a named signer; members' objections stay open
+    questions, not the team's word."""
     required = tuple(record.required_roles or ())
     latest: dict[str, str] = {}
     for row in sorted(record.signoffs, key=lambda s: s.id):
-        latest[row.role] = row.decision
+        if row.standing in BINDING:
+            latest[row.role] = row.decision
     unanswered = tuple(s.id for s in record.signoffs if s.decision == "object" and s.answer is None)
     return Readiness(required=required, latest=latest, open_objections=unanswered)
 
@@ -85,7 +107,8 @@ def _draft(session: Session, number: int) -> IcpVersionRecord:
     return record
 
 
-def _signer(session: Session, actor: str, doing: str) -> tuple[str, str]:
+def _signer(session: Session, actor: str, doing: str) -> tuple[str, str, str]:
+    """The acting person, their team and their standing in it (lead, named or member)."""
     person = require_role(session, actor, SIGNERS, doing)
     team = team_of(person.role)
     if team is None:
@@ -93,17 +116,80 @@ def _signer(session: Session, actor: str, doing: str) -> tuple[str, str]:
             f"{actor} ({person.role}) signs for no team",
             f"sign-off is given by {', '.join(TEAMS)}; ask a member of the team",
         )
-    return person.person_id, team
+    return person.person_id, team, standing_of(session, person, team)
+
+
+def standing_of(session: Session, person: Person, team: str) -> str:
+    """``lead``, ``named`` or ``member``: whether the person's word is their team's."""
+    if person.role in TEAM_LEADS[team]:
+        return "lead"
+    named = session.scalars(
+        select(TeamSigner).where(TeamSigner.team == team, TeamSigner.person_id == person.person_id)
+    ).first()
+    return "named" if named is not None else "member"
+
+
+def signers(session: Session, team: str) -> list[TeamSigner]:
+    """The people named to sign for ``team`` (besides its leads)."""
+    _team(team)
+    query = select(TeamSigner).where(TeamSigner.team == team).order_by(TeamSigner.person_id)
+    return list(session.scalars(query))
+
+
+def _team(team: str) -> None:
+    if team not in TEAMS:
+        raise IcploopError(f"there is no team {team!r}", f"teams: {', '.join(TEAMS)}")
+
+
+def name_signer(session: Session, team: str, person_id: str, actor: str, now: dt.datetime) -> None:
+    """The team's lead (or an admin) names a member to sign ICP drafts for the team."""
+    _team(team)
+    lead = require_role(session, actor, TEAM_LEADS[team], f"name signers for {team}")
+    member = session.get(Person, person_id)
+    if member is None or not member.active or member.role not in TEAMS[team]:
+        raise IcploopError(
+            f"{person_id} is not an active member of {team}",
+            f"{team} is made of the roles {', '.join(TEAMS[team])}",
+        )
+    if any(s.person_id == person_id for s in signers(session, team)):
+        return
+    session.add(TeamSigner(team=team, person_id=person_id, named_by=lead.person_id, named_at=now))
+    audit(session, actor=actor, action="icp.signer_named", object_type="team", object_id=team,
+          at=now, details={"person_id": person_id})  # fmt: skip
+
+
+def unname_signer(
+    session: Session, team: str, person_id: str, actor: str, now: dt.datetime
+) -> None:
+    """The team's lead (or an admin) takes back a signer's naming."""
+    _team(team)
+    require_role(session, actor, TEAM_LEADS[team], f"name signers for {team}")
+    for row in signers(session, team):
+        if row.person_id == person_id:
+            session.delete(row)
+            audit(session, actor=actor, action="icp.signer_unnamed", object_type="team",
+                  object_id=team, at=now, details={"person_id": person_id})  # fmt: skip
+            return
+    raise IcploopError(f"{person_id} is not named to sign for {team}")
 
 
 def approve(
     session: Session, number: int, actor: str, now: dt.datetime, comment: str = ""
 ) -> Signoff:
-    """Record the approval of ``actor``'s team (it replaces the team's earlier objection)."""
+    """Record the approval of ``actor``'s team (it replaces the team's earlier objection);
+    only the team's lead or a person the lead named approves for the team."""
     record = _draft(session, number)
-    person, team = _signer(session, actor, "approve ICP versions")
+    person, team, standing = _signer(session, actor, "approve ICP versions")
+    if standing == "member":
+        leads = " or ".join(TEAM_LEADS[team])
+        raise IcploopError(
+            f"{actor} may not approve for {team}: a team's approval is given by its lead "
+            f"({leads}) or by a person the lead names",
+            "object to a line with a comment instead, or ask the lead "
+            f"(icploop icp signers {team} --name {actor} --as LEAD)",
+        )
     row = Signoff(role=team, person_id=person, decision="approve", comment=comment or None,
-                  created_at=now)  # fmt: skip
+                  created_at=now, standing=standing)  # fmt: skip
     record.signoffs.append(row)
     session.flush()
     audit(session, actor=actor, action="icp.approve", object_type="icp_version",
@@ -116,7 +202,7 @@ def object_to(
 ) -> Signoff:
     """Record an objection of ``actor``'s team to one line of the version, with a comment."""
     record = _draft(session, number)
-    person, team = _signer(session, actor, "object to ICP versions")
+    person, team, standing = _signer(session, actor, "object to ICP versions")
     lines = criteria_of(IcpContent.model_validate(record.content))
     if criterion not in lines:
         raise IcploopError(
@@ -126,11 +212,12 @@ def object_to(
     if not comment.strip():
         raise IcploopError("an objection needs a comment", "say what is wrong with the criterion")
     row = Signoff(role=team, person_id=person, decision="object", criterion=criterion,
-                  comment=comment.strip(), created_at=now)  # fmt: skip
+                  comment=comment.strip(), created_at=now, standing=standing)  # fmt: skip
     record.signoffs.append(row)
     session.flush()
     audit(session, actor=actor, action="icp.object", object_type="icp_version", object_id=number,
-          at=now, details={"team": team, "criterion": criterion, "comment": comment})  # fmt: skip
+          at=now, details={"team": team, "criterion": criterion, "comment": comment,
+                           "standing": standing})  # fmt: skip
     return row
 
 
@@ -150,12 +237,31 @@ def answer(session: Session, signoff_id: int, actor: str, now: dt.datetime, text
     return row
 
 
-def check_publishable(record: IcpVersionRecord, override: str | None) -> Readiness:
-    """Raise unless every required team approved or an override reason is given."""
+def check_publishable(
+    record: IcpVersionRecord, override: str | None, role: str = "revops"
+) -> Readiness:
+    """Raise unless every required team approved, or an override is allowed: a reason of at
+    least :data:`MIN_OVERRIDE` characters, and (when no team approved at all) an admin
+    (``role`` is the publisher's)."""
     state = readiness(record)
-    if not state.ready and not (override and override.strip()):
+    if state.ready:
+        return state
+    reason = (override or "").strip()
+    if not reason:
         raise IcploopError(
             f"ICP version {record.number} still needs the approval of {', '.join(state.missing)}",
             "record it with `icploop icp approve`, or publish with --override REASON",
+        )
+    if len(reason) < MIN_OVERRIDE:
+        raise IcploopError(
+            f"an override needs a reason of at least {MIN_OVERRIDE} characters",
+            "say why this cannot wait for " + ", ".join(state.missing),
+        )
+    approved = [t for t in state.required if state.latest.get(t) == "approve"]
+    if not approved and role != "admin":
+        raise IcploopError(
+            f"no team approved ICP version {record.number}: only an admin may publish it over "
+            "every team's head",
+            "ask the teams to sign off, or an admin to publish with --override",
         )
     return state

@@ -64,6 +64,10 @@ STEPS = (
 )
 
 
+#: the audit action of a notice owed to a team that did not approve a published version
+OVERRIDE_NOTICE = "icp.override_notice"
+
+
 def _get(session: Session, number: int) -> IcpVersionRecord:
     record = session.scalars(
         select(IcpVersionRecord)
@@ -236,13 +240,15 @@ def publish(
     """Publish a draft: the version in force from ``effective`` (default today), the previous
     published version superseded, and the implementation steps started with their due dates.
 
-    Refused while a required team has not approved, unless ``override`` gives RevOps' reason
-    (kept with the version and in the audit log)."""
-    require_role(session, actor, PUBLISHERS, "publish ICP versions")
+    Refused while a required team has not approved, unless ``override`` gives a reason (see
+    :func:`icploop.icp.signoff.check_publishable`), kept with the version and in the audit log;
+    each team that did not approve then gets an ``icp.override_notice`` that
+    :func:`icploop.icp.notify.notify_overrides` delivers."""
+    publisher = require_role(session, actor, PUBLISHERS, "publish ICP versions")
     record = _get(session, number)
     if record.status != "draft":
         raise IcploopError(f"ICP version {number} is {record.status}, not a draft")
-    state = check_publishable(record, override)
+    state = check_publishable(record, override, publisher.role)
     if not state.ready:
         record.publish_override = (override or "").strip()
     for previous in session.scalars(
@@ -272,6 +278,10 @@ def publish(
         details={"effective": day.isoformat(), "override": record.publish_override,
                  "missing": list(state.missing)},
     )  # fmt: skip
+    for team in state.missing:
+        audit(session, actor=actor, action=OVERRIDE_NOTICE, object_type="icp_version",
+              object_id=number, at=now, details={"team": team, "reason": record.publish_override,
+                                                  "latest": state.latest.get(team)})  # fmt: skip
     session.expire(record, ["steps"])
     return record
 

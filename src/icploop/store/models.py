@@ -248,8 +248,23 @@ class Signoff(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[dt.datetime | None]
+    # lead | named (their word is the team's) | member (recorded, answered, not the team's word)
+    standing: Mapped[str | None] = mapped_column(String(10))
 
     version: Mapped[IcpVersionRecord] = relationship(back_populates="signoffs")
+
+
+class TeamSigner(Base):
+    """A person a team's lead named to sign off ICP drafts for the team."""
+
+    __tablename__ = "icp_signers"
+    __table_args__ = (UniqueConstraint("team", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[str] = mapped_column(String(200))
+    named_by: Mapped[str] = mapped_column(String(200))
+    named_at: Mapped[dt.datetime]
 
 
 class Experiment(Base):

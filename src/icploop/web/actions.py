@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from icploop.errors import IcploopError
 from icploop.flags import create_flag, edit_evidence, load_routing, send_flag
 from icploop.flags.records import SendResult
 from icploop.icp import versions
@@ -115,8 +116,12 @@ def send(session: Session, person: Person, flag_id: int) -> SendResult:
 
 
 def context(session: Session, person: Person, flag_id: int, text: str) -> Flag:
-    """An AE adds context to a flag about their deal."""
+    """An AE adds context to a sent flag about their deal."""
     flag = visible_flag(session, person, flag_id)
+    if flag.status == "draft":
+        raise IcploopError(
+            f"flag {flag_id} is a draft", "context is added once the CSM has sent the flag"
+        )
     add_context(session, flag, text, person.person_id)
     return flag
 

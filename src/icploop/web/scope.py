@@ -2,7 +2,11 @@
 
 A CSM tags and flags the accounts they own; a CS manager those of their team (the accounts whose
 ``cs_manager`` is them, or whose CSM reports to them); AEs see flags on the deals they own (a
-sales manager, their team's); RevOps, Marketing and admins see every flag.
+sales manager, their team's); RevOps and Marketing see every flag.
+
+A draft flag is the CSM's work in progress: it is seen by its author and the CSM's manager (who
+coaches, per the loop's routing), and by admins, and by nobody else until it is sent. Once sent
+it reaches the AE, RevOps and the CS manager, and the AE may add context to it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session
 from icploop.store.models import Flag, Person
 from icploop.web.errors import Forbidden
 
-SEE_ALL_FLAGS = frozenset({"revops", "marketing", "admin"})
+SEE_ALL_FLAGS = frozenset({"revops", "marketing", "admin"})  # sent flags (admins: drafts too)
 
 
 def team(session: Session, manager_id: str) -> list[str]:
@@ -25,15 +29,18 @@ def team(session: Session, manager_id: str) -> list[str]:
 
 
 def flag_inbox(session: Session, person: Person) -> Select[Flag]:
-    """The flags a person's inbox shows, newest first."""
+    """The flags a person's inbox shows, newest first (drafts only to CS, see the module)."""
     query = select(Flag).order_by(Flag.id.desc())
     role = person.role
-    if role in SEE_ALL_FLAGS:
+    sent = Flag.status != "draft"
+    if role == "admin":
         return query
+    if role in SEE_ALL_FLAGS:
+        return query.where(sent)
     if role == "ae":
-        return query.where(Flag.ae == person.person_id)
+        return query.where(Flag.ae == person.person_id, sent)
     if role == "sales_manager":
-        return query.where(Flag.ae.in_(team(session, person.person_id)))
+        return query.where(Flag.ae.in_(team(session, person.person_id)), sent)
     if role == "csm":
         return query.where(or_(Flag.csm == person.person_id, Flag.created_by == person.person_id))
     if role == "cs_manager":

@@ -142,6 +142,7 @@ def _draft_view(session: DB, record: IcpVersionRecord, user: Person) -> dict[str
             rule = (p.edited_payload or p.payload).get("rule")
             if rule:
                 proposals[Rule.model_validate(rule).describe()] = p.id
+    team = signoff.team_of(user.role)
     evidence = {
         line: (rule.rationale or rule.evidence, proposals.get(rule.describe()))
         for line, rule in zip(signoff.criteria_of(content), rules, strict=False)
@@ -151,5 +152,7 @@ def _draft_view(session: DB, record: IcpVersionRecord, user: Person) -> dict[str
         "lines": signoff.criteria_of(content),
         "evidence": evidence,
         "state": signoff.readiness(record),
-        "team": signoff.team_of(user.role),
+        "team": team,
+        # only the team's lead or a named signer approves; any member may object
+        "may_approve": team is not None and signoff.standing_of(session, user, team) != "member",
     }
