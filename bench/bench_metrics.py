@@ -88,15 +88,13 @@ AS_OF = dt.date(2024, 12, 1)
 def run_icploop(folder: Path, suite: bool) -> dict[str, Any]:
     import ibis
 
-    from icploop.metrics import (
-        CanonicalTables,
-        cohort_triangles,
-        expansion_by_profile,
-        headline,
-        kaplan_meier,
-        retention,
-        segment_ltv,
-    )
+    from icploop.metrics.cohorts import cohort_triangles
+    from icploop.metrics.expansion import expansion_by_profile
+    from icploop.metrics.headline import headline
+    from icploop.metrics.ltv import segment_ltv
+    from icploop.metrics.retention import retention
+    from icploop.metrics.survival import kaplan_meier
+    from icploop.metrics.tables import CanonicalTables
 
     con = ibis.duckdb.connect(str(folder / "analytics.duckdb"), read_only=True)
     tables = CanonicalTables.from_backend(con)

@@ -10,18 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icploop.metrics import (
-    CanonicalTables,
-    cohort_triangles,
-    expansion_by_profile,
-    headline,
-    kaplan_meier,
-    movements,
-    retention,
-    segment_ltv,
-)
-from icploop.metrics.movements import MovementSettings
-from icploop.metrics.survival import duration_counts
+from icploop.metrics.cohorts import cohort_triangles
+from icploop.metrics.expansion import expansion_by_profile
+from icploop.metrics.headline import headline
+from icploop.metrics.ltv import segment_ltv
+from icploop.metrics.movements import MovementSettings, movements
+from icploop.metrics.retention import retention
+from icploop.metrics.survival import duration_counts, kaplan_meier
+from icploop.metrics.tables import CanonicalTables
 
 from ..conftest import postgres_copies
 from .conftest import month, mrr_frame

@@ -15,18 +15,15 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from icploop.metrics import (
-    CanonicalTables,
-    cohort_triangles,
-    expansion_by_profile,
-    headline,
-    kaplan_meier,
-    retention,
-    segment_ltv,
-)
+from icploop.metrics.cohorts import cohort_triangles
+from icploop.metrics.expansion import expansion_by_profile
 from icploop.metrics.facts import account_months
+from icploop.metrics.headline import headline
+from icploop.metrics.ltv import segment_ltv
 from icploop.metrics.movements import MovementSettings
-from icploop.metrics.survival import duration_counts
+from icploop.metrics.retention import retention
+from icploop.metrics.survival import duration_counts, kaplan_meier
+from icploop.metrics.tables import CanonicalTables
 
 from .conftest import month, tables_from
 from .test_postgres_parity import demo_frames

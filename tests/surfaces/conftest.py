@@ -26,7 +26,7 @@ from icploop.engine import connect
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Person
-from icploop.web import create_app
+from icploop.web.app import create_app
 from icploop.web.auth import create_token, hash_password
 
 ADMIN = "admin@example.test"

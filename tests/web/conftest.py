@@ -26,7 +26,7 @@ from icploop.flags.run import run_tagging
 from icploop.ingest.schema import ROLES
 from icploop.store.database import make_engine, migrate
 from icploop.store.models import FitTag, Person
-from icploop.web import create_app
+from icploop.web.app import create_app
 from icploop.web.auth import create_token, hash_password
 
 AS_OF = dt.date(2026, 10, 31)

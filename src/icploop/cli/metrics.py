@@ -23,7 +23,9 @@ from icploop.cli.common import (
     print_json,
 )
 from icploop.errors import IcploopError
-from icploop.metrics import ShiftedBetaGeometric, headline, retention
+from icploop.metrics.headline import headline
+from icploop.metrics.lifetime import ShiftedBetaGeometric
+from icploop.metrics.retention import retention
 
 retention_app = typer.Typer(help="Retention projections.", no_args_is_help=True)
 

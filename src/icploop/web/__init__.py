@@ -2,9 +2,7 @@
 
 Surfaces render; they do not compute. Every page and endpoint calls the same domain functions the
 CLI calls (``icploop.store.fit_tags``, ``icploop.flags``, ``icploop.icp.versions``,
-``icploop.metrics``, ``icploop.segments``), so both show the same numbers.
+``icploop.metrics``, ``icploop.segments``), so both show the same numbers. The app is built by
+``icploop.web.app.create_app``; the package itself imports nothing, so the command line can use
+its password helpers without loading the web framework.
 """
-
-from icploop.web.app import create_app
-
-__all__ = ["create_app"]

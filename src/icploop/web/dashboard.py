@@ -15,8 +15,10 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from icploop.metrics import CanonicalTables, headline, retention
 from icploop.metrics.cohorts import cohort_triangles
+from icploop.metrics.headline import headline
+from icploop.metrics.retention import retention
+from icploop.metrics.tables import CanonicalTables
 from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
 from icploop.segments.lifetimes import ltv_by, ltv_dict, survival_by
