@@ -115,7 +115,8 @@ class Settings(BaseSettings):
         """The analytics URL, defaulting to ``duckdb://<workspace>/analytics.duckdb``."""
         if self.analytics_url:
             return self.analytics_url
-        return f"duckdb://{(self.workspace / ANALYTICS_FILE).resolve()}"
+        # the folder resolved, not the file: the file is a link to the current generation
+        return f"duckdb://{self.workspace.resolve() / ANALYTICS_FILE}"
 
     def resolved_database_url(self) -> str:
         """The app-store URL, defaulting to ``sqlite:///<workspace>/app.db``."""

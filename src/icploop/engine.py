@@ -22,10 +22,10 @@ def connect(url: str) -> BaseBackend:
         path = url.removeprefix("duckdb://")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            backend = _tuned(ibis.duckdb.connect(path))
+            backend = tuned(ibis.duckdb.connect(path))
             remove_leftover_spill(backend)
             return backend
-        return _tuned(ibis.duckdb.connect())
+        return tuned(ibis.duckdb.connect())
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     try:
@@ -37,7 +37,7 @@ def connect(url: str) -> BaseBackend:
         ) from exc
 
 
-def _tuned(backend: BaseBackend) -> BaseBackend:
+def tuned(backend: BaseBackend) -> BaseBackend:
     """DuckDB settings for icploop's queries.
 
     Groups keyed by a dense integer of up to 2^18 values (accounts numbered 0..n-1) go into an
@@ -80,7 +80,12 @@ def remove_leftover_spill(backend: BaseBackend) -> int:
 
 
 def open_analytics(settings: Settings) -> BaseBackend:
-    """The workspace's analytics backend, creating the workspace folder for the DuckDB default."""
-    if not settings.analytics_url:
-        settings.workspace.mkdir(parents=True, exist_ok=True)
+    """The workspace's analytics backend, to read: for a DuckDB file, a read-only connection to
+    its current generation (see :mod:`icploop.generations`), so that reading never waits for,
+    or stops, a load; writers use :func:`icploop.generations.writing`."""
+    from icploop.generations import duckdb_file, open_reader
+
+    link = duckdb_file(settings)
+    if link is not None:
+        return open_reader(link)[0]
     return connect(settings.resolved_analytics_url())

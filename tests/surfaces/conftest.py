@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from icploop.cli.main import app as cli_app
 from icploop.config import Settings
-from icploop.engine import connect
+from icploop.engine import connect, open_analytics
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Person
@@ -86,7 +86,7 @@ class Surfaces:
 
     def pack(self, quarter: str | None = None) -> dict[str, Any]:
         """The review pack of ``quarter`` (default: the latest full one), not stored."""
-        backend = connect(f"duckdb://{self.workspace / 'analytics.duckdb'}")
+        backend = open_analytics(Settings(workspace=self.workspace))  # read-only, as the app
         try:
             with self.store() as session:
                 return build_pack(backend, session, resolve_quarter(backend, quarter))

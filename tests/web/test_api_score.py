@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from icploop import model_files
-from icploop.engine import connect
+from icploop.config import Settings
+from icploop.engine import open_analytics
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.features import customer_history, deal_history
 from icploop.scoring.train import train_fit
@@ -28,7 +29,7 @@ def test_without_a_trained_model_the_api_says_how_to_get_one(web: WebWorld) -> N
 
 
 def test_leads_are_scored_with_the_planted_risks_ranked_and_tiers_counted(web: WebWorld) -> None:
-    backend = connect(f"duckdb://{web.workspace / 'analytics.duckdb'}")
+    backend = open_analytics(Settings(workspace=web.workspace))  # read-only, as the app
     try:
         tables = CanonicalTables.from_backend(backend)
         trained = train_fit(customer_history(tables, AS_OF), deal_history(tables), AS_OF)

@@ -78,7 +78,7 @@ def test_a_saturated_warehouse_is_a_503_with_retry_after_not_a_timeout(web: WebW
             api = client.get("/api/v1/accounts?page=1", headers=web.bearer("revops"))
             page = page_client.get("/accounts")
             # a cached analysis is served without waiting for the warehouse
-            state._cache[("probe",)] = "cached"
+            state.latest().cache[("probe",)] = "cached"
             assert state.cached(("probe",), lambda _b: "computed") == "cached"
     finally:
         state._wait = web_wait(state)

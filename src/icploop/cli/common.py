@@ -55,6 +55,42 @@ DeadlineOption = Annotated[
 ]
 
 
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait while another command writes the workspace, then give up.",
+    ),
+]
+#: what a writing command waits by default for another writer to finish (seconds)
+DEFAULT_WAIT = 60.0
+
+
+def _say(message: str) -> None:
+    err_console.print(message, markup=False, highlight=False)
+
+
+@contextmanager
+def writing_to(settings: Settings, what: str, wait: float) -> Iterator[Any]:
+    """The workspace's analytics to write, under its writer lock (see
+    :func:`icploop.generations.writing`); a wait for another writer is said on stderr."""
+    from icploop.generations import writing
+
+    with writing(settings, what, wait, _say) as backend:
+        yield backend
+
+
+@contextmanager
+def as_writer(settings: Settings, what: str, wait: float) -> Iterator[None]:
+    """The workspace's writer lock held for the block (a command that writes the app store
+    for the whole workspace, such as a tagging run); a wait is said on stderr."""
+    from icploop.writer_lock import writer_lock
+
+    with writer_lock(settings.workspace, what, wait, _say):
+        yield
+
+
 def open_warehouse(workspace: Path | None) -> Warehouse:
     """The workspace's analytics warehouse."""
     return Warehouse(open_analytics(settings_for(workspace)))

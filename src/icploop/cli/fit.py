@@ -9,11 +9,14 @@ import typer
 from rich.table import Table
 
 from icploop.cli.common import (
+    DEFAULT_WAIT,
     ActorOption,
     AsOfOption,
     DeadlineOption,
     JsonOption,
+    WaitOption,
     WorkspaceOption,
+    as_writer,
     console,
     data_as_of,
     deadline_day,
@@ -73,6 +76,7 @@ def run(
     routing: Annotated[Path | None, typer.Option(help="Flag routing rules (YAML).")] = None,
     send: Annotated[bool, typer.Option(help="Send flags for new bad fits.")] = True,
     json: JsonOption = False,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Tag every account past day 90 that has no tag yet, and flag the bad fits (safe to re-run)."""
     with user_errors():
@@ -81,15 +85,16 @@ def run(
         with store() as session:
             periods = criteria_periods(session)
         warehouse = open_warehouse(workspace)
-        report = run_tagging(
-            warehouse.backend,
-            store,
-            data_as_of(warehouse, as_of),
-            load_fit_config(config),
-            load_routing(routing),
-            send=send,
-            icp_periods=periods,
-        )
+        with as_writer(settings, "icploop fit run", wait):
+            report = run_tagging(
+                warehouse.backend,
+                store,
+                data_as_of(warehouse, as_of),
+                load_fit_config(config),
+                load_routing(routing),
+                send=send,
+                icp_periods=periods,
+            )
         if json:
             print_json(
                 {

@@ -10,7 +10,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from icploop.cli.common import (
+    DEFAULT_WAIT,
     JsonOption,
+    WaitOption,
     WorkspaceOption,
     console,
     err_console,
@@ -18,9 +20,10 @@ from icploop.cli.common import (
     print_json,
     settings_for,
     user_errors,
+    writing_to,
 )
 from icploop.config import DEFAULT_CURRENCY, Settings, write_workspace_settings
-from icploop.engine import connect, open_analytics
+from icploop.engine import connect
 from icploop.errors import IcploopError
 from icploop.ingest.load import LoadResult, load_from_tables, load_paths
 from icploop.ingest.mapping import load_mapping, load_preset
@@ -57,9 +60,11 @@ def init(
             values["load_memory_limit"] = memory_limit.strip()
         before = settings.workspace_currency
         if before is not None and before != chosen:
-            backend = open_analytics(settings)
-            if has_revenue(backend):
-                convert_figures(backend, chosen)
+            with writing_to(settings, "icploop init", DEFAULT_WAIT) as backend:
+                converted = has_revenue(backend)
+                if converted:
+                    convert_figures(backend, chosen)
+            if converted:
                 console.print(f"converted the stored figures from {before} to {chosen}")
         recorded = write_workspace_settings(settings.workspace, **values)
         console.print(f"workspace {settings.workspace}", markup=False, highlight=False)
@@ -143,6 +148,7 @@ def load(
         Path | None,
         typer.Option("--rejects", help="CSV the refused rows are written to, with their problems."),
     ] = None,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Validate files (or another database's tables) and load them, all or nothing (or, with
     --max-rejects, all but the refused rows, which are written to --rejects)."""
@@ -156,6 +162,7 @@ def load(
                 workspace,
                 analytics_url,
                 (max_rejects, rejects),
+                wait,
             )
             return
         if not paths:
@@ -166,14 +173,16 @@ def load(
         settings = settings_for(workspace, note_currency=False)
         if analytics_url:
             settings = settings.model_copy(update={"analytics_url": analytics_url})
-        backend = open_analytics(settings)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with (
+            writing_to(settings, "icploop load", wait) as backend,
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console,
+                transient=True,
+            ) as bar,
+        ):
             task = bar.add_task("loading", total=None)
 
             def progress(done: int, total: int, what: str) -> None:
@@ -210,6 +219,7 @@ def _load_from_database(
     workspace: Path | None,
     analytics_url: str | None,
     quarantine: tuple[int | None, Path | None],
+    wait: float,
 ) -> None:
     if not pairs:
         raise IcploopError(
@@ -226,16 +236,17 @@ def _load_from_database(
     settings = settings_for(workspace, note_currency=False)
     if analytics_url:
         settings = settings.model_copy(update={"analytics_url": analytics_url})
-    result = load_from_tables(
-        open_analytics(settings),
-        connect(source_url),
-        tables,
-        chosen,
-        reporting_currency=_load_currency(settings),
-        memory_limit=settings.load_memory_limit,
-        max_rejects=quarantine[0],
-        rejects=quarantine[1],
-    )
+    with writing_to(settings, "icploop load", wait) as backend:
+        result = load_from_tables(
+            backend,
+            connect(source_url),
+            tables,
+            chosen,
+            reporting_currency=_load_currency(settings),
+            memory_limit=settings.load_memory_limit,
+            max_rejects=quarantine[0],
+            rejects=quarantine[1],
+        )
     _record_currency(settings, result)
     for count in result.tables.values():
         console.print(f"{count.table}: {count.inserted:,} inserted, {count.replaced:,} replaced")

@@ -28,7 +28,7 @@ from icploop.web.routes import (
     segments,
     tokens,
 )
-from icploop.web.state import HERE, WebState
+from icploop.web.state import HERE, PinGeneration, WebState
 
 # Everything is served from this origin: no CDN, no external fonts or scripts.
 CSP = (
@@ -49,6 +49,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.web = WebState(settings)
     errors.install(app)
+    # each request reads one generation of the warehouse, whatever a load does meanwhile
+    app.add_middleware(PinGeneration, state=app.state.web)
     # outermost: a request beyond the server's capacity is answered 503 before any work
     app.add_middleware(Gate, max_active=settings.web_max_active, wait=GATE_WAIT)
 

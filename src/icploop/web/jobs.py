@@ -17,6 +17,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +63,14 @@ class Job:
 class JobRunner:
     """Runs jobs one at a time on a worker thread and keeps the latest few hundred."""
 
-    def __init__(self, keep: int = 200, max_queued: int = 4) -> None:
+    def __init__(
+        self,
+        keep: int = 200,
+        max_queued: int = 4,
+        around: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
+        """``around`` is entered around each job (the app's: one warehouse generation per job)."""
+        self._around = around
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="icploop-job")
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
@@ -91,7 +99,8 @@ class JobRunner:
     def _run(self, job: Job, work: Callable[[Progress], Any]) -> None:
         job.state = "running"
         try:
-            job.value = work(job.report)
+            with self._around():
+                job.value = work(job.report)
             job.report("done", 1.0)
             job.state = "done"
         except IcploopError as exc:
