@@ -38,6 +38,9 @@ def cut_company(folder: Path, out: Path, day: dt.date) -> Path:
         source = folder / f"{name}.csv"
         if not source.exists():
             continue
+        if begins is None and not pending:  # nothing dated: the file as it is
+            shutil.copy(source, out / source.name)
+            continue
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
         if begins is not None:
             start = pd.to_datetime(frame[begins].replace("", None))

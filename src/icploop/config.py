@@ -62,6 +62,17 @@ class Settings(BaseSettings):
         "the load's staging tables spill to a temp folder beside the analytics file",
     )
 
+    inbox: Path | None = Field(
+        default=None,
+        description="folder new exports arrive in, loaded by icploop run (files whose content "
+        "was loaded before are skipped)",
+    )
+    schedule: str | None = Field(
+        default=None,
+        description="cron expression (minute hour day month weekday) of the daily run inside "
+        "the web app's process; unset: none (see icploop serve --schedule)",
+    )
+
     web_max_active: int = Field(
         default=10,
         ge=1,

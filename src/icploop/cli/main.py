@@ -93,6 +93,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "alignment",
         "GTM experiments on segments: record, list, measure, stop, delete.",
     ),
+    "run": (
+        "daily",
+        "Run the daily loop once: load new files from the inbox, tag, deliver flags, update the "
+        "watch list, check the micro-review trigger and the implementation clocks, send due "
+        "notices.",
+    ),
     "serve": ("web", "Serve the web app and the REST API over the workspace."),
     "user": ("web", "Web users: add or update a user; make, list and revoke API tokens."),
 }

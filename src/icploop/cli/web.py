@@ -42,6 +42,14 @@ user_app = typer.Typer(help="Web users: add or update a user; make, list and rev
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            "--schedule",
+            help='Also run the daily loop (icploop run) on this cron expression, e.g. "0 6 * * *" '
+            "for 06:00 every day (server time); new files come from ICPLOOP_INBOX.",
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Serve the web app and the REST API over the workspace."""
@@ -50,6 +58,13 @@ def serve(
     settings = settings_for(workspace)
     # the app reads its workspace from the environment, like every other setting
     os.environ["ICPLOOP_WORKSPACE"] = str(settings.workspace.resolve())
+    if schedule:
+        from icploop.web.schedule import cron_trigger
+
+        with user_errors():
+            cron_trigger(schedule)
+        os.environ["ICPLOOP_SCHEDULE"] = schedule
+        console.print(f"the daily run is scheduled at {schedule!r} (cron, server time)")
     console.print(f"icploop serving on http://{host}:{port} (Ctrl+C to stop)")
     uvicorn.run(
         "icploop.web.app:app_from_env",

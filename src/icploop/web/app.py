@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -40,6 +41,7 @@ CSP = (
 def create_app(settings: Settings) -> FastAPI:
     """The web app over one workspace (its store is migrated on start)."""
     app = FastAPI(
+        lifespan=_scheduled(settings),
         title="icploop",
         version=__version__,
         description="The ICP refinement loop: accounts, fit tags, flags, ICP versions, metrics.",
@@ -103,6 +105,25 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse(app.openapi_schema)
 
     return app
+
+
+def _scheduled(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the daily run on ``settings.schedule`` while it serves, if set."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not settings.schedule:
+            yield
+            return
+        from icploop.web.schedule import start_schedule
+
+        scheduler = start_schedule(settings, settings.schedule)
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+
+    return lifespan
 
 
 def app_from_env() -> FastAPI:

@@ -1,0 +1,160 @@
+"""``icploop run``: the daily loop is idempotent (a second run with nothing new does nothing) and
+a month of new data brings its tags, flags, watch-list entries and notices exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from icploop.cli.main import app
+from icploop.config import Settings
+from icploop.daily.run import DailyOptions, DailySummary, run_daily
+from icploop.flags.people import sync_people
+from icploop.icp import versions
+from icploop.icp.document import IcpContent
+from icploop.store.database import open_store
+from icploop.store.models import Delivery, FitTag, Flag, WatchItem
+from icploop.web.schedule import daily_job, start_schedule
+from icploop.writer_lock import writer_lock
+from tests.conftest import approve_by_every_team
+from tests.flags.receivers import webhook_receiver
+from tests.months import cut_company
+
+SEPTEMBER = dt.date(2026, 9, 30)
+# an ICP version published on Friday 2026-10-02: Marketing and CS are due by 2026-10-16
+PUBLISHED = dt.datetime(2026, 10, 2, 15, 0, tzinfo=dt.UTC)
+BEFORE_DUE = dt.date(2026, 10, 5)
+AFTER_DUE = dt.date(2026, 11, 2)
+
+
+def counts(settings: Settings) -> dict[str, int]:
+    with open_store(settings)() as session:
+        return {
+            "tags": session.scalar(select(func.count()).select_from(FitTag)) or 0,
+            "flags": session.scalar(select(func.count()).select_from(Flag)) or 0,
+            "watch": session.scalar(select(func.count()).select_from(WatchItem)) or 0,
+            "delivered": session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.status == "delivered")
+            )
+            or 0,
+            "posted": session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == "delivered", Delivery.channel == "webhook")
+            )
+            or 0,
+        }
+
+
+def run(settings: Settings, inbox: Path, today: dt.date) -> DailySummary:
+    # deadlines are checked on ``today``; what the run records is stamped with the real time
+    return run_daily(settings, DailyOptions(inbox=inbox), today=today)
+
+
+def publish_icp(settings: Settings) -> None:
+    with open_store(settings)() as session, session.begin():
+        sync_people(session, [{"person_id": "ops", "role": "revops", "email": "ops@example.com"}])
+        draft = versions.create_draft(session, IcpContent(), "ops", PUBLISHED)
+        approve_by_every_team(session, draft.number)
+        versions.publish(session, draft.number, "ops", PUBLISHED)
+        versions.record_step(session, draft.number, "circulate", "ops", PUBLISHED)
+
+
+@pytest.mark.slow
+def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_once(
+    demo_company: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    october = Path(str(demo_company["folder"]))
+    inbox = tmp_path / "inbox"
+    cut_company(october, inbox, SEPTEMBER)
+    settings = Settings(workspace=tmp_path / "ws")
+    publish_icp(settings)
+    with webhook_receiver() as receiver:
+        monkeypatch.setenv("ICPLOOP_WEBHOOK_URL", receiver.url)
+        first = run(settings, inbox, BEFORE_DUE)
+        after_first = counts(settings)
+        again = run(settings, inbox, BEFORE_DUE)
+        after_again = counts(settings)
+        posted_before_october = len(receiver.bodies)
+
+        september_files = {f.name: f.read_bytes() for f in inbox.glob("*.csv")}
+        for file in october.glob("*.csv"):  # the October export replaces September's
+            shutil.copy(file, inbox / file.name)
+        october_run = run(settings, inbox, AFTER_DUE)
+        after_october = counts(settings)
+        last = run(settings, inbox, AFTER_DUE)
+        after_last = counts(settings)
+        posted = len(receiver.bodies)
+
+    assert first.changed and first.load_id == 1 and first.as_of == SEPTEMBER
+    assert after_first["tags"] > 0 and after_first["flags"] > 0 and after_first["watch"] > 0
+    assert first.notices == []  # nothing overdue on 2026-10-05
+
+    # the same inbox again: nothing loaded, tagged, flagged, delivered or sent
+    assert not again.changed, again.to_dict()
+    assert again.new_files == [] and again.load_id is None
+    assert after_again == after_first
+    assert first.deliveries["delivered"] == after_first["delivered"] > 0
+    assert posted_before_october == after_first["posted"]  # one chat message per flag
+
+    # a month later: October's tags, flags and watch entries, and the two overdue notices
+    assert october_run.as_of == dt.date(2026, 10, 31) and october_run.load_id == 2
+    changed_files = {
+        f.name for f in october.glob("*.csv") if f.read_bytes() != september_files.get(f.name)
+    }
+    assert {Path(p).name for p in october_run.new_files} == changed_files
+    assert "org.csv" not in changed_files  # the same file is not loaded twice
+    new_tags = after_october["tags"] - after_first["tags"]
+    assert new_tags == sum(october_run.tagged.values()) > 0
+    assert after_october["flags"] - after_first["flags"] == len(october_run.flags) > 0
+    assert after_october["watch"] - after_first["watch"] == october_run.watch_added > 0
+    assert october_run.notices == ["v1:marketing_timeline", "v1:cs_acknowledge"]
+
+    # and again: exactly once
+    assert not last.changed, last.to_dict()
+    assert after_last == after_october
+    assert (
+        october_run.deliveries["delivered"] == after_october["delivered"] - after_first["delivered"]
+    )
+    assert posted == after_last["posted"] + len(october_run.notices)
+    flag_keys = [key for key in receiver.keys if key]  # notices carry none
+    assert len(set(flag_keys)) == len(flag_keys) == after_last["posted"]  # none sent twice
+
+
+def test_two_runs_never_overlap(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    with writer_lock(workspace, "icploop run"):
+        result = CliRunner().invoke(app, ["run", "--workspace", str(workspace)])
+    assert result.exit_code == 1
+    assert "is being written by icploop run (process" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_web_app_schedules_the_same_run_one_at_a_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(workspace=tmp_path / "ws", schedule="0 6 * * *")
+    scheduler = start_schedule(settings, "0 6 * * *")
+    try:
+        job = scheduler.get_job("daily-run")
+        assert job.func is daily_job and job.max_instances == 1 and job.coalesce
+        assert (job.next_run_time.hour, job.next_run_time.minute) == (6, 0)
+    finally:
+        scheduler.shutdown(wait=False)
+    # a scheduled run that finds another writer at work is skipped with a line in the log
+    with writer_lock(settings.workspace, "icploop run"), caplog.at_level("WARNING"):
+        assert daily_job(settings) is None
+    assert "daily run not done: the workspace" in caplog.text
+
+
+def test_a_schedule_that_is_not_a_cron_expression_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--schedule", "every day", "--workspace", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "error: the schedule 'every day' is not a cron expression" in result.output
