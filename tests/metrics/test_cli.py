@@ -56,3 +56,31 @@ def test_metrics_reads_the_workspace_and_says_when_nothing_is_loaded(tmp_path: P
     head = json.loads(res.stdout)["headline"]
     assert head["as_of"] == "2024-01-01"
     assert head["nrr"] == 100 / 150
+
+
+def test_metrics_bridge_adds_up_in_text_and_json(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    # a pays 100 throughout; b pays 50 for 7 months and churns; c arrives at 80 in month 10
+    rows = [("a", m, 100) for m in range(1, 14)] + [("b", m, 50) for m in range(1, 8)]
+    rows += [("c", m, 80) for m in range(10, 14)]
+    frame = mrr_frame(rows)  # noqa: F841 (read by DuckDB's replacement scan below)
+    con = duckdb.connect(str(ws / "analytics.duckdb"))
+    con.execute("CREATE TABLE mrr_monthly AS SELECT * FROM frame")
+    con.close()
+    args = ["metrics", "bridge", "--workspace", str(ws), "--period", "quarter", "--periods", "3"]
+    res = runner.invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [r["period"] for r in out["rows"]] == ["2023Q3", "2023Q4", "2024Q1"]
+    q3, q4, q1 = out["rows"]
+    assert (q3["mrr_start"], q3["churn"], q3["mrr_end"]) == (150, 50, 100)
+    assert (q4["new"], q4["mrr_end"], q4["net_change"]) == (80, 180, 80)
+    assert q1["partial"] and q1["mrr_start"] == q1["mrr_end"] == 180
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0, text.output
+    assert "2024Q1 (to date)" in text.output and "- churn" in text.output
+    bad = runner.invoke(app, [*args[:4], "--period", "year"])
+    assert bad.exit_code == 1 and "unknown --period 'year'" in bad.output
+    head = runner.invoke(app, ["metrics", "--workspace", str(ws), "--json"])
+    assert json.loads(head.stdout)["headline"]["mrr"] == 180

@@ -1,6 +1,9 @@
-"""Survival and lifetime value on the web and through the API give what the CLI gives."""
+"""Survival, lifetime value and the MRR bridge on the web and through the API give what the CLI gives."""
 
 from __future__ import annotations
+
+import itertools
+import re
 
 from .conftest import WebWorld
 
@@ -25,3 +28,33 @@ def test_the_survival_page_and_api_show_the_segments_curves_and_lifetime_values(
     assert ltv.status_code == 200 and len(ltv.json()["groups"]) >= 5
     assert api.get("/api/v1/ltv?by=account_id", headers=web.bearer("ae")).status_code == 400
     assert api.get("/api/v1/survival").status_code == 401
+
+
+def test_the_bridge_page_shows_the_api_numbers_and_they_add_up(web: WebWorld) -> None:
+    api = web.client().get(
+        "/api/v1/metrics/bridge", params={"period": "quarter", "periods": 4},
+        headers=web.bearer("revops"),
+    )  # fmt: skip
+    assert api.status_code == 200
+    rows = api.json()["rows"]
+    assert len(rows) == 4
+    for before, after in itertools.pairwise(rows):
+        assert before["mrr_end"] == after["mrr_start"]
+    for r in rows:
+        moved = r["new"] + r["reactivation"] + r["expansion"] - r["contraction"] - r["churn"]
+        assert abs(r["mrr_start"] + moved + r["fx"] - r["mrr_end"]) < 0.005
+    assert rows[-1]["churn"] > 0 and rows[-1]["new"] > 0
+    client, _ = web.login("revops")
+    page = client.get("/bridge", params={"period": "quarter", "periods": 4})
+    assert page.status_code == 200 and "<svg" in page.text
+    last = rows[-1]
+    shown = re.search(
+        rf'data-period="{last["period"]}">.*?data-col="churn">([^<]+)<.*?data-col="mrr_end">([^<]+)<',
+        page.text,
+        re.S,
+    )
+    assert shown is not None
+    assert shown.groups() == (f"{last['churn']:,.0f}", f"{last['mrr_end']:,.0f}")
+    by = client.get("/bridge", params={"by": "segment", "periods": 2})
+    assert by.status_code == 200 and "Enterprise" in by.text
+    assert client.get("/bridge", params={"period": "year"}).status_code in (400, 422)

@@ -130,7 +130,7 @@ def run(
         )
         ingest.status(json_output=False, workspace=ws)
         _section("3. Retention")
-        metrics.metrics_command(
+        metrics.metrics_report(
             by="seats_band", cohort=None, as_of=None, as_json=False, workspace=ws
         )
         _section("4. Which segments retain and which churn")

@@ -1,4 +1,4 @@
-"""``icploop metrics`` (headline and breakdowns) and ``icploop retention project`` (sBG)."""
+"""``icploop metrics`` (headline, breakdowns, the MRR bridge) and ``icploop retention project``."""
 
 from __future__ import annotations
 
@@ -21,13 +21,20 @@ from icploop.cli.common import (
     open_warehouse,
     pct,
     print_json,
+    user_errors,
 )
 from icploop.errors import IcploopError
+from icploop.metrics.bridge import BridgeResult, mrr_bridge, start_of_last
 from icploop.metrics.headline import headline
 from icploop.metrics.lifetime import ShiftedBetaGeometric
 from icploop.metrics.retention import retention
 
 retention_app = typer.Typer(help="Retention projections.", no_args_is_help=True)
+metrics_app = typer.Typer(
+    help="Headline MRR, NRR, GRR, logo churn and quick ratio, and breakdowns with group sizes.",
+    invoke_without_command=True,
+)
+ByOption = Annotated[str | None, typer.Option("--by", help="Break down by ATTR[,ATTR].")]
 
 
 def _num(v: Any) -> str:
@@ -42,8 +49,10 @@ def _clean(v: Any) -> Any:
     return v
 
 
+@metrics_app.callback()
 def metrics_command(
-    by: Annotated[str | None, typer.Option("--by", help="Break down by ATTR[,ATTR].")] = None,
+    ctx: typer.Context,
+    by: ByOption = None,
     cohort: Annotated[
         str | None, typer.Option("--cohort", help="'quarter': break down by close cohort.")
     ] = None,
@@ -52,10 +61,68 @@ def metrics_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Headline MRR, NRR, GRR, logo churn and quick ratio, and breakdowns with group sizes."""
-    _metrics(by, cohort, as_of, as_json, workspace)
+    if ctx.invoked_subcommand is None:
+        with user_errors():
+            metrics_report(by, cohort, as_of, as_json, workspace)
 
 
-def _metrics(
+@metrics_app.command("bridge")
+@command
+def bridge_command(
+    by: ByOption = None,
+    period: Annotated[
+        str, typer.Option("--period", help="month or quarter: one bridge row per period.")
+    ] = "month",
+    periods: Annotated[
+        int, typer.Option("--periods", min=1, help="How many periods up to the as-of date.")
+    ] = 12,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """The MRR bridge: MRR at the start of each period, new, expansion, contraction, churn,
+    reactivation and fx, and MRR at its end (they add up to the change, to the cent)."""
+    dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
+    if period not in ("month", "quarter"):
+        raise IcploopError(f"unknown --period {period!r}", "use --period month or quarter")
+    warehouse = open_warehouse(workspace)
+    day = data_as_of(warehouse, as_of)
+    start = start_of_last(day, period, periods)  # type: ignore[arg-type]
+    result = mrr_bridge(warehouse.tables, day, period=period, by=dims, start=start)  # type: ignore[arg-type]
+    currency = currency_of(workspace)
+    if as_json:
+        print_json({"currency": currency, **result.to_dict()})
+        return
+    _print_bridge(result, currency)
+
+
+BRIDGE_LABELS = {
+    "mrr_start": "MRR at start",
+    "new": "+ new",
+    "reactivation": "+ reactivation",
+    "expansion": "+ expansion",
+    "contraction": "- contraction",
+    "churn": "- churn",
+    "fx": "+/- fx",
+    "mrr_end": "MRR at end",
+}
+
+
+def _print_bridge(result: BridgeResult, currency: str) -> None:
+    dims = list(result.by)
+    t = Table(title=f"MRR bridge by {result.period} ({currency}), to {result.as_of:%B %Y}")
+    for col in ["period", *dims, *BRIDGE_LABELS.values()]:
+        t.add_column(col, justify="left" if col in ("period", *dims) else "right")
+    for r in result.frame.itertuples(index=False):
+        label = f"{r.period} (to date)" if r.partial else r.period
+        cells = [money(getattr(r, c)) for c in BRIDGE_LABELS]
+        t.add_row(label, *(str(getattr(r, d)) for d in dims), *cells)
+    console.print(t)
+    for c in result.caveats:
+        console.print(f"[yellow]caveat:[/] {c}")
+
+
+def metrics_report(
     by: str | None, cohort: str | None, as_of: dt.datetime | None, as_json: bool, workspace: Any
 ) -> None:
     dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
@@ -178,5 +245,5 @@ def project_command(
 
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the root app."""
-    app.command("metrics")(command(metrics_command))
+    app.add_typer(metrics_app, name="metrics")
     app.add_typer(retention_app, name="retention")

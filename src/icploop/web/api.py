@@ -360,6 +360,19 @@ def metrics_headline(request: Request) -> schemas.Headline:
     return schemas.Headline(**{k: data[k] for k in schemas.Headline.model_fields})
 
 
+@router.get("/metrics/bridge", name="api_metrics_bridge", response_model=dict[str, Any])
+def metrics_bridge(
+    request: Request,
+    period: Annotated[str, Query(pattern="^(month|quarter)$")] = "month",
+    periods: Annotated[int, Query(ge=1, le=120)] = 12,
+    by: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """The MRR bridge per month or quarter: MRR at the start, new, reactivation, expansion,
+    contraction, churn, fx and MRR at the end (same as ``icploop metrics bridge --json``)."""
+    state = web_state(request)
+    return numbers.bridge_of(state, state.as_of(), period, periods, by or None)
+
+
 @router.get("/segments", name="api_segments", response_model=schemas.SegmentFindings)
 def segments(request: Request) -> schemas.SegmentFindings:
     """Top value and top risk segments for first-year churn, with their evidence."""

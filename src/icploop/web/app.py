@@ -19,6 +19,7 @@ from icploop.web.pressure import GATE_WAIT, Gate
 from icploop.web.routes import (
     accounts,
     alignment,
+    analyses,
     audit,
     auth,
     dashboard,
@@ -79,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         icp,
         review,
         segments,
+        analyses,
         reasons,
         alignment,
         audit,

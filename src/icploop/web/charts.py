@@ -77,3 +77,57 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str) -> Mar
             parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 8}" font-size="9">{escape(label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+# gains above the axis, losses below, in the order they stack
+MOVEMENT_COLOURS: dict[str, str] = {
+    "new": "#0f766e",
+    "reactivation": "#14b8a6",
+    "expansion": "#2563eb",
+    "contraction": "#f59e0b",
+    "churn": "#dc2626",
+}
+LOSSES = ("contraction", "churn")
+
+
+def movement_chart(labels: Sequence[str], rows: Sequence[dict[str, float]], title: str) -> Markup:
+    """Stacked bars of MRR movements per period: new, reactivation and expansion above the
+    axis, contraction and churn below, with a legend; each bar segment names its amount."""
+    if not rows:
+        return Markup('<p class="muted">No data for this chart.</p>')
+    up = [sum(r[k] for k in MOVEMENT_COLOURS if k not in LOSSES) for r in rows]
+    down = [sum(r[k] for k in LOSSES) for r in rows]
+    span = max(max(up) + max(down), 1.0)
+    inner = HEIGHT - 2 * PAD
+    axis = PAD + max(up) / span * inner
+    width = (WIDTH - 2 * PAD) / len(rows)
+    every = max(1, len(rows) // 8)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{axis:.1f}" y2="{axis:.1f}" stroke="#555"/>',
+    ]
+    for i, (label, r) in enumerate(zip(labels, rows, strict=True)):
+        x = PAD + i * width
+        above, below = axis, axis
+        for key, colour in MOVEMENT_COLOURS.items():
+            h = r[key] / span * inner
+            if h <= 0:
+                continue
+            if key in LOSSES:
+                y, below = below, below + h
+            else:
+                above -= h
+                y = above
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width - 2, 1):.1f}" height="{h:.1f}" '
+                f'fill="{colour}"><title>{escape(label)} {key}: {r[key]:,.0f}</title></rect>'
+            )
+        if i % every == 0:
+            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 4}" font-size="9">{escape(label)}</text>')
+    for j, (key, colour) in enumerate(MOVEMENT_COLOURS.items()):
+        lx = PAD + j * 90
+        parts.append(f'<rect x="{lx}" y="4" width="9" height="9" fill="{colour}"/>')
+        parts.append(f'<text x="{lx + 12}" y="12" font-size="9">{key}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from icploop.metrics.bridge import mrr_bridge, start_of_last
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.headline import headline
 from icploop.metrics.retention import retention
@@ -170,3 +171,18 @@ def ltv_of(state: WebState, as_of: dt.date, by: str | None = None) -> dict[str, 
         return ltv_dict(ltv_by(CanonicalTables.from_backend(backend), as_of, by))
 
     return state.cached(("ltv", as_of, by), work)
+
+
+def bridge_of(
+    state: WebState, as_of: dt.date, period: str = "month", periods: int = 12, by: str | None = None
+) -> dict[str, Any]:
+    """The MRR bridge of the last ``periods`` months or quarters (by one attribute): what
+    ``icploop metrics bridge --json`` gives."""
+    start = start_of_last(as_of, period, periods)  # type: ignore[arg-type]
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        tables = CanonicalTables.from_backend(backend)
+        dims = [by] if by else []
+        return mrr_bridge(tables, as_of, period=period, by=dims, start=start).to_dict()  # type: ignore[arg-type]
+
+    return state.cached(("bridge", as_of, period, periods, by), work)
