@@ -74,3 +74,16 @@ def test_problems_are_grouped_by_cause_with_counts_spans_and_examples() -> None:
     unknown = ValidationError(problems[:3], truncated=10)
     assert "3 rows in subs.csv, column 'currency'" in str(unknown)
     assert "(rows 2-4)" in str(unknown) and "... and 10 more" in str(unknown)
+
+
+def test_the_base_url_comes_from_the_workspace_file_unless_the_environment_sets_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ICPLOOP_BASE_URL", raising=False)
+    (tmp_path / "icploop.toml").write_text('base_url = "https://icp.example.com"\n')
+    assert load_settings(tmp_path).base_url == "https://icp.example.com"
+    monkeypatch.setenv("ICPLOOP_BASE_URL", "https://other.example.com/icp")
+    assert load_settings(tmp_path).base_url == "https://other.example.com/icp"
+    (tmp_path / "icploop.toml").write_text('base_url = "icp.example.com/flags?x"\n')
+    with pytest.raises(IcploopError, match=r"base_url = 'icp.example.com/flags\?x' is not valid"):
+        load_settings(tmp_path)

@@ -31,9 +31,16 @@ MEMORY_SIZE = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 DEFAULT_LOAD_MEMORY = "2GB"
 DEFAULT_CURRENCY = "USD"
 SETTINGS_FILE = "icploop.toml"
-WORKSPACE_KEYS = ("reporting_currency", "load_memory_limit")
+WORKSPACE_KEYS = ("reporting_currency", "load_memory_limit", "base_url")
 """The settings a workspace remembers in its settings file."""
 _CURRENCY = r"^[A-Z]{3}$"
+_BASE_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
+_CHECKS = {
+    "reporting_currency": (_CURRENCY, "an ISO 4217 code such as EUR"),
+    "load_memory_limit": (MEMORY_SIZE, "a size such as 2GB"),
+    "base_url": (_BASE_URL, "the web app's address such as https://icp.example.com"),
+}
+DIGEST_CHANNELS = ("webhook", "email")
 
 
 class Settings(BaseSettings):
@@ -66,6 +73,25 @@ class Settings(BaseSettings):
         default=None,
         description="folder new exports arrive in, loaded by icploop run (files whose content "
         "was loaded before are skipped)",
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=_BASE_URL,
+        description="the web app's public address (https://icp.example.com): links in "
+        "messages are made absolute with it; unset: they stay relative",
+    )
+    backfill_days: int = Field(
+        default=30,
+        ge=0,
+        le=36500,
+        description="icploop run delivers flags about data at most this many days older than "
+        "the data's end; older ones are recorded and visible, not delivered",
+    )
+    digest: str = Field(
+        default="webhook,email",
+        pattern=r"^((webhook|email)(,(webhook|email))*)?$",
+        description="channels that get one digest per run (counts, the top flags, a link to "
+        "the inbox) instead of a message per flag: webhook, email, both, or empty for none",
     )
     schedule: str | None = Field(
         default=None,
@@ -105,6 +131,11 @@ class Settings(BaseSettings):
         description="the reporting currency the workspace's settings file records (the "
         "currency its stored figures were converted into); not read from the environment",
     )
+
+    @property
+    def digest_channels(self) -> frozenset[str]:
+        """The channels in digest mode."""
+        return frozenset(c for c in self.digest.split(",") if c)
 
     @property
     def figures_currency(self) -> str:
@@ -166,11 +197,8 @@ def read_workspace_settings(workspace: Path) -> dict[str, str]:
 
 
 def _check_value(key: str, value: Any, where: str) -> None:
-    pattern = _CURRENCY if key == "reporting_currency" else MEMORY_SIZE
+    pattern, example = _CHECKS[key]
     if not isinstance(value, str) or not re.fullmatch(pattern, value):
-        example = (
-            "an ISO 4217 code such as EUR" if key == "reporting_currency" else "a size such as 2GB"
-        )
         raise IcploopError(f"{where}: {key} = {value!r} is not valid", f"use {example}")
 
 
@@ -187,7 +215,8 @@ def write_workspace_settings(workspace: Path, **values: str) -> dict[str, str]:
     # flat string values checked against their patterns: JSON quoting is valid TOML here
     lines = [f"{k} = {json.dumps(recorded[k])}" for k in WORKSPACE_KEYS if k in recorded]
     (workspace / SETTINGS_FILE).write_text(
-        "# icploop workspace settings (written by icploop init and the first load)\n"
+        "# icploop workspace settings (written by icploop init and the first load; base_url by\n"
+        "# hand: the web app's address, for absolute links in messages)\n"
         + "\n".join(lines)
         + "\n",
         encoding="utf-8",

@@ -4,6 +4,7 @@ a month of new data brings its tags, flags, watch-list entries and notices exact
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from icploop.store.models import Delivery, FitTag, Flag, WatchItem
 from icploop.web.schedule import daily_job, start_schedule
 from icploop.writer_lock import writer_lock
 from tests.conftest import approve_by_every_team
-from tests.flags.receivers import webhook_receiver
+from tests.flags.receivers import smtp_server, webhook_receiver
 from tests.months import cut_company
 
 SEPTEMBER = dt.date(2026, 9, 30)
@@ -53,7 +54,7 @@ def counts(settings: Settings) -> dict[str, int]:
 
 def run(settings: Settings, inbox: Path, today: dt.date) -> DailySummary:
     # deadlines are checked on ``today``; what the run records is stamped with the real time
-    return run_daily(settings, DailyOptions(inbox=inbox), today=today)
+    return run_daily(settings, DailyOptions(inbox=inbox, notice_channel="webhook"), today=today)
 
 
 def publish_icp(settings: Settings) -> None:
@@ -72,12 +73,15 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     october = Path(str(demo_company["folder"]))
     inbox = tmp_path / "inbox"
     cut_company(october, inbox, SEPTEMBER)
-    settings = Settings(workspace=tmp_path / "ws")
+    settings = Settings(workspace=tmp_path / "ws", base_url="https://icp.example.com")
     publish_icp(settings)
-    with webhook_receiver() as receiver:
+    with webhook_receiver() as receiver, smtp_server() as (mail, port):
         monkeypatch.setenv("ICPLOOP_WEBHOOK_URL", receiver.url)
+        monkeypatch.setenv("ICPLOOP_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ICPLOOP_SMTP_PORT", str(port))
         first = run(settings, inbox, BEFORE_DUE)
         after_first = counts(settings)
+        first_posts, first_mails = list(receiver.bodies), list(mail.messages)
         again = run(settings, inbox, BEFORE_DUE)
         after_again = counts(settings)
         posted_before_october = len(receiver.bodies)
@@ -90,17 +94,36 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
         last = run(settings, inbox, AFTER_DUE)
         after_last = counts(settings)
         posted = len(receiver.bodies)
+        october_mails = mail.messages[len(first_mails) :]
 
     assert first.changed and first.load_id == 1 and first.as_of == SEPTEMBER
     assert after_first["tags"] > 0 and after_first["flags"] > 0 and after_first["watch"] > 0
     assert first.notices == []  # nothing overdue on 2026-10-05
+
+    # the first run does not flood: years of history recorded, not sent; one digest per channel
+    # (and per person by email), with only flags about the last 30 days of data
+    window = SEPTEMBER - dt.timedelta(days=30)
+    with open_store(settings)() as session:
+        held = session.scalars(select(Flag).where(Flag.id.in_(first.flags_held))).all()
+        sent = session.scalars(select(Flag).where(Flag.id.in_(first.flags))).all()
+        assert len(held) > len(sent) > 0
+        assert all(f.status == "recorded" and f.data_date < window for f in held)
+        assert not any(f.deliveries for f in held)
+        assert all(f.status == "sent" and f.data_date >= window for f in sent)
+    assert len(first_posts) == 1
+    [digest] = first_posts
+    assert digest["text"].startswith(f"icploop: {len(sent)} new bad-fit flag(s): ")
+    assert f"{len(held)} older flag(s) recorded, not sent" in digest["text"]
+    assert "Inbox: https://icp.example.com/flags" in digest["text"]
+    recipients = [rcpt for _, rcpts, _ in first_mails for rcpt in rcpts]
+    assert recipients and len(recipients) == len(set(recipients))
 
     # the same inbox again: nothing loaded, tagged, flagged, delivered or sent
     assert not again.changed, again.to_dict()
     assert again.new_files == [] and again.load_id is None
     assert after_again == after_first
     assert first.deliveries["delivered"] == after_first["delivered"] > 0
-    assert posted_before_october == after_first["posted"]  # one chat message per flag
+    assert posted_before_october == 1  # the second run posted nothing
 
     # a month later: October's tags, flags and watch entries, and the two overdue notices
     assert october_run.as_of == dt.date(2026, 10, 31) and october_run.load_id == 2
@@ -121,9 +144,21 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     assert (
         october_run.deliveries["delivered"] == after_october["delivered"] - after_first["delivered"]
     )
-    assert posted == after_last["posted"] + len(october_run.notices)
-    flag_keys = [key for key in receiver.keys if key]  # notices carry none
-    assert len(set(flag_keys)) == len(flag_keys) == after_last["posted"]  # none sent twice
+    # the two digests, October's notices, and nothing from the last run
+    assert posted == 2 + len(october_run.notices)
+    digest_keys = [key for key in receiver.keys if key]  # notices carry none
+    assert len(set(digest_keys)) == len(digest_keys) == 2  # no digest sent twice
+    october_recipients = [rcpt for _, rcpts, _ in october_mails for rcpt in rcpts]
+    assert len(october_recipients) == len(set(october_recipients))
+
+    # recorded flags are visible; a channel that cannot deliver is named, never skipped silently
+    monkeypatch.delenv("ICPLOOP_SMTP_HOST")
+    ws = ["--workspace", str(settings.workspace)]
+    listed = CliRunner().invoke(app, ["flags", "list", "--status", "recorded", "--json", *ws])
+    assert {f["id"] for f in json.loads(listed.output)} >= set(first.flags_held)
+    no_smtp = "email: cannot deliver: no SMTP server (set ICPLOOP_SMTP_HOST)"
+    assert no_smtp in CliRunner().invoke(app, ["flags", "list", *ws]).output
+    assert no_smtp in CliRunner().invoke(app, ["status", *ws]).output
 
 
 def test_two_runs_never_overlap(tmp_path: Path) -> None:

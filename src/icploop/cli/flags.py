@@ -36,6 +36,7 @@ from icploop.flags import (
     stuck_deliveries,
 )
 from icploop.flags.channels import ChannelSettings, configured_channels
+from icploop.flags.outbox import blocked_channels
 from icploop.metrics.movements import movements
 from icploop.metrics.tables import CanonicalTables
 from icploop.store.database import open_store, utcnow
@@ -48,11 +49,15 @@ flags_app = typer.Typer(help="Bad-fit flags: list, show, edit, send, deliver, st
 @flags_app.command("list")
 def list_flags(
     workspace: WorkspaceOption = None,
-    status: Annotated[str | None, typer.Option(help="draft or sent.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="draft, sent or recorded (older than the backfill window, not sent)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Flags, newest first."""
-    with user_errors(), open_store(settings_for(workspace))() as session:
+    """Flags, newest first, and each channel that cannot deliver (with what waits for it)."""
+    settings = settings_for(workspace)
+    with user_errors(), open_store(settings)() as session:
         query = select(Flag).order_by(Flag.id.desc())
         if status:
             query = query.where(Flag.status == status)
@@ -63,6 +68,7 @@ def list_flags(
                 "account_id": f.account_id,
                 "fit_issue": f.fit_issue,
                 "status": f.status,
+                "data_date": f.data_date.isoformat() if f.data_date else None,
                 "ae": f.ae,
                 "csm": f.csm,
                 "evidence": f.evidence,
@@ -73,9 +79,13 @@ def list_flags(
             rows,
             json,
             {"id": "id", "account_id": "account", "fit_issue": "fit issue", "status": "status",
-             "ae": "AE", "evidence": "evidence"},
+             "data_date": "data of", "ae": "AE", "evidence": "evidence"},
             "{n} flag(s)",
         )  # fmt: skip
+        if not json:
+            configured = configured_channels(ChannelSettings(), settings.workspace)
+            for line in blocked_channels(session, configured):
+                console.print(line, markup=False, highlight=False)
 
 
 @flags_app.command("show")
@@ -129,7 +139,8 @@ def deliver(workspace: WorkspaceOption = None, json: JsonOption = False) -> None
         with open_store(settings)() as session:
             now = utcnow()
             reclaimed = reclaim_expired(session, now)
-            run = deliver_due(session, channels, now)
+            run = deliver_due(session, channels, now, digest=settings.digest_channels,
+                              base_url=settings.base_url)  # fmt: skip
         summary = {"reclaimed": len(reclaimed), **{k: len(v) for k, v in vars(run).items()}}
         if json:
             print_json(summary)

@@ -263,6 +263,9 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
         mrr_rows = next(t["rows"] for t in report["tables"] if t["table"] == "mrr_monthly")
         end = warehouse.data_end if mrr_rows else None
         report["data_end"] = end.to_dict() if end else None
+        from icploop.daily.status import channel_report
+
+        report["channels"] = channel_report(settings_for(workspace, note_currency=False))
         if json_output:
             print_json(report)
             return
@@ -307,6 +310,9 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
             )
             for caveat in end.caveats:
                 console.print(f"[yellow]caveat:[/] {caveat}", highlight=False)
+        for channel in report["channels"]:
+            if not channel["configured"]:
+                console.print(f"channel {channel['line']}", markup=False, highlight=False)
 
 
 map_app = typer.Typer(help="Mapping files: how an export's columns land on the canonical model.")

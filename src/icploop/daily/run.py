@@ -3,7 +3,11 @@
 1. **load** the inbox's new files: a file whose content (SHA-256) a load already recorded is
    skipped, the rest load together, all or nothing, as ``icploop load`` does;
 2. **tag** every account past day 90 that has no tag and flag the new bad fits (each once);
-3. **deliver** what the outbox holds (deliveries interrupted mid-send first, same key);
+   a flag about data older than the backfill window (``backfill_days`` before the data's end)
+   is recorded and visible but not delivered, so a first run does not post years of history;
+3. **deliver** what the outbox holds (deliveries interrupted mid-send first, same key), as
+   one digest per recipient on the channels in digest mode, links absolute from ``base_url``;
+   a channel that cannot deliver (no SMTP server) is named in the summary;
 4. **watch list**: the near fits the tagging added, and how many are due for their review;
 5. **micro-review**: the trigger (cohort NRR down more than 2 points in the latest quarter),
    acted on once per quarter;
@@ -30,7 +34,7 @@ from icploop.config import Settings
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
 from icploop.flags.channels import Channel, ChannelSettings, configured_channels
-from icploop.flags.outbox import deliver_due, reclaim_expired
+from icploop.flags.outbox import channel_status, deliver_due, reclaim_expired
 from icploop.flags.routing import RoutingRules
 from icploop.flags.run import run_tagging
 from icploop.generations import duckdb_file, open_reader, write_generation
@@ -52,6 +56,10 @@ STEPS = ("load", "tag", "deliver", "watch list", "micro-review", "notices")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` as each of :data:`STEPS` starts."""
 MICRO_REVIEW_ACTION = "icp.micro_review_due"
+RELATIVE_LINKS = (
+    "links in messages are relative: set base_url in icploop.toml or ICPLOOP_BASE_URL to the "
+    "web app's address"
+)
 
 
 @dataclass
@@ -77,6 +85,8 @@ class DailySummary:
     load_id: int | None = None
     tagged: dict[str, int] = field(default_factory=dict)
     flags: list[int] = field(default_factory=list)
+    flags_held: list[int] = field(default_factory=list)
+    """Flags recorded, not delivered: their data is older than the backfill window."""
     deliveries: dict[str, int] = field(default_factory=dict)
     watch_added: int = 0
     watch_due: int = 0
@@ -93,6 +103,7 @@ class DailySummary:
             self.new_files
             or sum(self.tagged.values())
             or self.flags
+            or self.flags_held
             or sent
             or self.watch_added
             or self.micro_review
@@ -108,6 +119,7 @@ class DailySummary:
             "load_id": self.load_id,
             "tagged": self.tagged,
             "flags": self.flags,
+            "flags_held": self.flags_held,
             "deliveries": self.deliveries,
             "watch_added": self.watch_added,
             "watch_due": self.watch_due,
@@ -190,7 +202,7 @@ def run_daily(
         else:
             backend, _ = open_reader(link)
         try:
-            _loop(backend, store, channels, options, summary, clock, say)
+            _loop(backend, store, channels, settings, options, summary, clock, say)
         finally:
             backend.disconnect()
     return summary
@@ -200,6 +212,7 @@ def _loop(
     backend: Any,
     store: sessionmaker[Session],
     channels: dict[str, Channel],
+    settings: Settings,
     options: DailyOptions,
     summary: DailySummary,
     clock: Callable[[], dt.datetime],
@@ -212,21 +225,36 @@ def _loop(
         periods = criteria_periods(session)
     tagging = run_tagging(
         backend, store, as_of, options.fit_config, options.routing, actor=ACTOR,
-        icp_periods=periods,
+        icp_periods=periods, hold_before=as_of - dt.timedelta(days=settings.backfill_days),
     )  # fmt: skip
     summary.tagged = {k: v for k, v in tagging.tagged.items() if v}
     summary.flags = tagging.flags_sent + tagging.departure_flags
+    summary.flags_held = tagging.flags_held
     summary.watch_added = tagging.watch_added
     summary.warnings += sorted(set(tagging.warnings))
     say(STEPS[2], 2, len(STEPS))
+    held = (
+        f"{len(summary.flags_held)} older flag(s) recorded, not sent: their data is more than "
+        f"{settings.backfill_days} days old"
+        if summary.flags_held
+        else None
+    )
     with store() as session:
         now = clock()
         reclaimed = reclaim_expired(session, now, ACTOR)
-        run = deliver_due(session, channels, now)
+        run = deliver_due(session, channels, now, digest=settings.digest_channels,
+                          base_url=settings.base_url, note=held)  # fmt: skip
+        summary.warnings += [
+            s.line() for s in channel_status(session, channels) if not s.configured and s.waiting
+        ]
     summary.deliveries = {
         "reclaimed": len(reclaimed),
         **{k: len(v) for k, v in vars(run).items()},
     }
+    if held:
+        summary.warnings.append(held)
+    if settings.base_url is None and run.delivered:
+        summary.warnings.append(RELATIVE_LINKS)
     say(STEPS[3], 3, len(STEPS))
     with store() as session:
         summary.watch_due = watch_count(session, summary.today)

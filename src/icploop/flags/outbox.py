@@ -15,11 +15,13 @@ expired, such a row is listed by ``stuck_deliveries`` and put back in the queue 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
@@ -100,6 +102,10 @@ def deliver_due(
     channels: Mapping[str, Channel],
     now: dt.datetime,
     max_attempts: int = 8,
+    *,
+    digest: Collection[str] = (),
+    base_url: str | None = None,
+    note: str | None = None,
 ) -> DeliveryRun:
     """Send every pending delivery due at ``now`` through its channel and record the outcome.
 
@@ -107,6 +113,10 @@ def deliver_due(
     that is not inside a ``session.begin()`` block. Deliveries whose channel is not in
     ``channels`` are left pending for a run that has it. After ``max_attempts`` failures a
     delivery becomes ``failed`` and shows in ``stuck_deliveries``.
+
+    A channel named in ``digest`` gets one message per recipient for all its due deliveries
+    (:func:`digest_payload`, with ``note`` under the counts); each delivery keeps its own row
+    and outcome. With ``base_url``, links in messages are absolute (:func:`absolute_links`).
     """
     run = DeliveryRun()
     skipped = select(Delivery.id).where(
@@ -116,6 +126,7 @@ def deliver_due(
     )
     run.skipped = list(session.scalars(skipped))
     session.commit()
+    groups: dict[tuple[str, str], list[Delivery]] = {}
     for delivery_id in _due(session, now, list(channels)):
         if not claim(session, delivery_id, now):
             continue
@@ -124,37 +135,173 @@ def deliver_due(
         if not delivery.payload.get(IDEMPOTENCY_KEY):
             idempotency_key(delivery)
             session.commit()  # the key is stored before anything is sent with it
-        error: str | None = None
-        try:
-            channels[delivery.channel].send(delivery.recipient, delivery.payload)
-        except Exception as exc:  # any failure must release the claim, or the row is stuck
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-        delivery.attempts += 1
-        if error is None:
-            delivery.status = "delivered"
-            delivery.delivered_at = now
-            delivery.last_error = None
-            run.delivered.append(delivery_id)
-        elif delivery.attempts >= max_attempts:
-            delivery.status = "failed"
-            delivery.last_error = error
-            run.failed.append(delivery_id)
-            audit(
-                session,
-                actor=OUTBOX_ACTOR,
-                action="delivery.failed",
-                object_type="delivery",
-                object_id=delivery_id,
-                at=now,
-                details={"attempts": delivery.attempts, "last_error": error},
-            )
-        else:
-            delivery.status = "pending"
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            delivery.last_error = error
-            run.retrying.append(delivery_id)
-        session.commit()
+        if delivery.channel in digest:
+            groups.setdefault((delivery.channel, delivery.recipient), []).append(delivery)
+            continue
+        payload = absolute_links(delivery.payload, base_url)
+        error = _send(channels[delivery.channel], delivery.recipient, payload)
+        _record(session, delivery, error, now, max_attempts, run)
+    for (channel, recipient), batch in groups.items():
+        payload = digest_payload(session, batch, base_url, note)
+        error = _send(channels[channel], recipient, payload)
+        for delivery in batch:
+            _record(session, delivery, error, now, max_attempts, run)
     return run
+
+
+def _send(channel: Channel, recipient: str, payload: Mapping[str, Any]) -> str | None:
+    try:
+        channel.send(recipient, payload)
+    except Exception as exc:  # any failure must release the claim, or the row is stuck
+        return f"{type(exc).__name__}: {exc}"[:2000]
+    return None
+
+
+def _record(
+    session: Session,
+    delivery: Delivery,
+    error: str | None,
+    now: dt.datetime,
+    max_attempts: int,
+    run: DeliveryRun,
+) -> None:
+    delivery.attempts += 1
+    if error is None:
+        delivery.status = "delivered"
+        delivery.delivered_at = now
+        delivery.last_error = None
+        run.delivered.append(delivery.id)
+    elif delivery.attempts >= max_attempts:
+        delivery.status = "failed"
+        delivery.last_error = error
+        run.failed.append(delivery.id)
+        audit(
+            session,
+            actor=OUTBOX_ACTOR,
+            action="delivery.failed",
+            object_type="delivery",
+            object_id=delivery.id,
+            at=now,
+            details={"attempts": delivery.attempts, "last_error": error},
+        )
+    else:
+        delivery.status = "pending"
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+        delivery.last_error = error
+        run.retrying.append(delivery.id)
+    session.commit()
+
+
+def absolute(link: str, base_url: str | None) -> str:
+    """A link made absolute from the web app's address; an absolute one (or no base) as is."""
+    if base_url is None or "://" in link:
+        return link
+    return base_url.rstrip("/") + "/" + link.lstrip("/")
+
+
+def absolute_links(payload: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
+    """The payload with its links, and their mention in the text's ``Links:`` line, absolute."""
+    links = {name: str(url) for name, url in (payload.get("links") or {}).items()}
+    if base_url is None or not links:
+        return dict(payload)
+    full = {name: absolute(url, base_url) for name, url in links.items()}
+    lines = str(payload.get("text", "")).split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("Links: "):
+            lines[i] = "Links: " + "; ".join(f"{n}: {u}" for n, u in sorted(full.items()))
+    return {**payload, "links": full, "text": "\n".join(lines)}
+
+
+DIGEST_TOP = 5
+INBOX = "/flags"
+
+
+def digest_payload(
+    session: Session, batch: Sequence[Delivery], base_url: str | None, note: str | None
+) -> dict[str, Any]:
+    """One message for a batch of one recipient's deliveries: how many flags by fit issue, the
+    newest few (by their data's date) with their accounts' links, and a link to the inbox.
+
+    Its idempotency key is derived from the deliveries' own keys, so a retry of the same batch
+    carries the same key."""
+    from icploop.flags.records import FIT_ISSUES
+
+    flags = sorted(
+        (d.flag for d in batch),
+        key=lambda f: (f.data_date or dt.date.min, f.id),
+        reverse=True,
+    )
+    by_issue: dict[str, int] = {}
+    for flag in flags:
+        label = FIT_ISSUES.get(flag.fit_issue, flag.fit_issue)
+        by_issue[label] = by_issue.get(label, 0) + 1
+    counts = ", ".join(f"{label} {n}" for label, n in sorted(by_issue.items()))
+    inbox = absolute(INBOX, base_url)
+    lines = [f"icploop: {len(flags)} new bad-fit flag(s): {counts}"]
+    if note:
+        lines.append(note)
+    for flag in flags[:DIGEST_TOP]:
+        account = absolute((flag.links or {}).get("account", f"/accounts/{flag.account_id}"),
+                           base_url)  # fmt: skip
+        issue = FIT_ISSUES.get(flag.fit_issue, flag.fit_issue)
+        lines.append(f"- {flag.account_id} | {issue} | {flag.evidence} ({account})")
+    if len(flags) > DIGEST_TOP:
+        lines.append(f"and {len(flags) - DIGEST_TOP} more")
+    lines.append(f"Inbox: {inbox}")
+    keys = sorted(str(d.payload.get(IDEMPOTENCY_KEY)) for d in batch)
+    digest_key = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+    first = batch[0].payload
+    return {
+        "subject": f"[icploop] {len(flags)} new bad-fit flag(s)",
+        "text": "\n".join(lines),
+        "links": {"inbox": inbox},
+        "email": first.get("email"),
+        "author": OUTBOX_ACTOR,
+        "flag_ids": [f.id for f in flags],
+        IDEMPOTENCY_KEY: f"icploop-digest-{digest_key}",
+    }
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Whether a channel can deliver here, and the deliveries waiting for it."""
+
+    channel: str
+    configured: bool
+    waiting: int
+    why: str | None = None
+    """What to set when the channel is not configured."""
+
+    def line(self) -> str:
+        """One line for the CLI."""
+        if self.configured:
+            return f"{self.channel}: delivers ({self.waiting} waiting)"
+        return f"{self.channel}: cannot deliver: {self.why}; {self.waiting} deliveries waiting"
+
+
+UNCONFIGURED = {
+    "webhook": "no webhook URL (set ICPLOOP_WEBHOOK_URL)",
+    "email": "no SMTP server (set ICPLOOP_SMTP_HOST)",
+    "crm_csv": "no CRM-note file",
+}
+
+
+def channel_status(session: Session, channels: Collection[str]) -> list[ChannelStatus]:
+    """Each channel's status: ``channels`` are the configured ones; a channel that is not
+    configured is listed when deliveries wait for it (or it is the webhook or email)."""
+    waiting = dict(
+        session.execute(
+            select(Delivery.channel, func.count())
+            .where(Delivery.status.in_(("pending", "sending")))
+            .group_by(Delivery.channel)
+        ).all()
+    )
+    names = sorted({*channels, *waiting, "webhook", "email"})
+    statuses = []
+    for name in names:
+        why = None if name in channels else UNCONFIGURED.get(name, "not configured")
+        statuses.append(ChannelStatus(name, name in channels, int(waiting.get(name, 0)), why))
+    return statuses
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -232,3 +379,9 @@ def requeue(session: Session, delivery_id: int, actor: str, now: dt.datetime) ->
     )
     session.flush()
     return delivery
+
+
+def blocked_channels(session: Session, configured: Collection[str]) -> list[str]:
+    """One line for each channel that cannot deliver here (the webhook and email always, any
+    other when deliveries wait for it): what to set and how many deliveries wait."""
+    return [s.line() for s in channel_status(session, configured) if not s.configured]

@@ -113,9 +113,10 @@ def create_flag(
 def edit_evidence(
     session: Session, flag_id: int, evidence: str, actor: str, now: dt.datetime | None = None
 ) -> Flag:
-    """Replace a draft flag's evidence; a sent flag is what its recipients read, so it is frozen."""
+    """Replace an unsent flag's evidence; a sent flag is what its recipients read, so it is
+    frozen."""
     flag = _get(session, flag_id)
-    if flag.status != "draft":
+    if flag.status == "sent":
         raise IcploopError(
             f"flag {flag_id} was sent; its evidence can no longer change",
             "raise a new flag if the evidence has changed",
@@ -151,13 +152,14 @@ def _payload(flag: Flag, text: str, email: str | None) -> dict[str, Any]:
 def send_flag(
     session: Session, flag_id: int, actor: str, routing: RoutingRules, now: dt.datetime
 ) -> SendResult:
-    """Mark a draft flag sent and enqueue one delivery per resolved recipient and channel.
+    """Mark a draft (or recorded) flag sent and enqueue one delivery per resolved recipient
+    and channel.
 
     The outbox rows are added in the caller's transaction, so the flag is sent if and only if its
     deliveries are recorded. Recipients routing cannot resolve are returned as warnings.
     """
     flag = _get(session, flag_id)
-    if flag.status != "draft":
+    if flag.status == "sent":  # a draft, or one recorded unsent by the backfill window
         raise IcploopError(f"flag {flag_id} was already sent", "nothing to do")
     resolution = resolve_recipients(session, flag, routing)
     flag.status = "sent"

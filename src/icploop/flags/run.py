@@ -25,6 +25,7 @@ from icploop.flags.people import sync_people
 from icploop.flags.records import create_flag, send_flag
 from icploop.flags.routing import RoutingRules
 from icploop.store import fit_tags
+from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag
 
@@ -42,6 +43,8 @@ class TaggingReport:
     watch_added: int = 0
     flags_sent: list[int] = field(default_factory=list)
     departure_flags: list[int] = field(default_factory=list)
+    flags_held: list[int] = field(default_factory=list)
+    """Flags recorded, not sent: their data is older than ``hold_before``."""
     warnings: list[str] = field(default_factory=list)
     by_segment: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -66,12 +69,15 @@ def run_tagging(
     actor: str = "fit-run",
     send: bool = True,
     icp_periods: Sequence[CriteriaPeriod] = (),
+    hold_before: dt.date | None = None,
 ) -> TaggingReport:
     """Tag every account past day 90 that has no tag, and flag (and send) each new bad fit.
 
     ``icp_periods`` are the published ICP versions (each account is matched against the one in
     force at its close). The people of the ``org`` table are synced first so that flags route
-    to current roles.
+    to current roles. Each flag is dated at its data (the deal's tagging day, a champion's
+    departure); one dated before ``hold_before`` is recorded but not sent (the backfill
+    window of a first run: ``flags_held``).
     """
     inputs = fit_inputs(backend)
     fit = compute_fit(inputs, as_of, config, icp_periods)
@@ -104,12 +110,18 @@ def run_tagging(
                 actor=actor,
                 now=now,
             )
+            day90 = dt.timedelta(days=config.thresholds.tag_after_days)
+            due = tag.close_date + day90 if tag.close_date else as_of
+            flag.data_date = min(due, as_of)
+            if _held(session, flag, hold_before, actor, now):
+                report.flags_held.append(flag.id)
+                continue
             if send:
                 result = send_flag(session, flag.id, actor, routing, now)
                 report.warnings.extend(result.warnings)
             report.flags_sent.append(flag.id)
         report.departure_flags = _flag_departures(
-            session, inputs, as_of, owners, routing, actor, send, report.warnings
+            session, inputs, as_of, owners, routing, actor, send, report, hold_before
         )
         current = pd.DataFrame(
             [(t.account_id, t.tag) for t in fit_tags.list_current(session)],
@@ -127,7 +139,8 @@ def _flag_departures(
     routing: RoutingRules,
     actor: str,
     send: bool,
-    warnings: list[str],
+    report: TaggingReport,
+    hold_before: dt.date | None,
 ) -> list[int]:
     """A champion-vulnerability flag for each tagged, still-paying account whose champion has
     left since close, once per account (an existing flag of that kind is not repeated)."""
@@ -170,10 +183,27 @@ def _flag_departures(
             actor=actor,
             now=now,
         )
+        flag.data_date = pd.Timestamp(left.iloc[-1]["departed_on"]).date()
+        if _held(session, flag, hold_before, actor, now):
+            report.flags_held.append(flag.id)
+            continue
         if send:
-            warnings.extend(send_flag(session, flag.id, actor, routing, now).warnings)
+            report.warnings.extend(send_flag(session, flag.id, actor, routing, now).warnings)
         created.append(flag.id)
     return created
+
+
+def _held(
+    session: Session, flag: Flag, hold_before: dt.date | None, actor: str, now: dt.datetime
+) -> bool:
+    """Record a flag whose data is older than ``hold_before`` without sending it."""
+    if hold_before is None or flag.data_date is None or flag.data_date >= hold_before:
+        return False
+    flag.status = "recorded"
+    audit(session, actor=actor, action="flag.recorded", object_type="flag", object_id=flag.id,
+          at=now, details={"data_date": flag.data_date.isoformat(),
+                           "held_before": hold_before.isoformat()})  # fmt: skip
+    return True
 
 
 def tag_mix(tags: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:

@@ -140,10 +140,18 @@ class Flag(Base):
     ae: Mapped[str | None] = mapped_column(String(200))
     csm: Mapped[str | None] = mapped_column(String(200))
     links: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | sent
+    # draft | sent | recorded (about data older than the backfill window: kept, not delivered)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # the day of the data the flag is about (day 90 of the deal, a champion's departure);
+    # None: raised by hand or before data dates were kept
+    data_date: Mapped[dt.date | None] = mapped_column(Date)
+    # triage: new | acknowledged | resolved, with who moved it there and when
+    state: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    state_by: Mapped[str | None] = mapped_column(String(200))
+    state_at: Mapped[dt.datetime | None]
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="flag")
 
@@ -186,6 +194,8 @@ class WatchItem(Base):
     reviewed_at: Mapped[dt.datetime | None]
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str | None] = mapped_column(Text)
+    # not due again before this day (a snooze; its history is in the audit log)
+    snoozed_until: Mapped[dt.date | None] = mapped_column(Date)
 
     fit_tag: Mapped[FitTag] = relationship()
 

@@ -28,7 +28,7 @@ def flags_page(
 ) -> HTMLResponse:
     """The flags in the person's inbox, newest first."""
     query = flag_inbox(session, user)
-    if status in ("draft", "sent"):
+    if status in ("draft", "sent", "recorded"):
         from icploop.store.models import Flag
 
         query = query.where(Flag.status == status)
