@@ -33,6 +33,9 @@ _COMPARE = {
     ">=": operator.ge,
 }
 
+#: what a rule's value (or each value of its list) may not be: a list or mapping in itself
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
 
 class Rule(BaseModel):
     """One criterion: ``attribute op value``, with why it is there and where the evidence is."""
@@ -52,7 +55,11 @@ class Rule(BaseModel):
         if info.data.get("op") in ("in", "not_in"):
             if not isinstance(value, list | tuple) or not value:
                 raise ValueError("'in' and 'not_in' need a non-empty list of values")
+            if any(isinstance(v, _CONTAINERS) for v in value):
+                raise ValueError("the list of an 'in' or 'not_in' rule holds single values")
             return tuple(value)
+        if isinstance(value, _CONTAINERS):
+            raise ValueError("a rule compares with one value (a list only with in / not_in)")
         return value
 
     def describe(self) -> str:

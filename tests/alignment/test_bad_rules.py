@@ -120,6 +120,12 @@ def test_the_cli_refuses_a_bad_segment_and_lets_owner_or_revops_delete(
            "2024-01-01", "--as", MARKETING, *w]  # fmt: skip
     refused = runner.invoke(app, [*add, "bad", "--segment", "seats_at_close < abc"])
     assert refused.exit_code == 1 and "holds numbers" in refused.output
+    # a rule as JSON nested 1,000 deep, or 900 deep (parsed, but not one value), is one line
+    for depth, problem in ((1000, "nested too deeply"), (900, "holds single values")):
+        deep = '{"attribute": "industry", "op": "in", "value": ' + "[" * depth + "]" * depth + "}"
+        result = runner.invoke(app, [*add, "deep", "--segment", deep])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) <= 2 and problem in result.output
     for name in ("mine", "theirs"):
         made = runner.invoke(app, [*add, name, "--segment", "industry == Retail"])
         assert made.exit_code == 0, made.output

@@ -112,3 +112,68 @@ def test_an_icp_draft_is_checked_against_the_accounts_and_can_be_deleted(web: We
                           follow_redirects=False)  # fmt: skip
     assert deleted.status_code == 303
     assert "cannot be shown" not in client.get("/icp").text
+
+
+def test_experiments_in_the_api_are_checked_when_recorded_and_changed_by_owner_or_revops(
+    web: WebWorld,
+) -> None:
+    api = web.client()
+    marketing, sales = web.bearer("marketing"), web.bearer("sales_manager")
+    body = {"name": "api-exp", "segment": ["industry == Hospitality"], "change_kind": "campaign",
+            "change": "c", "start": "2023-01-01"}  # fmt: skip
+    for segment, problem in (
+        ("seats_at_close < abc", "holds numbers, and 'abc' is not one"),
+        ("nosuchcolumn == 1", "there is no attribute 'nosuchcolumn'"),
+    ):
+        bad = api.post(
+            "/api/v1/experiments", headers=marketing, json={**body, "segment": [segment]}
+        )
+        assert bad.status_code == 400 and problem in bad.json()["error"]["message"]
+    deep = '{"attribute": "industry", "op": "in", "value": ' + "[" * 975 + "]" * 975 + "}"
+    whole = "[" * 1000 + "]" * 1000  # the request body itself
+    for response in (
+        api.post("/api/v1/experiments", headers=marketing, json={**body, "segment": [deep]}),
+        api.post(
+            "/api/v1/experiments",
+            content=whole,
+            headers={**marketing, "Content-Type": "application/json"},
+        ),
+    ):
+        assert response.status_code in (400, 422), response.text
+        assert "\n" not in response.json()["error"]["message"]
+    bad_control = api.post("/api/v1/experiments", headers=marketing, json={
+        **body, "control": {"kind": "segment", "rules": ["nosuch == 1"]}})  # fmt: skip
+    assert bad_control.status_code == 400
+    assert "the control segment" in bad_control.json()["error"]["message"]
+    assert api.get("/api/v1/experiments", headers=marketing).json() == []
+    made = api.post("/api/v1/experiments", headers=marketing, json=body)
+    assert made.status_code == 201, made.text
+    number = made.json()["id"]
+    assert made.json()["segment"] == "industry == Hospitality"
+    listed = api.get("/api/v1/experiments", headers=web.bearer("csm")).json()
+    assert [e["name"] for e in listed] == ["api-exp"]
+    # another experimenter may neither end nor delete it; who recorded it and RevOps may
+    end = {"end": "2023-06-30"}
+    assert api.post(f"/api/v1/experiments/{number}/end", headers=sales, json=end).status_code == 403
+    assert api.delete(f"/api/v1/experiments/{number}", headers=sales).status_code == 403
+    ended = api.post(f"/api/v1/experiments/{number}/end", headers=marketing, json=end)
+    assert ended.status_code == 200 and ended.json()["end"] == "2023-06-30"
+    early = api.post(
+        f"/api/v1/experiments/{number}/end", headers=marketing, json={"end": "2022-01-01"}
+    )
+    assert early.status_code == 400 and "before the experiment's start" in early.text
+    assert (
+        api.delete(f"/api/v1/experiments/{number}", headers=web.bearer("revops")).status_code == 204
+    )
+    assert api.delete(f"/api/v1/experiments/{number}", headers=marketing).status_code == 404
+    assert api.get("/api/v1/experiments", headers=marketing).json() == []
+    with web.store() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == "experiment").order_by(AuditEvent.id)
+        ).all()
+    trail = [e for e in events if e.details.get("name") == "api-exp"]
+    assert [e.action for e in trail] == ["experiment.add", "experiment.stop", "experiment.delete"]
+    assert trail[-1].actor != trail[0].actor  # RevOps deleted what marketing recorded
+    assert trail[-1].details["segment"] == [
+        {"attribute": "industry", "op": "==", "value": "Hospitality"}
+    ]

@@ -61,7 +61,7 @@ def parse_rule(text: str) -> Rule:
         match = _RULE.match(stripped)
         if not match:
             raise IcploopError(
-                f"cannot read the rule {text!r}",
+                f"cannot read the rule {_short(text)}",
                 "write 'attribute op value', op one of == != < <= > >= in not_in, "
                 "e.g. 'industry == Hospitality' or 'industry in [Retail, Travel]'",
             )
@@ -76,8 +76,30 @@ def parse_rule(text: str) -> Rule:
         else:
             value = _scalar(raw)
         return Rule(attribute=attribute, op=op, value=value)
-    except (PydanticError, json.JSONDecodeError) as exc:
-        raise IcploopError(f"invalid rule {text!r}: {exc}".splitlines()[0]) from None
+    except PydanticError as exc:
+        raise IcploopError(f"invalid rule {_short(text)}: {_first(exc)}") from None
+    except json.JSONDecodeError as exc:
+        raise IcploopError(f"invalid rule {_short(text)}: {exc}".splitlines()[0]) from None
+    except RecursionError:
+        raise IcploopError(
+            f"invalid rule {_short(text)}: its JSON is nested too deeply",
+            "a rule's value is one value or a list of values",
+        ) from None
+
+
+def _first(exc: PydanticError) -> str:
+    """The first problem pydantic found, as one line (``field: message``)."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """A rule's text for a message: quoted, cut to ``limit`` characters."""
+    return (
+        repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
+    )
 
 
 def _rules(rules: list[Rule | dict[str, Any] | str]) -> list[dict[str, Any]]:
@@ -89,7 +111,7 @@ def _rules(rules: list[Rule | dict[str, Any] | str]) -> list[dict[str, Any]]:
             try:
                 rule = Rule.model_validate(rule)
             except PydanticError as exc:
-                raise IcploopError(f"invalid rule {rule!r}: {exc}".splitlines()[0]) from None
+                raise IcploopError(f"invalid rule {_short(str(rule))}: {_first(exc)}") from None
         out.append(rule.model_dump(mode="json", include={"attribute", "op", "value"}))
     return out
 

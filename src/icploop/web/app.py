@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from icploop import __version__
 from icploop.config import Settings
-from icploop.web import api, errors
+from icploop.web import api, api_experiments, errors
 from icploop.web.deps import guard_api
 from icploop.web.pressure import GATE_WAIT, Gate
 from icploop.web.routes import (
@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(api.router)
+    app.include_router(api_experiments.router)
 
     @app.get(
         "/openapi.json", name="openapi", include_in_schema=False, dependencies=[Depends(guard_api)]

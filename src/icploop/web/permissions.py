@@ -133,6 +133,10 @@ ROUTE_ACTIONS: dict[str, str] = {
     "token_revoke_page": "tokens.manage",
     "api_tokens": "tokens.read",
     "api_token_revoke": "tokens.manage",
+    "api_experiments": "read",
+    "api_experiment_add": "experiment.add",
+    "api_experiment_end": "experiment.manage",
+    "api_experiment_delete": "experiment.manage",
 }
 
 
