@@ -137,3 +137,41 @@ def test_listing_filters_by_tag_and_refuses_unknown_tags(session: Session) -> No
     assert [t.account_id for t in fit_tags.list_current(session, "bad_fit")] == ["C"]
     with pytest.raises(IcploopError, match="unknown fit tag"):
         fit_tags.list_current(session, "terrible_fit")
+
+
+NOON = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def test_a_watch_entry_is_reviewed_or_snoozed_with_its_history(session: Session) -> None:
+    fit_tags.record_run(session, _fit_frame(), AS_OF, {}, 180)
+    due_day = dt.date(2026, 11, 2)
+    assert [w.account_id for w in fit_tags.watch_list(session, due_day)] == ["B"]
+    fit_tags.snooze_watch(session, "B", dt.date(2026, 12, 1), "renewal call first", "csm.kim", NOON)
+    session.commit()
+    # off the due list until the snooze ends, on it again from that day; still listed with --all
+    assert fit_tags.watch_list(session, due_day) == []
+    assert fit_tags.watch_count(session, dt.date(2026, 11, 30)) == 0
+    assert [w.account_id for w in fit_tags.watch_list(session, dt.date(2026, 12, 1))] == ["B"]
+    assert fit_tags.watch_count(session, due_day, due_only=False) == 1
+    fit_tags.review_watch(session, "B", "stays near: second team onboarding", "cs.lead", NOON)
+    session.commit()
+    assert fit_tags.watch_list(session, dt.date(2027, 1, 1)) == []
+    history = fit_tags.watch_history(session, "B")
+    assert [(e.action, e.actor) for e in history] == [
+        ("watch.snoozed", "csm.kim"),
+        ("watch.reviewed", "cs.lead"),
+    ]
+    assert history[0].details["until"] == "2026-12-01"
+    with pytest.raises(IcploopError, match="no watch-list entry awaiting review"):
+        fit_tags.review_watch(session, "B", "again", "cs.lead", NOON)
+
+
+def test_a_snooze_needs_a_later_day_and_a_reason(session: Session) -> None:
+    fit_tags.record_run(session, _fit_frame(), AS_OF, {}, 180)
+    with pytest.raises(IcploopError, match="not after today"):
+        fit_tags.snooze_watch(session, "B", NOON.date(), "later", "csm.kim", NOON)
+    with pytest.raises(IcploopError, match="needs its reason"):
+        fit_tags.snooze_watch(session, "B", dt.date(2027, 1, 1), " ", "csm.kim", NOON)
+    with pytest.raises(IcploopError, match="needs its outcome"):
+        fit_tags.review_watch(session, "B", "", "csm.kim", NOON)
+    assert fit_tags.watch_history(session, "B") == []

@@ -37,13 +37,16 @@ from icploop.flags import (
 )
 from icploop.flags.channels import ChannelSettings, configured_channels
 from icploop.flags.outbox import blocked_channels
+from icploop.flags.triage import flag_history, set_flag_state
 from icploop.metrics.movements import movements
 from icploop.metrics.tables import CanonicalTables
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Flag
 
 STUCK_COLUMNS = ("id", "flag_id", "channel", "recipient", "status", "attempts", "last_error")
-flags_app = typer.Typer(help="Bad-fit flags: list, show, edit, send, deliver, stuck deliveries.")
+flags_app = typer.Typer(
+    help="Bad-fit flags: list, show, edit, send, triage, deliver, stuck deliveries."
+)
 
 
 @flags_app.command("list")
@@ -53,6 +56,9 @@ def list_flags(
         str | None,
         typer.Option(help="draft, sent or recorded (older than the backfill window, not sent)."),
     ] = None,
+    state: Annotated[
+        str | None, typer.Option(help="new, acknowledged or resolved (triage).")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Flags, newest first, and each channel that cannot deliver (with what waits for it)."""
@@ -61,6 +67,8 @@ def list_flags(
         query = select(Flag).order_by(Flag.id.desc())
         if status:
             query = query.where(Flag.status == status)
+        if state:
+            query = query.where(Flag.state == state, Flag.status != "draft")
         flags = list(session.scalars(query))
         rows = [
             {
@@ -69,6 +77,8 @@ def list_flags(
                 "fit_issue": f.fit_issue,
                 "status": f.status,
                 "data_date": f.data_date.isoformat() if f.data_date else None,
+                "state": None if f.status == "draft" else f.state,
+                "state_by": f.state_by,
                 "ae": f.ae,
                 "csm": f.csm,
                 "evidence": f.evidence,
@@ -79,7 +89,7 @@ def list_flags(
             rows,
             json,
             {"id": "id", "account_id": "account", "fit_issue": "fit issue", "status": "status",
-             "data_date": "data of", "ae": "AE", "evidence": "evidence"},
+             "data_date": "data of", "state": "state", "ae": "AE", "evidence": "evidence"},
             "{n} flag(s)",
         )  # fmt: skip
         if not json:
@@ -98,6 +108,9 @@ def show(flag_id: int, workspace: WorkspaceOption = None) -> None:
         console.print(format_flag(flag), markup=False, highlight=False)
         for d in flag.deliveries:
             console.print(f"  -> {d.channel}:{d.recipient} ({d.recipient_role}) {d.status}")
+        for e in flag_history(session, flag.id):
+            console.print(f"  {e.at:%Y-%m-%d %H:%M} {e.actor}: {e.action} {e.details or ''}",
+                          markup=False, highlight=False)  # fmt: skip
 
 
 @flags_app.command("edit")
@@ -127,6 +140,22 @@ def send(
             console.print(f"queued {d.channel}:{d.recipient} ({d.recipient_role})")
         for warning in result.warnings:
             console.print(f"[yellow]routing:[/] {warning}")
+
+
+@flags_app.command("state")
+def state_command(
+    flag_id: int,
+    new_state: Annotated[
+        str, typer.Argument(metavar="STATE", help="new, acknowledged or resolved.")
+    ],
+    actor: ActorOption,
+    note: Annotated[str, typer.Option(help="Why, in a sentence (kept in the history).")] = "",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Triage a sent or recorded flag: acknowledge it, resolve it, or set it back to new."""
+    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
+        flag = set_flag_state(session, flag_id, new_state, actor, utcnow(), note)
+        console.print(f"flag {flag.id}: {flag.state} (by {actor})")
 
 
 @flags_app.command("deliver")

@@ -64,7 +64,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "tenure, no departure yet), with Kaplan-Meier intervals.",
     ),
     "fit": ("fit", "The 90-day fit tag: run, show, list, override, quick check, watch list."),
-    "flags": ("flags", "Bad-fit flags: list, show, edit, send, deliver, stuck deliveries."),
+    "flags": ("flags", "Bad-fit flags: list, show, edit, send, triage, deliver, stuck deliveries."),
+    "watch": ("watch", "The 180-day watch list: list, mark reviewed, snooze, history."),
     "icp": ("icp", "The ICP document: versions, diff, YAML, publish, implementation steps."),
     "model": ("scoring", "The fit model trained on retention: train, report, points table."),
     "score": (

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
@@ -22,7 +22,7 @@ from icploop.fit.rubric import combine
 from icploop.ingest.schema import FIT_TAGS
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
-from icploop.store.models import FitSignal, FitTag, WatchItem
+from icploop.store.models import AuditEvent, FitSignal, FitTag, WatchItem
 
 SIGNAL_VALUES = ("strong", "near", "bad")
 
@@ -290,14 +290,17 @@ def quick_check(
 
 def _watching(as_of: dt.date, due_only: bool) -> Any:
     query = select(WatchItem).where(WatchItem.reviewed_at.is_(None))
-    return query.where(WatchItem.due_date <= as_of) if due_only else query
+    if not due_only:
+        return query
+    awake = or_(WatchItem.snoozed_until.is_(None), WatchItem.snoozed_until <= as_of)
+    return query.where(WatchItem.due_date <= as_of, awake)
 
 
 def watch_list(
     session: Session, as_of: dt.date, due_only: bool = True, limit: int | None = None
 ) -> list[WatchItem]:
-    """Near-fit accounts awaiting their 180-day review (only those due by ``as_of`` by default),
-    earliest due first; at most ``limit`` of them."""
+    """Near-fit accounts awaiting their 180-day review (only those due by ``as_of`` and not
+    snoozed past it by default), earliest due first; at most ``limit`` of them."""
     query = _watching(as_of, due_only).order_by(WatchItem.due_date, WatchItem.account_id)
     return list(session.scalars(query.limit(limit)))
 
@@ -314,3 +317,71 @@ def tag_counts(session: Session) -> dict[str, int]:
         select(FitTag.tag, func.count()).where(FitTag.current.is_(True)).group_by(FitTag.tag)
     )
     return {str(tag): int(n) for tag, n in rows}
+
+
+WATCH_OBJECT = "watch_item"
+
+
+def open_watch_item(session: Session, account_id: str) -> WatchItem:
+    """The account's watch-list entry awaiting review."""
+    item = session.scalars(
+        select(WatchItem)
+        .where(WatchItem.account_id == account_id, WatchItem.reviewed_at.is_(None))
+        .order_by(WatchItem.id.desc())
+        .limit(1)
+    ).first()
+    if item is None:
+        raise IcploopError(
+            f"account {account_id} has no watch-list entry awaiting review",
+            "list the watch list (icploop watch list --all) to find one",
+        )
+    return item
+
+
+def review_watch(
+    session: Session, account_id: str, outcome: str, actor: str, now: dt.datetime
+) -> WatchItem:
+    """Mark the account's watch-list entry reviewed, with what the review found."""
+    if not outcome.strip():
+        raise IcploopError("a review needs its outcome", "say in a sentence what the review found")
+    item = open_watch_item(session, account_id)
+    item.reviewed_at, item.reviewed_by, item.outcome = now, actor, outcome.strip()
+    audit(session, actor=actor, action="watch.reviewed", object_type=WATCH_OBJECT,
+          object_id=item.id, at=now,
+          details={"account_id": account_id, "outcome": item.outcome})  # fmt: skip
+    session.flush()
+    return item
+
+
+def snooze_watch(
+    session: Session,
+    account_id: str,
+    until: dt.date,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> WatchItem:
+    """Keep the account's watch-list entry off the due list until ``until`` (a later day)."""
+    if until <= now.date():
+        raise IcploopError(f"cannot snooze until {until}: that is not after today",
+                           "give a later day")  # fmt: skip
+    if not reason.strip():
+        raise IcploopError("a snooze needs its reason", "say in a sentence why it can wait")
+    item = open_watch_item(session, account_id)
+    before, item.snoozed_until = item.snoozed_until, until
+    audit(session, actor=actor, action="watch.snoozed", object_type=WATCH_OBJECT,
+          object_id=item.id, at=now,
+          details={"account_id": account_id, "until": until.isoformat(), "reason": reason.strip(),
+                   "before": before.isoformat() if before else None})  # fmt: skip
+    session.flush()
+    return item
+
+
+def watch_history(session: Session, account_id: str) -> list[AuditEvent]:
+    """Every review and snooze of the account's watch-list entries, oldest first."""
+    ids = [str(i) for i in session.scalars(
+        select(WatchItem.id).where(WatchItem.account_id == account_id))]  # fmt: skip
+    query = select(AuditEvent).where(
+        AuditEvent.object_type == WATCH_OBJECT, AuditEvent.object_id.in_(ids)
+    )
+    return list(session.scalars(query.order_by(AuditEvent.at, AuditEvent.id)))
