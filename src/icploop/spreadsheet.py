@@ -4,7 +4,7 @@ written.
 A spreadsheet program treats a cell beginning with ``=``, ``+``, ``-`` or ``@`` as a formula
 (``=HYPERLINK(...)`` opens a site, ``=cmd|...`` ran programs in older versions), and a leading
 tab or carriage return can hide such a start. Every CSV icploop writes for people to open (the
-scored leads, the CRM notes, the points table) goes through :func:`neutralise`, which puts a
+scored leads, the CRM notes, the points table, a load's rejects file) goes through :func:`neutralise`, which puts a
 ``'`` before such a text so that it shows as text; plain numbers (``-12.5``, ``+3``) are left as
 they are, since a number is not a formula. The loader counts such values in what it stores and
 says so, because the data came from somewhere a person might open too.

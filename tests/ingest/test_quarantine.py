@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from icploop.cli.main import app
 from icploop.errors import IcploopError, ValidationError
 from icploop.ingest.load import load_paths
+from icploop.ingest.mapping import parse_mapping
 
 from .conftest import snapshot
 
@@ -146,3 +147,23 @@ def test_a_thousand_rows_with_one_cause_read_as_one_line(
         "e.g. row 2: got 'BRL'"
     )
     assert len(lines) == 3  # the two lines and the hint
+
+
+def test_the_rejects_file_never_holds_a_formula(backend: BaseBackend, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text(ACCOUNTS)
+    (folder / "=deals.csv").write_text(DEALS)  # a file name a spreadsheet would run
+    deal_columns = ", ".join(f"{c}: {c}" for c in DEALS.splitlines()[0].split(","))
+    mapping = parse_mapping(
+        "tables:\n  - table: accounts\n    files: accounts.csv\n"
+        "    columns: {account_id: account_id, name: name, employees: employees}\n"
+        f"  - table: deals\n    files: '=deals.csv'\n    columns: {{{deal_columns}}}\n"
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = load_paths(backend, [folder], mapping, max_rejects=3, rejects=rejects)
+    assert result.rejected == 3
+    with rejects.open(newline="", encoding="utf-8") as fh:
+        refused = list(csv.reader(fh))[1:]
+    assert [r[0] for r in refused] == ["'=deals.csv"] * 3
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in refused for cell in r)

@@ -99,3 +99,21 @@ def test_a_hand_made_table_bins_values_as_documented() -> None:
     totals = table.points(frame)["points"]
     assert list(totals) == [0, 40, 7]
     assert list(table.tiers(totals)) == ["D", "A", "C"]
+
+
+def test_the_exported_table_shows_a_formula_like_category_as_text() -> None:
+    """A category from the data such as =HYPERLINK(...) is written with a leading ' so that a
+    spreadsheet shows it instead of running it; a negative cut stays a number."""
+    table = PointsTable(
+        [
+            PointsBin("industry", '=HYPERLINK("http://x.test")', 10),
+            PointsBin("industry", "@SUM(A1)", 4),
+            PointsBin("industry", "(other)", 0),
+            PointsBin("margin", "< -5", 0, None, -5),
+            PointsBin("margin", ">= -5", 3, -5, None),
+        ],
+        {"A": 10, "B": 5, "C": 1},
+    )
+    rows = list(csv.DictReader(io.StringIO(table.to_csv())))
+    assert [r["bin"] for r in rows[:2]] == ['\'=HYPERLINK("http://x.test")', "'@SUM(A1)"]
+    assert [r["high"] for r in rows if r["attribute"] == "margin"] == ["-5", ""]

@@ -27,6 +27,7 @@ from typing import Any
 from icploop.errors import IcploopError, Problem
 from icploop.ingest import validate
 from icploop.ingest.schema import LOADABLE_TABLES, TABLES
+from icploop.spreadsheet import neutralise
 
 REFUSED = "_refused"
 MAX_ROUNDS = 10
@@ -117,7 +118,7 @@ def _write(
     path: Path,
 ) -> None:
     """The rejects CSV: one line per refused row (file, spreadsheet row, its problems, and its
-    values as the mapping read them, as JSON)."""
+    values as the mapping read them, as JSON), no cell a spreadsheet would run as a formula."""
     by_row: dict[tuple[int, int], list[Problem]] = {}
     for src, rid, problem in found:
         listed = by_row.setdefault((src, rid), [])
@@ -134,15 +135,14 @@ def _write(
             ):
                 stage = stages[src]
                 values = {c: texts.get((src, rid, c)) for c in stage.mapped.texts}
-                out.writerow(
-                    [
-                        stage.label,
-                        listed[0].row,
-                        stage.table,
-                        " | ".join(_problem_text(p) for p in listed),
-                        json.dumps(values, ensure_ascii=False, default=str),
-                    ]
-                )
+                cells = [
+                    stage.label,
+                    listed[0].row,
+                    stage.table,
+                    " | ".join(_problem_text(p) for p in listed),
+                    json.dumps(values, ensure_ascii=False, default=str),
+                ]
+                out.writerow([neutralise(cell) for cell in cells])
     except OSError as exc:
         raise IcploopError(
             f"cannot write the rejects file {path}: {exc.strerror}; nothing was loaded"
