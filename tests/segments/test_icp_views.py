@@ -11,7 +11,12 @@ import pytest
 from icploop.errors import IcploopError
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
-from icploop.segments.why_we_win import use_case_concentration, why_we_win, win_rate_table
+from icploop.segments.why_we_win import (
+    use_case_concentration,
+    use_case_ranking,
+    why_we_win,
+    win_rate_table,
+)
 
 QUARTERS = [f"{y}Q{q}" for y in (2022, 2023, 2024) for q in (1, 2, 3, 4)]
 
@@ -56,6 +61,7 @@ def outcomes(seed: int, n: int = 4000, planted: bool = True) -> pd.DataFrame:
     f["start_mrr"] = rng.gamma(4, 250, n)
     f["ltv"] = f["start_mrr"] * 24 * worth * np.where(churn, 0.3, 1.0)
     f["churned_mrr"] = np.where(churn & (qi < len(QUARTERS) - 2), f["start_mrr"], 0.0)
+    f["nrr_12m"] = np.where(qi < len(QUARTERS) - 2, np.where(churn, 0.0, 1.0), np.nan)
     stall_p = np.where(planted & retail_recent, 0.6, 0.2)
     f["stalled"] = rng.random(n) < stall_p
     return f
@@ -90,7 +96,12 @@ def test_the_value_view_holds_more_value_and_less_churned_mrr_than_the_intent_vi
     assert s.loc["value", "ltv_share"] > 2 * s.loc["value", "account_share"]
     assert s.loc["intent", "churned_mrr_share"] > s.loc["value", "churned_mrr_share"] + 0.2
     assert s.loc["intent", "ltv_share"] < s.loc["value", "ltv_share"]
+    # side by side: the value ICP keeps more of its MRR than it loses, the intent view less
+    value, intent = s.loc["value"], s.loc["intent"]
+    assert value.retained_mrr_share > value.mrr_share > value.churned_mrr_share
+    assert intent.churned_mrr_share > intent.mrr_share > intent.retained_mrr_share
     assert result.sentence.startswith("The value-based ICP covers")
+    assert "of the MRR retained after 12 months" in result.sentence
     assert "intent view covers" in result.sentence
     assert result.recent_quarters == tuple(QUARTERS[-4:])
 
@@ -102,6 +113,20 @@ def test_on_null_data_each_view_holds_value_in_proportion_to_its_accounts() -> N
         assert set(s["view"]) == {"value", "intent", "lookalike"}
         assert np.allclose(s["ltv_share"], s["account_share"], atol=0.08)
         assert np.allclose(s["churned_mrr_share"], s["account_share"], atol=0.12)
+        assert np.allclose(s["retained_mrr_share"], s["mrr_share"], atol=0.05)
+
+
+def test_the_candidates_are_properties_of_the_customer_never_its_owner() -> None:
+    acc = outcomes(seed=14)
+    # the AE who sold the intent-sourced deals: the best predictor of everything, not a property
+    acc["owner_ae"] = np.where(acc["lead_source"] == "intent", "ae.1", "ae.2")
+    acc["csm"] = np.where(acc["industry"] == "Software", "csm.1", "csm.2")
+    result = compare_icp_views(acc, deals_for(acc, seed=15).assign(owner_ae="ae.1"), k=3)
+    chosen = " ".join(result.summary.segments) + " ".join(result.rankings.segment)
+    assert "owner_ae" not in chosen and "csm" not in chosen
+    assert "industry = Software" in result.summary.set_index("view").loc["value", "segments"]
+    without = compare_icp_views(acc.drop(columns=["nrr_12m"]), k=1).summary
+    assert without.retained_mrr_share.isna().all() and without.mrr_share.notna().all()
 
 
 def test_the_comparison_says_which_columns_are_missing() -> None:
@@ -145,6 +170,44 @@ def test_without_concentration_the_top_use_case_share_stays_near_its_overall_sha
     assert conc.top_accounts == 400
     assert conc.top_share_lo <= 0.25 + 0.05  # the most common of 4 equal use cases, by chance
     assert set(result.table["attribute"]) >= {"use_case", "segment"}
+
+
+def use_case_accounts(seed: int, planted: bool) -> pd.DataFrame:
+    """Accounts whose ``alerts`` customers are the biggest (most of the top LTV) and, when
+    planted, whose ``forecasting`` customers churn less and expand (NRR about 115%)."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    use = rng.choice(["alerts", "billing", "forecasting", "reporting"], n, p=[0.4, 0.2, 0.2, 0.2])
+    good = planted & (use == "forecasting")
+    churn = rng.random(n) < np.where(good, 0.08, 0.2)
+    grow = np.where(good, 1.25, 1.0) * rng.uniform(0.9, 1.1, n)
+    start = rng.gamma(4, 250, n) * np.where(use == "alerts", 3, 1)
+    return pd.DataFrame(
+        {
+            "use_case": use,
+            "first_year_churn": churn.astype(float),
+            "start_mrr": start,
+            "nrr_12m": np.where(churn, 0.0, grow),
+            "ltv": start * 24,
+        }
+    )
+
+
+def test_use_cases_rank_by_retention_and_expansion_not_by_how_common_they_are() -> None:
+    acc = use_case_accounts(seed=16, planted=True)
+    ranking = use_case_ranking(acc)
+    best = ranking.iloc[0]
+    assert best.use_case == "forecasting"
+    assert best.churn_ratio < 0.6 and best.nrr_12m > 1.05
+    assert best.sentence.startswith("forecasting: first-year churn")
+    assert "x the" in best.sentence and "NRR" in best.sentence
+    conc = use_case_concentration(acc)
+    assert conc is not None and conc.use_case == "alerts"  # the big accounts, not the best
+    null = use_case_ranking(use_case_accounts(seed=17, planted=False))
+    assert null.churn_ratio.between(0.75, 1.25).all()
+    assert null.nrr_12m.between(0.7, 0.9).all()  # 80% stay at about their MRR
+    no_money = use_case_ranking(acc.drop(columns=["nrr_12m"]))
+    assert no_money.nrr_12m.isna().all() and no_money.first_year_churn.is_monotonic_increasing
 
 
 def test_a_segment_heading_for_high_churn_is_flagged_with_its_evidence() -> None:

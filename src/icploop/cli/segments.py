@@ -240,10 +240,21 @@ def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> 
     elif view == "why-win":
         result_w = why_we_win(deals, accounts)
         sentence = result_w.concentration.sentence if result_w.concentration else ""
+        ranking = result_w.use_cases if result_w.use_cases is not None else pd.DataFrame()
         if json:
-            print_json({"win_rates": result_w.table.to_dict("records"), "concentration": sentence})
+            print_json(
+                {
+                    "win_rates": result_w.table.to_dict("records"),
+                    "use_cases": ranking.to_dict("records"),
+                    "concentration": sentence,
+                }
+            )
             return
         print_frame(result_w.table.head(top * 3), "Win rate beside first-year retention")
+        if not ranking.empty:
+            console.print("Use cases by retention and expansion, best first:")
+            for line in ranking["sentence"].head(top):
+                console.print(f"- {line}")
         console.print(sentence)
     else:
         warning = segment_early_warning(accounts)
@@ -262,7 +273,14 @@ def print_frame(frame: pd.DataFrame, title: str) -> None:
         table.add_column(str(col))
     for row in frame.itertuples(index=False):
         table.add_row(
-            *(f"{v:.0%}" if isinstance(v, float) and 0 <= v <= 1 else str(v) for v in row)
+            *(
+                "-"
+                if isinstance(v, float) and v != v
+                else f"{v:.0%}"
+                if isinstance(v, float) and 0 <= v <= 1
+                else str(v)
+                for v in row
+            )
         )
     console.print(table)
 

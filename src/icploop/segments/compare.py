@@ -10,8 +10,11 @@ Four views rank the same candidate segments (single attribute values with a mini
   last ``recent_quarters`` close quarters divided by its share of all accounts (lift).
 
 Each view takes its top ``k`` segments; the accounts in any of them are that view's ICP. The
-summary reports, per view, the accounts covered and their share of total lifetime value and of
-total churned MRR. See ``docs/statistics.md``.
+summary reports, per view, side by side, the accounts covered and their share of all accounts,
+of MRR (at start), of MRR retained 12 months later, of churned MRR and of lifetime value: a
+view that holds most of the MRR also holds much of the churned MRR, and only the shares side by
+side say whether it keeps more than it loses. Candidates are properties of the customer only
+(never the AE or CSM who owns it). See ``docs/statistics.md``.
 """
 
 from __future__ import annotations
@@ -92,8 +95,10 @@ class IcpComparison:
     """Per view: the segments chosen and what the accounts in them hold.
 
     ``summary`` columns: view, segments (labels joined by "; "), accounts, account_share,
-    ltv_share, churned_mrr_share, first_year_churn (rate among the chosen accounts with a full
-    year; shares of money follow account size, this rate does not). ``rankings`` holds every candidate segment's score per view.
+    mrr_share (of MRR at start), retained_mrr_share (of MRR 12 months after start, accounts
+    with a full year; NaN without ``nrr_12m``), churned_mrr_share, ltv_share, first_year_churn
+    (rate among the chosen accounts with a full year; shares of money follow account size, this
+    rate does not). ``rankings`` holds every candidate segment's score per view.
     """
 
     k: int
@@ -157,6 +162,7 @@ def compare_icp_views(
 
     ltv = pd.to_numeric(frame["ltv"], errors="coerce").fillna(0).to_numpy(float)
     lost = pd.to_numeric(frame["churned_mrr"], errors="coerce").fillna(0).to_numpy(float)
+    start, retained = _start_and_retained(frame)
     # shares of money follow account size; the churn rate of the chosen accounts does not
     first_year = (
         pd.to_numeric(frame["first_year_churn"], errors="coerce").to_numpy(float)
@@ -179,8 +185,10 @@ def compare_icp_views(
                 "segments": "; ".join(labels[i] for i in chosen),
                 "accounts": int(covered.sum()),
                 "account_share": covered.mean() if len(frame) else np.nan,
-                "ltv_share": _share(ltv, covered),
+                "mrr_share": _share(start, covered),
+                "retained_mrr_share": _share(retained, covered),
                 "churned_mrr_share": _share(lost, covered),
+                "ltv_share": _share(ltv, covered),
                 "first_year_churn": float(np.nanmean(first_year[covered]))
                 if np.isfinite(first_year[covered]).any()
                 else float("nan"),
@@ -258,9 +266,24 @@ def _lift(segs: list[tuple[str, str, pd.Series]], recent: np.ndarray) -> np.ndar
     return out
 
 
+def _start_and_retained(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per account: MRR at start (0 when unknown) and MRR 12 months later (NaN under a year of
+    history, and everywhere without ``start_mrr`` and ``nrr_12m``)."""
+    nan = np.full(len(frame), np.nan)
+    if "start_mrr" not in frame.columns:
+        return nan, nan
+    start = pd.to_numeric(frame["start_mrr"], errors="coerce").to_numpy(float)
+    if "nrr_12m" not in frame.columns:
+        return np.nan_to_num(start), nan
+    nrr = pd.to_numeric(frame["nrr_12m"], errors="coerce").to_numpy(float)
+    return np.nan_to_num(start), start * nrr
+
+
 def _share(values: np.ndarray, mask: np.ndarray) -> float:
-    total = values.sum()
-    return float(values[mask].sum() / total) if total else float("nan")
+    """Share of the total held by ``mask`` over the known values (NaN when none is known)."""
+    known = np.isfinite(values)
+    total = values[known].sum()
+    return float(values[mask & known].sum() / total) if total else float("nan")
 
 
 def _pct(x: float) -> str:
@@ -275,10 +298,16 @@ def _sentence(summary: pd.DataFrame) -> str:
     parts = []
     for view in rows.index:
         r = rows.loc[view]
+        retained = (
+            f", {_pct(r['retained_mrr_share'])} of the MRR retained after 12 months"
+            if np.isfinite(r["retained_mrr_share"])
+            else ""
+        )
         parts.append(
-            f"the {VIEW_NAMES[view]} covers {_pct(r['account_share'])} of accounts holding "
-            f"{_pct(r['ltv_share'])} of lifetime value and {_pct(r['churned_mrr_share'])} of "
-            "churned MRR"
+            f"the {VIEW_NAMES[view]} covers {_pct(r['account_share'])} of accounts: "
+            f"{_pct(r['mrr_share'])} of MRR at start{retained}, "
+            f"{_pct(r['churned_mrr_share'])} of churned MRR and {_pct(r['ltv_share'])} of "
+            "lifetime value"
             + (
                 f", churning {_pct(r['first_year_churn'])} in year one"
                 if np.isfinite(r.get("first_year_churn", np.nan))

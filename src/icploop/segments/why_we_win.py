@@ -40,11 +40,85 @@ class UseCaseConcentration:
 class WhyWeWin:
     """``table``: one row per attribute value (attribute, value, won, lost, win_rate, win_lo,
     win_hi, accounts_full_year, retention, retention_lo, retention_hi), by win rate within each
-    attribute. ``concentration``: use-case concentration among the best customers."""
+    attribute. ``concentration``: use-case concentration among the best customers.
+    ``use_cases``: use cases ranked by retention and expansion (see :func:`use_case_ranking`)."""
 
     table: pd.DataFrame
     concentration: UseCaseConcentration | None
     level: float
+    use_cases: pd.DataFrame | None = None
+
+    @property
+    def use_case_sentence(self) -> str:
+        """The use case that retains and grows most, in words ("" without a ranking)."""
+        if self.use_cases is None or self.use_cases.empty:
+            return ""
+        return str(self.use_cases.iloc[0]["sentence"])
+
+
+def use_case_ranking(accounts: pd.DataFrame | ir.Table, *, min_accounts: int = 30) -> pd.DataFrame:
+    """Use cases ranked by how their customers retain and expand, best first.
+
+    Per use case with at least ``min_accounts`` accounts that have a full year of history:
+    ``accounts_full_year``, ``first_year_churn`` (rate), ``churn_ratio`` (that rate over the
+    rate of all accounts), ``nrr_12m`` (MRR 12 months after start over MRR at start, summed over
+    those accounts: retention and expansion in one number; NaN without ``start_mrr`` and
+    ``nrr_12m``) and a ``sentence``. Ranked by NRR, then by the lower churn; without NRR by
+    churn alone. Empty without ``use_case`` and ``first_year_churn``.
+    """
+    frame = as_frame(accounts)
+    if not {"use_case", "first_year_churn"} <= set(frame.columns):
+        return pd.DataFrame()
+    churn = pd.to_numeric(frame["first_year_churn"], errors="coerce")
+    full = churn.notna()
+    has_nrr = {"start_mrr", "nrr_12m"} <= set(frame.columns)
+    start = pd.to_numeric(frame.get("start_mrr"), errors="coerce") if has_nrr else None
+    later = start * pd.to_numeric(frame["nrr_12m"], errors="coerce") if has_nrr else None
+    use = frame["use_case"].astype("string")
+
+    def nrr(mask: pd.Series) -> float:
+        if start is None or later is None:
+            return float("nan")
+        ok = mask & full & later.notna()
+        base = float(start[ok].sum())
+        return float(later[ok].sum()) / base if base else float("nan")
+
+    base_churn = float(churn[full].mean()) if full.any() else float("nan")
+    base_nrr = nrr(pd.Series(True, index=frame.index))
+    rows = []
+    for case in use.dropna().unique():
+        m = (use == case).fillna(False)
+        n = int((m & full).sum())
+        if n < min_accounts:
+            continue
+        rate = float(churn[m & full].mean())
+        rows.append(
+            {
+                "use_case": str(case),
+                "accounts_full_year": n,
+                "first_year_churn": rate,
+                "churn_ratio": rate / base_churn if base_churn else float("nan"),
+                "nrr_12m": nrr(m),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = table.sort_values(
+        ["nrr_12m", "first_year_churn"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
+    table["sentence"] = [
+        f"{r.use_case}: first-year churn {100 * r.first_year_churn:.0f}% "
+        f"({r.churn_ratio:.1f}x the {100 * base_churn:.0f}% of all accounts)"
+        + (
+            f", NRR {100 * r.nrr_12m:.0f}% against {100 * base_nrr:.0f}% overall"
+            if np.isfinite(r.nrr_12m) and np.isfinite(base_nrr)
+            else ""
+        )
+        + f" ({r.accounts_full_year:,} accounts with a full year)"
+        for r in table.itertuples(index=False)
+    ]
+    return table
 
 
 def win_rate_table(
@@ -195,4 +269,4 @@ def why_we_win(
         if "use_case" in acc.columns and "ltv" in acc.columns
         else None
     )
-    return WhyWeWin(table=table, concentration=conc, level=level)
+    return WhyWeWin(table=table, concentration=conc, level=level, use_cases=use_case_ranking(acc))
