@@ -105,3 +105,48 @@ def test_the_markdown_pack_shows_html_and_links_from_the_data_as_text(
     assert "&lt;script>alert(1)&lt;/script>" in rendered
     assert r"\[open\](javascript:alert(1))" in rendered and r"a \| b c" in rendered
     assert markdown_text(None) == "" and markdown_text(0.25) == "0.25"
+
+
+def _caveat_lists(node: Any) -> list[list[str]]:
+    """Every list of caveats anywhere in the pack's dict."""
+    if isinstance(node, dict):
+        found = [node["caveats"]] if isinstance(node.get("caveats"), list) else []
+        return found + [c for v in node.values() for c in _caveat_lists(v)]
+    if isinstance(node, list):
+        return [c for v in node for c in _caveat_lists(v)]
+    return []
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_caveat_of_the_pack_appears_in_html_markdown_and_pdf(
+    demo_pack: dict[str, Any], tmp_path: Path
+) -> None:
+    import copy
+    import html
+
+    from icploop.review.pdf import _text
+    from icploop.review.render import markdown_text
+
+    pdfium = pytest.importorskip("pypdfium2")
+    pack = copy.deepcopy(demo_pack)
+    # the data end's caveats are the headline's in the latest quarter's pack (build_pack)
+    lists = _caveat_lists({k: v for k, v in pack.items() if k != "data_end"})
+    # one planted caveat in every place a caveat can be (data end, headline, reasons, cost,
+    # scorecard, lead source, campaign, proposals...), markup in one of them
+    for index, caveats in enumerate(lists):
+        caveats.append(f"planted caveat {index} <b>&</b> ends here")
+    expected = {c for caveats in lists for c in caveats}
+    assert len(lists) >= 8 and len(expected) >= len(lists)
+    md, page, pdf = write_pack(pack, ["md", "html", "pdf"], tmp_path)
+    markdown = _words(md.read_text())
+    shown = _words(html.unescape(re.sub(r"<[^>]+>", " ", page.read_text())))
+    document = pdfium.PdfDocument(str(pdf))
+    printed = _words(" ".join(p.get_textpage().get_text_range() for p in document))
+    document.close()
+    for caveat in expected:
+        assert _words(markdown_text(caveat)) in markdown, caveat
+        assert _words(caveat) in shown, caveat
+        assert _words(_text(caveat)) in printed, caveat

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.formatting import json_value
 from icploop.segments import stats
 
 LEVEL = 0.95
@@ -81,23 +82,9 @@ def _months_back(day: dt.date, months: int) -> dt.date:
     return (pd.Timestamp(day) - pd.DateOffset(months=months)).date()
 
 
-def _num(value: Any) -> Any:
-    """JSON-ready scalars: NaN and infinities become None, numpy scalars Python ones."""
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        v = float(value)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame as JSON-ready rows (None for missing numbers)."""
-    return [{k: _num(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return [{k: json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def first_deal_campaigns(deals: ir.Table) -> pd.DataFrame:

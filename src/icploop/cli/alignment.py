@@ -21,13 +21,12 @@ from icploop.cli.common import (
     data_as_of,
     emit_rows,
     open_warehouse,
-    pct,
     print_json,
     settings_for,
-    thousands,
     user_errors,
 )
 from icploop.errors import IcploopError
+from icploop.formatting import pct, thousands
 
 experiment_app = typer.Typer(
     help="GTM experiments on segments: record, list, measure, stop, delete."

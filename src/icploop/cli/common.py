@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -166,28 +165,6 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
             func(*args, **kwargs)
 
     return wrapper
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def pct(value: Any, digits: int = 0) -> str:
-    """A fraction as a percentage for a table cell (0.123 -> 12%); a dash when missing."""
-    return "-" if _missing(value) else f"{100 * value:.{digits}f}%"
-
-
-def money(value: Any, currency: str = "") -> str:
-    """An amount in whole currency units with thousands separators, followed by the currency
-    code when given (``1,234 EUR``); a dash when missing."""
-    if _missing(value):
-        return "-"
-    return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"
-
-
-def thousands(value: Any) -> str:
-    """An amount in thousands (1,234,567 -> 1,235k); a dash when missing."""
-    return "-" if _missing(value) else f"{value / 1000:,.0f}k"
 
 
 def currency_of(workspace: Path | None) -> str:

@@ -17,13 +17,12 @@ from icploop.cli.common import (
     console,
     currency_of,
     data_as_of,
-    money,
     open_warehouse,
-    pct,
     print_json,
 )
 from icploop.errors import IcploopError
 from icploop.fit.champions import champion_departures
+from icploop.formatting import money, pct
 from icploop.segments.lifetimes import ltv_by, ltv_dict, survival_by
 
 ByOption = Annotated[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any
 
 import typer
@@ -17,13 +16,12 @@ from icploop.cli.common import (
     console,
     currency_of,
     data_as_of,
-    money,
     open_warehouse,
-    pct,
     print_json,
     user_errors,
 )
 from icploop.errors import IcploopError
+from icploop.formatting import json_value, money, number, pct
 from icploop.metrics.bridge import BridgeResult, mrr_bridge, start_of_last
 from icploop.metrics.headline import headline
 from icploop.metrics.lifetime import ShiftedBetaGeometric
@@ -35,18 +33,6 @@ metrics_app = typer.Typer(
     invoke_without_command=True,
 )
 ByOption = Annotated[str | None, typer.Option("--by", help="Break down by ATTR[,ATTR].")]
-
-
-def _num(v: Any) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.2f}"
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if hasattr(v, "item"):
-        return _clean(v.item())
-    return v
 
 
 @metrics_app.callback()
@@ -144,7 +130,7 @@ def metrics_report(
             records = groups.frame.drop(columns=["period_end"]).to_dict(orient="records")
             payload["breakdown"] = {
                 "by": dims,
-                "groups": [{k: _clean(v) for k, v in r.items()} for r in records],
+                "groups": [{k: json_value(v) for k, v in r.items()} for r in records],
                 "caveats": list(groups.caveats),
             }
         print_json(payload)
@@ -156,7 +142,7 @@ def metrics_report(
     t.add_row("NRR (12 months)", pct(head.nrr, 1), f"{head.nrr_accounts} accounts")
     t.add_row("GRR (12 months)", pct(head.grr, 1), f"{head.nrr_accounts} accounts")
     t.add_row("Logo churn (month)", pct(head.logo_churn_rate, 1), f"{head.logo_start} accounts")
-    t.add_row("Quick ratio (month)", _num(head.quick_ratio), "")
+    t.add_row("Quick ratio (month)", number(head.quick_ratio), "")
     console.print(t)
     if groups is not None:
         b = Table(title=f"By {', '.join(dims)}")
@@ -174,11 +160,11 @@ def metrics_report(
             b.add_row(
                 *(str(getattr(r, d)) for d in dims),
                 str(r.n_accounts),
-                _num(r.mrr_base),
+                number(r.mrr_base),
                 pct(r.nrr, 1),
                 pct(r.grr, 1),
                 pct(r.logo_churn_rate, 1),
-                _num(r.quick_ratio),
+                number(r.quick_ratio),
             )
         console.print(b)
         for c in groups.caveats:
@@ -210,7 +196,7 @@ def project_command(
         "beta": model.beta_,
         "log_likelihood": model.log_likelihood_,
         "projection": [
-            {k: _clean(v) for k, v in r.items()} for r in proj.to_dict(orient="records")
+            {k: json_value(v) for k, v in r.items()} for r in proj.to_dict(orient="records")
         ],
     }
     if discount is not None:

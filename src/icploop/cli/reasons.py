@@ -18,7 +18,6 @@ from icploop.cli.common import (
     currency_of,
     data_as_of,
     emit_rows,
-    money,
     open_warehouse,
     print_json,
     user_errors,
@@ -26,6 +25,7 @@ from icploop.cli.common import (
 from icploop.cost.profitability import cost_to_serve
 from icploop.cost.serve import DEFAULT_RATES, CostSettings
 from icploop.errors import IcploopError
+from icploop.formatting import money
 from icploop.reasons.evidence import ReasonTables
 from icploop.reasons.hypothesis import MEASURE_LABELS, check_hypothesis
 from icploop.reasons.objections import returning_objections

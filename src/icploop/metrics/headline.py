@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import asdict, dataclass
 
+from icploop.formatting import finite
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings
 from icploop.metrics.retention import retention
 from icploop.metrics.tables import CanonicalTables
@@ -43,11 +43,6 @@ class Headline:
         return out
 
 
-def _num(value: object) -> float | None:
-    v = float(value)  # type: ignore[arg-type]
-    return None if math.isnan(v) or math.isinf(v) else v
-
-
 def headline(
     tables: CanonicalTables, as_of: dt.date, settings: MovementSettings = DEFAULT_SETTINGS
 ) -> Headline:
@@ -70,14 +65,14 @@ def headline(
         mrr=float(row.mrr_end),
         mrr_start=float(row.mrr_start),
         active_accounts=active,
-        nrr=_num(row.nrr),
-        grr=_num(row.grr),
+        nrr=finite(row.nrr),
+        grr=finite(row.grr),
         nrr_accounts=int(row.n_accounts),
         mrr_base=float(row.mrr_base),
-        logo_churn_rate=_num(row.logo_churn_rate),
+        logo_churn_rate=finite(row.logo_churn_rate),
         logo_start=int(row.logo_start),
         logo_churned=int(row.logo_churned),
-        quick_ratio=_num(row.quick_ratio),
-        gross_mrr_churn_rate=_num(row.gross_mrr_churn_rate),
-        net_mrr_churn_rate=_num(row.net_mrr_churn_rate),
+        quick_ratio=finite(row.quick_ratio),
+        gross_mrr_churn_rate=finite(row.gross_mrr_churn_rate),
+        net_mrr_churn_rate=finite(row.net_mrr_churn_rate),
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from icploop.formatting import finite
 from icploop.icp.micro_review import nrr_drops
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.headline import headline
@@ -27,7 +28,7 @@ from icploop.metrics.survival import kaplan_meier
 from icploop.metrics.tables import CanonicalTables
 from icploop.review.quarters import Quarter
 from icploop.review.synthesis import synthesis
-from icploop.review.tables import _num, rate, rates_by
+from icploop.review.tables import rate, rates_by
 
 CHURN_DIMENSIONS = ("closing_ae", "segment", "industry", "use_case")
 CLOSE_DIMENSIONS = ("segment", "industry", "use_case", "lead_source", "closing_ae")
@@ -80,7 +81,7 @@ def close_rates(deals: pd.DataFrame, quarter: Quarter) -> dict[str, Any]:
         "window": {"start": start.isoformat(), "end": end.isoformat()},
         "overall": {
             **rate(float(deals["won"].sum()), float(len(deals))),
-            "mean_discount": _num(won["discount"].mean()),
+            "mean_discount": finite(won["discount"].mean()),
         },
         "by": rates_by(deals, "won", CLOSE_DIMENSIONS, extra={"mean_discount": "won_discount"}),
     }
@@ -97,8 +98,8 @@ def headline_and_trend(tables: CanonicalTables, quarter: Quarter) -> dict[str, A
         {
             "period": str(r.period),
             "n_accounts": int(r.n_accounts),
-            "nrr": _num(r.nrr),
-            "change_points": _num(r.change_points),
+            "nrr": finite(r.nrr),
+            "change_points": finite(r.change_points),
             "dropped": bool(r.dropped),
         }
         for r in series.itertuples()
@@ -132,12 +133,12 @@ def chart_data(tables: CanonicalTables, quarter: Quarter) -> dict[str, Any]:
             {
                 "cohort": str(r.cohort),
                 "months": int(r.months_since),
-                "retention": _num(r.logo_retention),
+                "retention": finite(r.logo_retention),
             }
             for r in tri.itertuples()
         ],
         "km": [
-            {"group": str(r.group), "months": int(r.months), "survival": _num(r.survival)}
+            {"group": str(r.group), "months": int(r.months), "survival": finite(r.survival)}
             for r in curves.itertuples()
         ],
         "km_logrank_p": km.logrank["p_value"] if km.logrank else None,

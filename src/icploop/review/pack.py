@@ -22,18 +22,32 @@ from icploop.review.quarters import Quarter, latest_full_quarter
 from icploop.review.reasons_cost import reasons_and_cost
 from icploop.warehouse import Warehouse
 
-#: The pack's sections in the order of the review's agenda: (id, title, who presents it).
+#: The pack's sections in the order of the review's agenda: (id, title, who presents it, minutes
+#: in the meeting). The time boxes follow the seeds' 75-minute review (churn cohort, fit signal,
+#: close rates, synthesis, decisions), with the follow-up of the last decisions first.
 SECTIONS = (
-    ("previous_review", "Last quarter's decisions and their implementation", "RevOps"),
-    ("headline", "Headline and NRR trend", "RevOps"),
-    ("churn_cohort", "Churn cohort", "VP CS"),
-    ("reasons_cost", "Why customers left, and what they cost to serve", "VP CS"),
-    ("fit_tags", "Fit-tag distribution", "RevOps"),
-    ("close_rates", "Close rate and discount", "VP Sales"),
-    ("alignment", "Retained bookings and segment experiments", "VP Sales"),
-    ("synthesis", "Synthesis", "RevOps"),
-    ("proposals", "Proposed decisions", "all"),
+    ("previous_review", "Last quarter's decisions and their implementation", "RevOps", 5),
+    ("headline", "Headline and NRR trend", "RevOps", 5),
+    ("churn_cohort", "Churn cohort", "VP CS", 10),
+    ("reasons_cost", "Why customers left, and what they cost to serve", "VP CS", 5),
+    ("fit_tags", "Fit-tag distribution", "RevOps", 10),
+    ("close_rates", "Close rate and discount", "VP Sales", 10),
+    ("alignment", "Retained bookings and segment experiments", "VP Sales", 5),
+    ("synthesis", "Synthesis", "RevOps", 10),
+    ("proposals", "Proposed decisions", "all", 15),
 )
+
+
+def agenda() -> list[dict[str, Any]]:
+    """The sections with their time boxes: ``start`` and ``minutes`` into the meeting."""
+    out, start = [], 0
+    for section_id, title, presenter, minutes in SECTIONS:
+        out.append(
+            {"id": section_id, "title": title, "presenter": presenter, "start": start,
+             "minutes": minutes}
+        )  # fmt: skip
+        start += minutes
+    return out
 
 
 def resolve_quarter(backend: Any, quarter: str | None) -> Quarter:
@@ -81,7 +95,7 @@ def build_pack(
         "data_end": end.to_dict(),
         "currency": currency,
         "review_id": None,
-        "sections": [{"id": s, "title": t, "presenter": p} for s, t, p in SECTIONS],
+        "sections": agenda(),
         "previous_review": previous_review(session, quarter, quarter.end),
         "headline": evidence["headline"],
         "churn_cohort": evidence["churn_cohort"],

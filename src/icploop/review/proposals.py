@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from icploop.formatting import finite, pct
 from icploop.review.policy import (
     CRITERION_THRESHOLDS,
     RULE_ATTRIBUTES,
@@ -24,14 +25,12 @@ from icploop.review.policy import (
 from icploop.review.proposals_base import (
     Drafted,
     conditions,
-    pct,
     rule_value,
     said,
     segment_numbers,
     subset_numbers,
 )
 from icploop.review.qualification import discount_ceiling, use_case_live
-from icploop.review.tables import _num
 from icploop.rules import Rule
 from icploop.segments.result import SegmentSearchResult
 from icploop.segments.search import search_segments
@@ -190,9 +189,11 @@ def _lead_penalty(
     frame: pd.DataFrame, source: str, ev: dict[str, Any], policy: ProposalPolicy
 ) -> Drafted:
     inside = frame["lead_source"].astype(str) == source
-    intent_in = _num(frame.loc[inside, "intent_score"].mean()) if "intent_score" in frame else None
+    intent_in = (
+        finite(frame.loc[inside, "intent_score"].mean()) if "intent_score" in frame else None
+    )
     intent_rest = (
-        _num(frame.loc[~inside, "intent_score"].mean()) if "intent_score" in frame else None
+        finite(frame.loc[~inside, "intent_score"].mean()) if "intent_score" in frame else None
     )
     trap = intent_in is not None and intent_rest is not None and intent_in >= intent_rest + 10
     evidence = {
@@ -213,8 +214,8 @@ def _lead_penalty(
 
 def _ae_pattern(frame: pd.DataFrame, ae: str, ev: dict[str, Any]) -> Drafted:
     mask = (frame["closing_ae"] == ae) & (frame["quarter_end_deal"] == "yes")
-    disc_in = _num(frame.loc[mask, "discount"].mean())
-    disc_rest = _num(frame.loc[~mask, "discount"].mean())
+    disc_in = finite(frame.loc[mask, "discount"].mean())
+    disc_rest = finite(frame.loc[~mask, "discount"].mean())
     text = (f"Deals closed by {ae} in the last 14 days of a quarter need a RevOps fit review "
             "before signature")  # fmt: skip
     sentence = (f"{text}: they show {said(ev)}, at a mean discount of {pct(disc_in)} "

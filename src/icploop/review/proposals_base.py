@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from icploop.review.tables import _num, rate
+from icploop.formatting import finite, pct
+from icploop.review.tables import rate
 from icploop.segments import stats
 
 _CONDITION = re.compile(r"^(\S+) (=|<|>=) (.+)$")
@@ -43,11 +44,7 @@ def conditions(segment: str) -> list[tuple[str, str, str]]:
 def segment_numbers(row: dict[str, Any]) -> dict[str, Any]:
     keys = ("n", "events", "rate", "rate_lo", "rate_hi", "rest_rate", "ratio", "ratio_lo",
             "ratio_hi", "q_value", "base_rate")  # fmt: skip
-    return {"segment": row["segment"], **{k: _num(row[k]) for k in keys}}
-
-
-def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+    return {"segment": row["segment"], **{k: finite(row[k]) for k in keys}}
 
 
 def said(ev: dict[str, Any]) -> str:
@@ -72,8 +69,8 @@ def subset_numbers(frame: pd.DataFrame, mask: pd.Series, label: str) -> dict[str
     return {
         "segment": label, "n": n, "events": k, "rate": r["rate"], "rate_lo": r["lo"],
         "rate_hi": r["hi"], "rest_rate": rest_rate,
-        "ratio": _num(r["rate"] / rest_rate) if rest_rate and r["rate"] is not None else None,
-        "p_value": _num(stats.two_proportion_pvalue(k, n, k2, n2)) if n and n2 else None,
+        "ratio": finite(r["rate"] / rest_rate) if rest_rate and r["rate"] is not None else None,
+        "p_value": finite(stats.two_proportion_pvalue(k, n, k2, n2)) if n and n2 else None,
     }  # fmt: skip
 
 

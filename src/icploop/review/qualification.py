@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from icploop.formatting import pct
 from icploop.review.policy import ProposalPolicy
-from icploop.review.proposals_base import Drafted, pct, subset_numbers
+from icploop.review.proposals_base import Drafted, subset_numbers
 from icploop.segments.thresholds import ThresholdResult
 
 USE_CASE_LIVE = "Confirm the customer's primary use case goes live within 30 days of close"

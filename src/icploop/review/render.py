@@ -1,4 +1,5 @@
-"""Rendering the pack: self-contained HTML, Markdown and JSON from templates; PDF in ``pdf``.
+"""Rendering the pack: self-contained HTML and Markdown from its blocks, JSON from its dict; PDF
+in ``pdf`` (from the same blocks).
 
 The HTML has inline CSS and inline SVG charts and references nothing outside the page (no
 fonts, scripts, images or style sheets by URL), so it opens without a network.
@@ -8,39 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from icploop.errors import IcploopError
+from icploop.review.blocks import Block, Bullets, Caveat, Heading, Paragraph, Proposal, Table
 from icploop.review.charts import render_charts
+from icploop.review.layout import document
+from icploop.review.pdf import render_pdf
 
 FORMATS = ("html", "md", "pdf", "json")
-
-
-def _pct(value: float | None, digits: int = 0) -> str:
-    """A fraction as a percentage (0.123 -> 12%); a dash when missing."""
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}x"
-
-
-def _q(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2g}"
-
-
-def _points(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}"
-
-
-def _money(value: float | None, currency: str = "") -> str:
-    """Whole currency units with thousands separators and the currency code; a dash when missing."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f} {currency}" if currency else f"{value:,.0f}"
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`\[\]|])")
@@ -59,34 +40,64 @@ def markdown_text(value: Any) -> str:
     return " ".join(text.splitlines())
 
 
-def environment(autoescape: bool, currency: str = "") -> Environment:
-    """The templates with the pack's number filters (StrictUndefined: a typo fails loudly);
-    money figures name ``currency``. Without HTML autoescape (the Markdown pack) every
-    ``{{ value }}`` goes through :func:`markdown_text`."""
-    env = Environment(
+def environment() -> Environment:
+    """The HTML templates (autoescaped, StrictUndefined: a typo fails loudly)."""
+    return Environment(
         loader=PackageLoader("icploop.review", "templates"),
-        autoescape=select_autoescape(["html.j2"]) if autoescape else False,
+        autoescape=select_autoescape(["html.j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=None if autoescape else markdown_text,
     )
-    env.filters.update(
-        pct=_pct, ratio=_ratio, q=_q, points=_points, money=lambda v: _money(v, currency)
-    )
-    return env
+
+
+def blocks_html(blocks: Sequence[Block], charts: dict[str, dict[str, Any]] | None = None) -> str:
+    """Blocks as an HTML fragment (the web app shows sections of the pack on its pages)."""
+    macro = environment().get_template("_blocks.html.j2").module.blocks  # type: ignore[attr-defined]
+    return str(macro(list(blocks), charts or {}))
 
 
 def render_html(pack: dict[str, Any], charts: dict[str, dict[str, Any]] | None = None) -> str:
     """The pack as one self-contained HTML page."""
     charts = render_charts(pack) if charts is None else charts
-    env = environment(True, pack.get("currency", ""))
-    return env.get_template("pack.html.j2").render(pack=pack, charts=charts)
+    return environment().get_template("pack.html.j2").render(doc=document(pack), charts=charts)
+
+
+def _markdown_block(b: Block) -> list[str]:
+    t = markdown_text
+    if isinstance(b, Heading):
+        return [f"### {t(b.text)}"]
+    if isinstance(b, Paragraph):
+        return [f"**{t(b.lead)}** {t(b.text)}" if b.lead else t(b.text)]
+    if isinstance(b, Bullets):
+        return ["\n".join(f"- {t(item)}" for item in b.items)]
+    if isinstance(b, Table):
+        lines = [
+            "| " + " | ".join(t(h) for h in b.header) + " |",
+            "|---|" + "---:|" * (len(b.header) - 1),
+            *("| " + " | ".join(t(c) for c in row) + " |" for row in b.rows),
+        ]
+        return ["\n".join(lines)]
+    if isinstance(b, Caveat):
+        return [f"> caveat: {t(b.text)}"]
+    if isinstance(b, Proposal):
+        tags = " - ".join(x for x in (b.kind, b.label, f"owner: {b.owner}" if b.owner else "") if x)
+        return [f"#### {t(b.title)}", f"*{t(tags)}*", t(b.sentence)]
+    return []  # charts are drawn in the HTML and the PDF
 
 
 def render_markdown(pack: dict[str, Any]) -> str:
-    """The pack as Markdown (tables, no charts)."""
-    return environment(False, pack.get("currency", "")).get_template("pack.md.j2").render(pack=pack)
+    """The pack as Markdown (the same blocks as the HTML, without the charts). Every text from
+    the data goes through :func:`markdown_text`."""
+    doc = document(pack)
+    out = [f"# {markdown_text(doc.title)}", markdown_text(doc.subtitle)]
+    for number, s in enumerate(doc.sections, start=1):
+        out.append(
+            f"## {number}. {markdown_text(s.title)} ({markdown_text(s.presenter)}, {s.time_box})"
+        )
+        for b in s.blocks:
+            out += _markdown_block(b)
+    return "\n\n".join(out) + "\n"
 
 
 def render_json(pack: dict[str, Any]) -> str:
@@ -122,8 +133,6 @@ def write_pack(pack: dict[str, Any], formats: list[str], out: Path) -> list[Path
         elif fmt == "json":
             path.write_text(render_json(pack), encoding="utf-8")
         else:
-            from icploop.review.pdf import render_pdf
-
-            path.write_bytes(render_pdf(pack, charts))
+            path.write_bytes(render_pdf(document(pack), charts))
         written.append(path)
     return written

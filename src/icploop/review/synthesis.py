@@ -16,8 +16,9 @@ from typing import Any
 import pandas as pd
 from scipy import stats as sps
 
+from icploop.formatting import finite
 from icploop.review.quarters import Quarter
-from icploop.review.tables import _num, add_q, rates_by
+from icploop.review.tables import add_q, rates_by
 
 DIMENSIONS = ("segment", "industry", "use_case", "lead_source", "closing_ae")
 MAX_Q = 0.05
@@ -39,8 +40,8 @@ def _discount_tests(deals: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]
             rest = won.loc[won[dim] != value, "discount"]
             p = None
             if len(part) >= 5 and len(rest) >= 5:
-                p = _num(sps.ttest_ind(part["discount"], rest, equal_var=False).pvalue)
-            gap = _num(part["discount"].mean() - rest.mean()) if len(rest) else None
+                p = finite(sps.ttest_ind(part["discount"], rest, equal_var=False).pvalue)
+            gap = finite(part["discount"].mean() - rest.mean()) if len(rest) else None
             out[(dim, str(value))] = {"discount_gap": gap, "discount_p": p}
     add_q(out.values(), "discount_p", "discount_q")
     return out

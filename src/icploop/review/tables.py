@@ -7,13 +7,13 @@ row of the table: a review that looks at 80 groups should expect 4 of them at p 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from icploop.formatting import finite
 from icploop.segments import stats
 
 #: Groups smaller than this are shown but marked: their intervals are too wide to act on.
@@ -55,11 +55,11 @@ def rates_by(
             row = {"value": str(value), **rate(float(k), float(n))}
             rest_n, rest_k = total_n - n, total_k - k
             rest = rest_k / rest_n if rest_n else float("nan")
-            row["ratio"] = _num(row["rate"] / rest) if rest else None
-            row["p"] = _num(stats.two_proportion_pvalue(k, n, rest_k, rest_n)) if rest_n else None
+            row["ratio"] = finite(row["rate"] / rest) if rest else None
+            row["p"] = finite(stats.two_proportion_pvalue(k, n, rest_k, rest_n)) if rest_n else None
             row["small"] = bool(n < SMALL_GROUP)
             for name, column in (extra or {}).items():
-                row[name] = _num(grouped.get_group(value)[column].mean())
+                row[name] = finite(grouped.get_group(value)[column].mean())
             rows.append(row)
         out[dim] = sorted(rows, key=lambda r: -(r["rate"] or 0))
     add_q(row for rows in out.values() for row in rows)
@@ -74,13 +74,4 @@ def add_q(rows: Any, p_key: str = "p", q_key: str = "q") -> None:
         return
     q = stats.benjamini_hochberg(p)
     for row, value in zip(rows, q, strict=True):
-        row[q_key] = _num(value)
-
-
-def _num(value: Any) -> float | None:
-    """A finite float, or None (JSON has no NaN)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(v) or math.isinf(v) else v
+        row[q_key] = finite(value)

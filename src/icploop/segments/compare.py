@@ -30,6 +30,7 @@ import pandas as pd
 
 from icploop.attributes import frame_catalog, recorded_with_outcome
 from icploop.errors import IcploopError
+from icploop.formatting import pct
 
 #: Attribute columns of the account outcomes contract searched by default (where present).
 ValueOutcome = Literal["ltv", "nrr_12m", "first_year_churn"]
@@ -286,10 +287,6 @@ def _share(values: np.ndarray, mask: np.ndarray) -> float:
     return float(values[mask & known].sum() / total) if total else float("nan")
 
 
-def _pct(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else f"{100 * x:.0f}%"
-
-
 def _sentence(summary: pd.DataFrame) -> str:
     """The comparison as one plain statement, the value view first."""
     if summary.empty:
@@ -299,17 +296,17 @@ def _sentence(summary: pd.DataFrame) -> str:
     for view in rows.index:
         r = rows.loc[view]
         retained = (
-            f", {_pct(r['retained_mrr_share'])} of the MRR retained after 12 months"
+            f", {pct(r['retained_mrr_share'])} of the MRR retained after 12 months"
             if np.isfinite(r["retained_mrr_share"])
             else ""
         )
         parts.append(
-            f"the {VIEW_NAMES[view]} covers {_pct(r['account_share'])} of accounts: "
-            f"{_pct(r['mrr_share'])} of MRR at start{retained}, "
-            f"{_pct(r['churned_mrr_share'])} of churned MRR and {_pct(r['ltv_share'])} of "
+            f"the {VIEW_NAMES[view]} covers {pct(r['account_share'])} of accounts: "
+            f"{pct(r['mrr_share'])} of MRR at start{retained}, "
+            f"{pct(r['churned_mrr_share'])} of churned MRR and {pct(r['ltv_share'])} of "
             "lifetime value"
             + (
-                f", churning {_pct(r['first_year_churn'])} in year one"
+                f", churning {pct(r['first_year_churn'])} in year one"
                 if np.isfinite(r.get("first_year_churn", np.nan))
                 else ""
             )

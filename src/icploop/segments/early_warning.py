@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.attributes import frame_catalog
+from icploop.formatting import pct
 from icploop.segments.compare import (
     as_frame,
     check_columns,
@@ -39,10 +40,6 @@ def _rate(k: float, n: float, level: float) -> tuple[float, float, float]:
         return np.nan, np.nan, np.nan
     lo, hi = wilson_interval(k, n, level)
     return k / n, float(lo), float(hi)
-
-
-def _pct(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else f"{100 * x:.0f}%"
 
 
 def segment_early_warning(
@@ -111,7 +108,7 @@ def segment_early_warning(
         cohort_text = []
         for qq, idx in full:
             r, lo, hi = _rate(fy.loc[idx].sum(), len(idx), level)
-            cohort_text.append(f"{qq}: {_pct(r)} ({_pct(lo)}-{_pct(hi)}, n={len(idx)})")
+            cohort_text.append(f"{qq}: {pct(r)} ({pct(lo)}-{pct(hi)}, n={len(idx)})")
         recent = full[-recent_cohorts:]
         r_idx = [i for _, idx in recent for i in idx]
         rec = _rate(fy.loc[r_idx].sum(), len(r_idx), level)
@@ -168,15 +165,14 @@ def _evidence(
     st: tuple[float, float, float],
     base_st: float,
 ) -> str:
-    parts = [f"{label}: recent cohorts churn {_pct(rec[0])} in year one"]
-    parts[0] += f" ({_pct(rec[1])}-{_pct(rec[2])}; base {_pct(base)})"
+    parts = [f"{label}: recent cohorts churn {pct(rec[0])} in year one"]
+    parts[0] += f" ({pct(rec[1])}-{pct(rec[2])}; base {pct(base)})"
     if np.isfinite(early[0]):
         parts.append(
-            f"younger cohorts {_pct(early[0])} within 6 months "
-            f"({_pct(early[1])}-{_pct(early[2])}; base {_pct(base_6m)})"
+            f"younger cohorts {pct(early[0])} within 6 months "
+            f"({pct(early[1])}-{pct(early[2])}; base {pct(base_6m)})"
         )
     parts.append(
-        f"{_pct(st[0])} of current accounts stalled ({_pct(st[1])}-{_pct(st[2])}; "
-        f"base {_pct(base_st)})"
+        f"{pct(st[0])} of current accounts stalled ({pct(st[1])}-{pct(st[2])}; base {pct(base_st)})"
     )
     return ", ".join(parts)

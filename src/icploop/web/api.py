@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from icploop import model_files
+from icploop.formatting import json_value
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
 from icploop.metrics.tables import CanonicalTables
@@ -472,7 +473,7 @@ def _score(state: WebState, body: schemas.ScoreIn) -> schemas.ScoreOut:
     )
     scored = score_with(records, model, points, inputs, criteria, dnc)
     keep = [c for c in schemas.ScoredRow.model_fields if c in scored.columns]
-    rows = [schemas.ScoredRow(**{k: numbers.clean(v) for k, v in r.items()})
+    rows = [schemas.ScoredRow(**{k: json_value(v) for k, v in r.items()})
             for r in scored[keep].to_dict("records")]  # fmt: skip
     tiers = scored["fit_tier"].value_counts().reindex(list(TIERS), fill_value=0)
     return schemas.ScoreOut(version=name, tiers={k: int(v) for k, v in tiers.items()}, rows=rows)

@@ -8,13 +8,13 @@ in milliseconds after the first visit. Segment findings run the same search as
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from icploop.formatting import json_value
 from icploop.metrics.bridge import mrr_bridge, start_of_last
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.headline import headline
@@ -27,15 +27,6 @@ from icploop.segments.outcomes import attribute_catalog
 from icploop.web.state import WebState
 
 TOP_SEGMENTS = 5
-
-
-def clean(value: Any) -> Any:
-    """A JSON-friendly scalar (NaN and infinities become None)."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 @dataclass(frozen=True)
@@ -57,7 +48,7 @@ def headline_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
 
     def work(backend: BaseBackend) -> dict[str, Any]:
         result = headline(CanonicalTables.from_backend(backend), as_of).to_dict()
-        return {k: clean(v) for k, v in result.items()}
+        return {k: json_value(v) for k, v in result.items()}
 
     return state.cached(("headline", as_of), work)
 
@@ -70,14 +61,14 @@ def nrr_trend(state: WebState, as_of: dt.date, quarters: int = 8) -> list[dict[s
         start = (pd.Timestamp(as_of) - pd.DateOffset(months=3 * quarters)).date().replace(day=1)
         frame = retention(tables, as_of, period="quarter", start=start).frame
         rows = frame[["period", "nrr", "grr", "logo_churn_rate", "n_accounts"]].tail(quarters)
-        return [{k: clean(v) for k, v in r.items()} for r in rows.to_dict("records")]
+        return [{k: json_value(v) for k, v in r.items()} for r in rows.to_dict("records")]
 
     return state.cached(("nrr_trend", as_of, quarters), work)
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     keep = ["segment", "n", "rate", "rate_lo", "rate_hi", "ratio", "q_value"]
-    return [{k: clean(r[k]) for k in keep if k in r} for r in frame.to_dict("records")]
+    return [{k: json_value(r[k]) for k in keep if k in r} for r in frame.to_dict("records")]
 
 
 def account_outcomes_frame(state: WebState, as_of: dt.date) -> pd.DataFrame:
@@ -106,7 +97,7 @@ def top_segments(
             outcome=outcome,
             label=spec.label,
             n_accounts=result.n_accounts,
-            base_rate=clean(result.base_rate),
+            base_rate=json_value(result.base_rate),
             segments_evaluated=result.n_evaluated,
             value=_rows(result.top(top, direction="better", max_q=0.05)),
             risk=_rows(result.top(top, direction="worse", max_q=0.05)),
@@ -136,11 +127,11 @@ def cohort_triangle(state: WebState, as_of: dt.date, cohorts: int = 8) -> dict[s
                     "cohort": cohort,
                     "n": int(part.n_cohort.iloc[0]),
                     "revenue": [
-                        clean(part.revenue_retention.get(k)) if k in part.index else None
+                        json_value(part.revenue_retention.get(k)) if k in part.index else None
                         for k in TRIANGLE_MONTHS
                     ],
                     "logo": [
-                        clean(part.logo_retention.get(k)) if k in part.index else None
+                        json_value(part.logo_retention.get(k)) if k in part.index else None
                         for k in TRIANGLE_MONTHS
                     ],
                 }

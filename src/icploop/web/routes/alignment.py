@@ -18,7 +18,8 @@ from icploop.icp.experiments import (
     stop_experiment,
 )
 from icploop.review.alignment import alignment_section, experiment_attributes
-from icploop.review.render import environment
+from icploop.review.layout import section_blocks
+from icploop.review.render import blocks_html
 from icploop.rules import Rule
 from icploop.web import dashboard as numbers
 from icploop.web.deps import DB, User, web_state
@@ -41,11 +42,7 @@ def alignment_page(request: Request, session: DB, user: User) -> HTMLResponse:
     as_of = data["as_of"]
     accounts = numbers.account_outcomes_frame(state, as_of)
     section = state.analytics(lambda b: alignment_section(b, session, accounts, as_of))
-    body = (
-        environment(True)
-        .get_template("sections/alignment.html.j2")
-        .render(pack={"alignment": section})
-    )
+    body = blocks_html(section_blocks({"alignment": section}, "alignment"))
     manage = user.role in ("revops", "admin")
     return render(
         request,

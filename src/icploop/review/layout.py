@@ -1,0 +1,548 @@
+"""What each section of the pack says, as blocks (``icploop.review.blocks``), from the pack's dict.
+
+One function per section; the renderers draw the same blocks as HTML, Markdown and PDF, so a
+caveat, a row or a sentence added here appears in every format. Reads stored packs of earlier
+versions too (keys added since are looked up with a default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from icploop import formatting as fmt
+from icploop.review.blocks import (
+    Block,
+    Bullets,
+    Caveat,
+    Chart,
+    Document,
+    Heading,
+    Paragraph,
+    Proposal,
+    Section,
+    Table,
+)
+from icploop.review.charts import CHARTS
+
+Blocks = list[Block]
+
+
+class _Fmt:
+    """The pack's formatters with its currency bound."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+
+    def money(self, value: Any) -> str:
+        return fmt.money(value, self.currency)
+
+
+def _caveats(texts: Any) -> Blocks:
+    return [Caveat(str(t)) for t in texts or ()]
+
+
+def _interval(lo: Any, hi: Any, digits: int = 0) -> str:
+    return f"{fmt.pct(lo, digits)}-{fmt.pct(hi, digits)}"
+
+
+def _rate_table(rows: list[dict[str, Any]], label: str, extra: tuple[str, str] | None) -> Table:
+    header = (label, "n", "events", "rate", "95% CI", "vs rest", "q") + (
+        (extra[1],) if extra else ()
+    )
+    body = tuple(
+        (
+            str(r["value"]),
+            fmt.count(r["n"]),
+            fmt.count(r["events"]),
+            fmt.pct(r["rate"]),
+            _interval(r["lo"], r["hi"]),
+            fmt.ratio(r["ratio"]),
+            fmt.q(r["q"]),
+        )
+        + ((fmt.pct(r.get(extra[0])),) if extra else ())
+        for r in rows
+    )
+    return Table(header, body, tuple("small" if r.get("small") else "" for r in rows))
+
+
+def previous_review(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    prev = pack["previous_review"]
+    if not prev:
+        return [Paragraph("This is the first review: no earlier decisions to follow up.")]
+    out: Blocks = [
+        Paragraph(f"Review #{prev['review_id']} ({prev['quarter']}) decided:"),
+        Table(
+            ("decision", "kind", "outcome", "by"),
+            tuple(
+                (d["title"], d["kind"], d["decision"] or "undecided", d["decided_by"] or "-")
+                for d in prev["decisions"]
+            ),
+        ),
+    ]
+    imp = prev["implementation"]
+    if imp is None:
+        return [*out, Paragraph("No ICP version was drafted from these decisions.", tone="flag")]
+    since = f" (in force from {fmt.day(imp['published_at'])})" if imp.get("published_at") else ""
+    out.append(Paragraph(f"ICP version {imp['version']} is {imp['status']}{since}."))
+    if imp["steps"]:
+        out.append(
+            Table(
+                ("step", "due", "state", "done by"),
+                tuple(
+                    (s["step"], fmt.day(s["due"]), s["state"], s.get("done_by") or "-")
+                    for s in imp["steps"]
+                ),
+                tuple("flag" if s["state"] == "overdue" else "" for s in imp["steps"]),
+            )
+        )
+    return out
+
+
+def headline(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    h = pack["headline"]
+    head = h["headline"]
+    return [
+        Paragraph(
+            f"{fmt.day(head['as_of'])}: MRR {f.money(head['mrr'])}, NRR {fmt.pct(head['nrr'])}, "
+            f"GRR {fmt.pct(head['grr'])}, monthly logo churn "
+            f"{fmt.pct(head['logo_churn_rate'], 1)}."
+        ),
+        Paragraph(
+            f"{h['micro_review']['reason']}.", tone="flag" if h["micro_review"]["due"] else "ok"
+        ),
+        Table(
+            ("quarter", "accounts (base)", "cohort NRR", "change (points)"),
+            tuple(
+                (
+                    r["period"],
+                    fmt.count(r["n_accounts"]),
+                    fmt.pct(r["nrr"], 1),
+                    fmt.points(r["change_points"]),
+                )
+                for r in h["nrr_trend"]
+            ),
+        ),
+        *_caveats(h.get("caveats")),
+    ]
+
+
+def churn_cohort(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    c = pack["churn_cohort"]
+    o = c["overall"]
+    censored = (
+        f" {fmt.count(c['censored'])} accounts without a full first year are left out."
+        if c.get("censored")
+        else ""
+    )
+    out: Blocks = [
+        Paragraph(
+            f"Accounts closed {fmt.day(c['window']['start'])} to {fmt.day(c['window']['end'])} "
+            f"(12-18 months before the quarter's end): {fmt.count(o['n'])} accounts, "
+            f"{fmt.count(o['events'])} churned within 12 months: {fmt.pct(o['rate'])} "
+            f"(95% CI {_interval(o['lo'], o['hi'])}).{censored} Grey rows have fewer than 20 "
+            "accounts; q is Benjamini-Hochberg over every row."
+        )
+    ]
+    for dim, rows in c["by"].items():
+        out += [Heading(f"By {dim}"), _rate_table(rows, dim, None)]
+    return out
+
+
+def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    rc = pack["reasons_cost"]
+    out: Blocks = [Heading(f"Churn reasons, last {rc['window_months']} months")]
+    r = rc["reasons"]
+    if r:
+        out += [
+            Paragraph(f"{r['headline']}."),
+            Table(
+                ("reason", "accounts", "lost MRR", "share", "cumulative", "sample evidence"),
+                tuple(
+                    (
+                        row["label"],
+                        fmt.count(row["accounts"]),
+                        f.money(row["lost_mrr"]),
+                        fmt.pct(row["share"]),
+                        fmt.pct(row["cumulative_share"]),
+                        "; ".join(f"{s['account_id']}: {s['text']}" for s in row["samples"][:1]),
+                    )
+                    for row in r["pareto"]["reasons"]
+                ),
+            ),
+        ]
+        out += _caveats(r["pareto"].get("caveats"))
+        if r.get("hypothesis"):
+            hyp = r["hypothesis"]
+            tone = "flag" if hyp["verdict"] == "supported" else "ok"
+            out.append(Paragraph(hyp["sentence"], lead=f"{hyp['verdict']}:", tone=tone))
+            out += _caveats(hyp.get("caveats"))
+        if r.get("separating_reasons"):
+            out.append(
+                Paragraph(
+                    "Reasons that separate churned from retained accounts of the same segment "
+                    f"and tenure: {', '.join(r['separating_reasons'])}."
+                )
+            )
+        else:
+            out.append(
+                Paragraph("No reason separates churned from retained accounts beyond chance.")
+            )
+        out += _caveats(r.get("caveats"))
+    else:
+        out.append(Caveat(f"Churn reasons not available: {rc['reasons_unavailable']}."))
+    out.append(Heading("Cost to serve against gross margin"))
+    c = rc["cost"]
+    if not c:
+        return [*out, Caveat(f"Cost to serve not available: {rc['cost_unavailable']}.")]
+    out += [
+        Table(
+            (
+                "tier",
+                "accounts",
+                "revenue",
+                "cost to serve",
+                "contribution",
+                "contribution %",
+                "cost over margin",
+            ),
+            tuple(
+                (
+                    t["tier"],
+                    fmt.count(t["accounts"]),
+                    f.money(t["revenue"]),
+                    f.money(t["cost"]),
+                    f.money(t["contribution"]),
+                    fmt.pct(t["contribution_margin"]),
+                    f"{fmt.count(t['unprofitable'])} ({fmt.pct(t['unprofitable_share'])})",
+                )
+                for t in c["tiers"]
+            ),
+        ),
+        Paragraph(
+            f"{fmt.count(c['moves_total'])} high-touch accounts cost more to serve than their "
+            "gross margin; moving them to a lower-touch tier would add about "
+            f"{f.money(c['margin_gain_year_total'])} a year of margin."
+        ),
+        *_caveats(c.get("caveats")),
+    ]
+    return out
+
+
+def fit_tags(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    t = pack["fit_tags"]
+    mix = ", ".join(f"{tag} {fmt.count(n)}" for tag, n in t["overall"].items())
+    basis = t["basis"][:1].upper() + t["basis"][1:]
+    out: Blocks = [Paragraph(f"{basis}: {fmt.count(t['n'])} accounts ({mix}).")]
+    if not t["rows"]:
+        return [*out, Paragraph("No fit tags recorded for this quarter: run icploop fit run.")]
+    tags = ("strong_fit", "near_fit", "bad_fit")
+    out.append(
+        Table(
+            ("segment", "n", *tags),
+            tuple(
+                (
+                    r["segment"],
+                    fmt.count(r["n"]),
+                    *(f"{fmt.count(r[tag])} ({fmt.pct(r[f'{tag}_share'])})" for tag in tags),
+                )
+                for r in t["rows"]
+            ),
+        )
+    )
+    return out
+
+
+def close_rates(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    c = pack["close_rates"]
+    o = c["overall"]
+    out: Blocks = [
+        Paragraph(
+            f"Deals decided {fmt.day(c['window']['start'])} to {fmt.day(c['window']['end'])}: "
+            f"{fmt.count(o['n'])} won or lost, win rate {fmt.pct(o['rate'])} "
+            f"(95% CI {_interval(o['lo'], o['hi'])}), mean discount of won deals "
+            f"{fmt.pct(o['mean_discount'])}."
+        )
+    ]
+    for dim, rows in c["by"].items():
+        out += [
+            Heading(f"By {dim}"),
+            _rate_table(rows, dim, ("mean_discount", "mean discount (won)")),
+        ]
+    return out
+
+
+def _retained(r: dict[str, Any], f: _Fmt) -> str:
+    projected = f" (projected {fmt.pct(r['projected_share'])})" if r.get("projected") else ""
+    return f"{f.money(r['retained_bookings'])}{projected}"
+
+
+def _experiment(e: dict[str, Any]) -> Blocks:
+    until = f" to {fmt.day(e['end'])}" if e.get("end") else ""
+    out: Blocks = [
+        Proposal(
+            e["change_kind"],
+            e["name"],
+            f"{e['change']}. Segment {e['segment']}, from {fmt.day(e['start'])}{until}; "
+            f"control: {e['control_text']}.",
+        )
+    ]
+    m = e.get("result")
+    if not m:
+        return [*out, Caveat(f"Not measured: {e.get('error')}.")]
+    lead = "Not yet measurable." if m["status"] == "not yet measurable" else ""
+    out += [
+        Paragraph(f"Experiment: {m['experiment']}. Control: {m['control']}.", lead=lead),
+        Table(
+            (
+                "metric",
+                "experiment",
+                "95% CI",
+                "control",
+                "95% CI",
+                "difference",
+                "95% CI",
+                "n",
+                "verdict",
+            ),
+            tuple(
+                (
+                    r["label"],
+                    fmt.pct(r["experiment"], 1),
+                    _interval(r["experiment_low"], r["experiment_high"], 1),
+                    fmt.pct(r["control"], 1),
+                    _interval(r["control_low"], r["control_high"], 1),
+                    fmt.pct(r["difference"], 1),
+                    _interval(r["ci_low"], r["ci_high"], 1),
+                    f"{fmt.count(r['n_experiment'])} / {fmt.count(r['n_control'])}",
+                    r["verdict"],
+                )
+                for r in m["metrics"]
+            ),
+        ),
+        *_caveats(m.get("caveats")),
+    ]
+    return out
+
+
+def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    al = pack["alignment"]
+    out: Blocks = [Heading("Retention-adjusted AE scorecard")]
+    sc = al["scorecard"]
+    if sc:
+        out.append(
+            Paragraph(
+                f"New customers closed {fmt.day(sc['window'][0])} to {fmt.day(sc['window'][1])}. "
+                "Retained bookings: the same accounts' MRR 12 months after their first paid "
+                "month; for accounts younger than a year it is projected from their fit tag's "
+                "historical 12-month NRR (marked projected)."
+            )
+        )
+        tone = "flag" if sc.get("standing_apart") else "ok"
+        out += [Paragraph(f"{s}.", tone=tone) for s in sc["sentences"]]
+        out.append(
+            Table(
+                (
+                    "AE",
+                    "deals",
+                    "bookings",
+                    "rank",
+                    "retained bookings",
+                    "95% interval",
+                    "rank",
+                    "gap",
+                    "NRR",
+                    "bad fit",
+                    "discount",
+                    "first-year churn",
+                    "q",
+                ),
+                tuple(
+                    (
+                        r["group"],
+                        fmt.count(r["deals"]),
+                        f.money(r["bookings"]),
+                        str(r["bookings_rank"]),
+                        _retained(r, f),
+                        f"{f.money(r['retained_low'])}-{f.money(r['retained_high'])}",
+                        str(r["retained_rank"]),
+                        f"{r['rank_gap']:+d}",
+                        fmt.pct(r["nrr"]),
+                        fmt.pct(r["bad_fit_share"]),
+                        fmt.pct(r["avg_discount"]),
+                        f"{fmt.pct(r['churn_rate'])} (n={fmt.count(r['churn_n'])})",
+                        fmt.q(r["q_value"]),
+                    )
+                    for r in sc["team"]
+                ),
+                tuple("flag" if r.get("stands_apart") else "" for r in sc["team"]),
+            )
+        )
+        out += _caveats(sc.get("caveats"))
+    else:
+        out.append(Caveat(f"Scorecard not available: {al['scorecard_unavailable']}."))
+    for key, title in (("by_lead_source", "lead source"), ("by_campaign", "campaign")):
+        out.append(Heading(f"By {title}"))
+        t = al.get(key)
+        if not t:
+            out.append(Caveat(f"By {title} not available: {al.get(key + '_unavailable')}."))
+            continue
+        out.append(
+            Table(
+                (
+                    title,
+                    "deals",
+                    "bookings",
+                    "retained bookings",
+                    "gap",
+                    "NRR",
+                    "first-year churn",
+                    "q",
+                ),
+                tuple(
+                    (
+                        r["group"],
+                        fmt.count(r["deals"]),
+                        f.money(r["bookings"]),
+                        _retained(r, f),
+                        f"{r['rank_gap']:+d}",
+                        fmt.pct(r["nrr"]),
+                        fmt.pct(r["churn_rate"]),
+                        fmt.q(r["q_value"]),
+                    )
+                    for r in t["team"]
+                ),
+                tuple("flag" if r.get("stands_apart") else "" for r in t["team"]),
+            )
+        )
+        out += _caveats(t.get("caveats"))
+    out.append(Heading("Segment experiments"))
+    if not al["experiments"]:
+        why = al.get("experiments_unavailable")
+        out.append(Paragraph(f"No experiment is recorded{f' ({why})' if why else ''}."))
+    for e in al["experiments"]:
+        out += _experiment(e)
+    return out
+
+
+def synthesis(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    s = pack["synthesis"]
+    out: Blocks = []
+    if s.get("churn_window"):
+        w = s["churn_window"]
+        out.append(
+            Paragraph(
+                f"Groups where churn (accounts closed {fmt.day(w['start'])} to "
+                f"{fmt.day(w['end'])}) and close-rate evidence point the same way, both at "
+                "q < 0.05."
+            )
+        )
+    if not s["rows"]:
+        return [
+            *out,
+            Paragraph("No group's churn and close-rate evidence agree beyond chance this quarter."),
+        ]
+    return [*out, Bullets(tuple(f"{r['pattern']}: {r['sentence']}" for r in s["rows"]))]
+
+
+#: Who carries out a proposed decision of each kind (the seeds' review: RevOps owns the ICP
+#: document, Sales qualification and the do-not-close list, Marketing lead scoring).
+OWNERS = {
+    "criterion": "RevOps",
+    "qualification": "VP Sales",
+    "do_not_close": "VP Sales",
+    "lead_scoring": "Marketing",
+}
+
+
+def proposal_owner(kind: str) -> str:
+    return OWNERS.get(kind, "RevOps")
+
+
+def proposals(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    p = pack["proposals"]
+    summary = p["summary"]
+    tested = (
+        f": {fmt.count(summary['segments_tested'])} segments tested, "
+        f"{fmt.count(summary['findings'])} significant at q < 0.05 after Benjamini-Hochberg"
+        if summary.get("segments_tested")
+        else ""
+    )
+    out: Blocks = [
+        Paragraph(
+            f"Drafted from {fmt.count(summary['accounts'])} accounts with a first-year "
+            f"outcome{tested}. Only findings that survive multiple testing and have support "
+            "become proposals. Accept, edit or reject each with icploop review decide."
+        ),
+        *_caveats(summary.get("caveats")),
+    ]
+    if not p["items"]:
+        return [
+            *out,
+            Paragraph("The evidence supports no change to the ICP this quarter.", tone="ok"),
+        ]
+    for item in p["items"]:
+        label = f"proposal {item['id']}" if item.get("id") else ""
+        out.append(
+            Proposal(
+                item["kind"].replace("_", " "),
+                item["title"],
+                item["sentence"],
+                label=label,
+                owner=proposal_owner(item["kind"]),
+            )
+        )
+    return out
+
+
+SECTION_BLOCKS: dict[str, Callable[[dict[str, Any], _Fmt], Blocks]] = {
+    "previous_review": previous_review,
+    "headline": headline,
+    "churn_cohort": churn_cohort,
+    "reasons_cost": reasons_cost,
+    "fit_tags": fit_tags,
+    "close_rates": close_rates,
+    "alignment": alignment,
+    "synthesis": synthesis,
+    "proposals": proposals,
+}
+
+
+def section_blocks(pack: dict[str, Any], section_id: str) -> Blocks:
+    """The blocks of one section (the web app shows single sections on its pages)."""
+    return SECTION_BLOCKS[section_id](pack, _Fmt(pack.get("currency", "")))
+
+
+def _once(blocks: Blocks) -> Blocks:
+    """The blocks with each caveat kept where it first appears (several tables of a section
+    share one)."""
+    seen: set[str] = set()
+    out: Blocks = []
+    for b in blocks:
+        if isinstance(b, Caveat):
+            if b.text in seen:
+                continue
+            seen.add(b.text)
+        out.append(b)
+    return out
+
+
+def document(pack: dict[str, Any]) -> Document:
+    """The whole pack as blocks, in the agenda's order, each section with its charts."""
+    f = _Fmt(pack.get("currency", ""))
+    review = f"; review #{pack['review_id']}" if pack.get("review_id") else ""
+    sections = []
+    for s in pack["sections"]:
+        blocks = SECTION_BLOCKS[s["id"]](pack, f)
+        blocks += [Chart(name) for name, (where, _) in CHARTS.items() if where == s["id"]]
+        blocks = _once(blocks)
+        sections.append(
+            Section(
+                s["id"], s["title"], s["presenter"], tuple(blocks), s.get("start"), s.get("minutes")
+            )
+        )
+    return Document(
+        f"Quarterly ICP review {pack['quarter']}",
+        f"As of {fmt.day(pack['as_of'])}{review}.",
+        tuple(sections),
+    )
