@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from icploop import model_files
@@ -52,3 +53,65 @@ def test_leads_are_scored_with_the_planted_risks_ranked_and_tiers_counted(web: W
     assert unknown.status_code == 400 and "v99" in unknown.json()["error"]["message"]
     empty = client.post("/api/v1/score", headers=web.bearer("marketing"), json={"records": []})
     assert empty.status_code == 422
+
+
+def test_the_scoring_page_returns_the_uploaded_csv_scored_as_the_api_scores_it(
+    web: WebWorld,
+) -> None:
+    import csv
+    import io
+
+    # runs after the model above is trained (same module, same workspace)
+    client, csrf = web.login("marketing")
+    page = client.get("/scoring")
+    assert page.status_code == 200 and 'type="file"' in page.text
+    text = "name,seats_at_close,industry,lead_source,use_case,discount\n"
+    text += "=HYPERLINK(1),12,Retail,intent_vendor,customer_health,0.2\n"
+    text += "Big Co,600,Software,referral,revenue_forecasting,0.0\n"
+    got = client.post(
+        "/scoring",
+        data={"csrf_token": csrf},
+        files={"file": ("leads q3.csv", text.encode(), "text/csv")},
+    )
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/csv")
+    assert 'filename="leads_q3.scored.csv"' in got.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert [r["name"] for r in rows] == ["'=HYPERLINK(1)", "Big Co"]  # no formula comes back
+    api = web.client().post("/api/v1/score", headers=web.bearer("marketing"),
+                            json={"records": [SMALL, LARGE]})  # fmt: skip
+    assert [r["fit_tier"] for r in rows] == [r["fit_tier"] for r in api.json()["rows"]]
+    bad = client.post(
+        "/scoring",
+        data={"csrf_token": csrf},
+        files={"file": ("x.csv", b"\xff\xfe\x00", "text/csv")},
+    )
+    assert bad.status_code == 400 and "x.csv is not a readable CSV" in bad.text
+    assert web.login("csm")[0].get("/scoring").status_code == 403
+
+
+def test_the_deal_checks_page_lists_open_deals_at_risk_with_reasons_in_words(
+    web: WebWorld,
+) -> None:
+    client, _ = web.login("revops")
+    page = client.get("/deals")
+    assert page.status_code == 200
+    summary = re.search(r'id="summary">(\d+) of (\d+) open deals at risk', page.text)
+    assert summary is not None
+    at_risk, total = map(int, summary.groups())
+    assert 0 < at_risk <= total
+    assert page.text.count("data-deal=") == at_risk
+    # no ICP is published in this workspace: the page says so, and the risks found are the AE
+    # patterns that churned, each listed in words above the table
+    assert "No ICP version is published" in page.text
+    patterns = re.findall(r"<li>(AE [^<]+)</li>", page.text.split('id="summary"')[0])
+    assert patterns
+    risks = re.findall(r"<li>([^<]+)</li>", page.text.split('id="summary"')[1])
+    assert risks and set(risks) <= set(patterns)
+    every = client.get("/deals", params={"risky": "false"})
+    assert every.text.count("data-deal=") == total
+    ae, _ = web.login("ae")
+    own = ae.get("/deals", params={"risky": "false"}).text
+    mine = re.search(r'id="summary">\d+ of (\d+) open deals', own)
+    assert mine is not None and int(mine.group(1)) < total
+    assert web.login("marketing")[0].get("/deals").status_code == 403

@@ -14,12 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from icploop import model_files
 from icploop.formatting import json_value
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
-from icploop.metrics.tables import CanonicalTables
-from icploop.scoring.apply import is_deal_batch, score_with, warehouse_inputs
 from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
@@ -33,6 +30,7 @@ from icploop.web.flag_notes import contexts
 from icploop.web.pressure import release_sessions
 from icploop.web.routes.audit import audit_query
 from icploop.web.scope import flag_inbox
+from icploop.web.scoring import score_frame
 from icploop.web.state import WebState
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(guard_api)], responses=ERROR_RESPONSES)
@@ -456,22 +454,9 @@ SCORE_DEADLINE = 8.0
 
 
 def _score(state: WebState, body: schemas.ScoreIn) -> schemas.ScoreOut:
-    name, model, points, _report = model_files.load(state.settings.workspace, body.version)
     records = pd.DataFrame([{k: "" if v is None else str(v) for k, v in r.items()}
                             for r in body.records])  # fmt: skip
-    as_of = state.as_of()
-    deals = is_deal_batch(records)
-    rules = None
-    if deals:
-        with state.store() as session:
-            rules = versions.rules_in_force(session, as_of)
-    criteria, dnc = rules if rules is not None else ([], [])
-    # the warehouse is read once per as-of date; the model's work then runs without its lock
-    inputs = state.cached(
-        ("score_inputs", as_of, deals),
-        lambda b: warehouse_inputs(CanonicalTables.from_backend(b), as_of, deals),
-    )
-    scored = score_with(records, model, points, inputs, criteria, dnc)
+    name, scored = score_frame(state, records, body.version)
     keep = [c for c in schemas.ScoredRow.model_fields if c in scored.columns]
     rows = [schemas.ScoredRow(**{k: json_value(v) for k, v in r.items()})
             for r in scored[keep].to_dict("records")]  # fmt: skip

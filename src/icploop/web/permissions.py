@@ -43,6 +43,10 @@ _ACTIONS: dict[str, frozenset[str]] = {
     # RevOps (checked per experiment in the handler)
     "experiment.add": frozenset(EXPERIMENTERS),
     "experiment.manage": frozenset(EXPERIMENTERS),
+    # scoring a CSV of leads or open deals on the web: who sells, markets or runs the ICP
+    "score": SALES_ROLES | {"marketing", "revops"},
+    # the deal-time fit checks of open opportunities: sales and RevOps
+    "deals.read": SALES_ROLES | {"revops"},
     # the audit log and user administration
     "audit.read": frozenset(),
     # API tokens: everyone lists and revokes their own (admins everyone's, checked per token)
@@ -82,6 +86,9 @@ ROUTE_ACTIONS: dict[str, str] = {
     "segments_page": "read",
     "survival_page": "read",
     "bridge_page": "read",
+    "scoring_page": "score",
+    "scoring_upload": "score",
+    "deals_page": "deals.read",
     "reasons_page": "read",
     "alignment_page": "read",
     "experiment_add_page": "experiment.add",
