@@ -6,6 +6,7 @@ the same domain function the CLI calls; those functions write the audit log.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,10 +14,18 @@ from sqlalchemy.orm import Session
 from icploop.errors import IcploopError
 from icploop.flags import create_flag, edit_evidence, load_routing, send_flag
 from icploop.flags.records import SendResult
+from icploop.flags.triage import set_flag_state
 from icploop.icp import versions
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
-from icploop.store.models import FitTag, Flag, IcpVersionRecord, ImplementationStep, Person
+from icploop.store.models import (
+    FitTag,
+    Flag,
+    IcpVersionRecord,
+    ImplementationStep,
+    Person,
+    WatchItem,
+)
 from icploop.web import queries
 from icploop.web.errors import Forbidden, NotFound
 from icploop.web.flag_notes import add_context
@@ -113,6 +122,38 @@ def send(session: Session, person: Person, flag_id: int) -> SendResult:
     flag = visible_flag(session, person, flag_id)
     _require_writer(session, person, flag)
     return send_flag(session, flag.id, person.person_id, load_routing(None), utcnow())
+
+
+def flag_state(session: Session, person: Person, flag_id: int, state: str, note: str) -> Flag:
+    """Acknowledge, resolve or reopen a flag in the person's inbox."""
+    flag = visible_flag(session, person, flag_id)
+    return set_flag_state(session, flag.id, state, person.person_id, utcnow(), note)
+
+
+def _watch_owner(state: WebState, session: Session, person: Person, account_id: str) -> None:
+    if person.role in ("csm", "cs_manager"):
+        require_owner(session, person, account_id, account_owners(state, account_id))
+
+
+def watch_review(
+    state: WebState, session: Session, person: Person, account_id: str, outcome: str
+) -> WatchItem:
+    """Mark an account's 180-day review done (CS on their accounts, RevOps on any)."""
+    _watch_owner(state, session, person, account_id)
+    return fit_tags.review_watch(session, account_id, outcome, person.person_id, utcnow())
+
+
+def watch_snooze(
+    state: WebState,
+    session: Session,
+    person: Person,
+    account_id: str,
+    until: dt.date,
+    reason: str,
+) -> WatchItem:
+    """Snooze an account's watch-list entry (CS on their accounts, RevOps on any)."""
+    _watch_owner(state, session, person, account_id)
+    return fit_tags.snooze_watch(session, account_id, until, reason, person.person_id, utcnow())
 
 
 def context(session: Session, person: Person, flag_id: int, text: str) -> Flag:

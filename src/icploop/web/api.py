@@ -7,6 +7,7 @@ calls the same functions as the pages and the CLI; errors have the one shape of
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import pandas as pd
@@ -20,7 +21,8 @@ from icploop.icp.document import account_kinds
 from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
-from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person
+from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person, WatchItem
+from icploop.warehouse import today_or
 from icploop.web import actions, queries, schemas
 from icploop.web import dashboard as numbers
 from icploop.web.auth import revoke_token, tokens_of
@@ -65,7 +67,16 @@ def flag_out(flag: Flag, notes: list[str] | None = None) -> schemas.FlagOut:
     return schemas.FlagOut(
         id=flag.id, account_id=flag.account_id, fit_issue=flag.fit_issue, evidence=flag.evidence,
         status=flag.status, ae=flag.ae, csm=flag.csm, created_by=flag.created_by,
-        created_at=flag.created_at, sent_at=flag.sent_at, context=notes or [],
+        created_at=flag.created_at, sent_at=flag.sent_at, data_date=flag.data_date,
+        state=None if flag.status == "draft" else flag.state, state_by=flag.state_by,
+        state_at=flag.state_at, context=notes or [],
+    )  # fmt: skip
+
+
+def watch_out(item: WatchItem) -> schemas.WatchOut:
+    return schemas.WatchOut(
+        account_id=item.account_id, due_date=item.due_date, snoozed_until=item.snoozed_until,
+        reviewed_at=item.reviewed_at, reviewed_by=item.reviewed_by, outcome=item.outcome,
     )  # fmt: skip
 
 
@@ -234,6 +245,45 @@ def flag_context(
     found = actions.context(session, user, flag_id, body.text)
     notes = contexts(session, [found.id]).get(found.id, [])
     return flag_out(found, [n.details.get("text", "") for n in notes])
+
+
+@router.post("/flags/{flag_id}/state", name="api_flag_state", response_model=schemas.FlagOut)
+def flag_state(session: DB, user: ApiUser, flag_id: int, body: schemas.StateIn) -> schemas.FlagOut:
+    """Acknowledge, resolve or reopen a flag in the caller's inbox."""
+    return flag_out(actions.flag_state(session, user, flag_id, body.state, body.note))
+
+
+@router.get("/watch", name="api_watch", response_model=list[schemas.WatchOut])
+def watch(
+    session: DB,
+    user: ApiUser,
+    as_of: dt.date | None = None,
+    all_items: Annotated[bool, Query(alias="all")] = False,
+) -> list[schemas.WatchOut]:
+    """The watch list: entries due for review on ``as_of`` (default today), or all open ones."""
+    items = fit_tags.watch_list(session, today_or(as_of), due_only=not all_items)
+    return [watch_out(w) for w in items]
+
+
+@router.post("/watch/{account_id}/review", name="api_watch_review",
+             response_model=schemas.WatchOut)  # fmt: skip
+def watch_review(
+    request: Request, session: DB, user: ApiUser, account_id: str, body: schemas.ReviewIn
+) -> schemas.WatchOut:
+    """Mark an account's 180-day review done, with its outcome."""
+    state = web_state(request)
+    return watch_out(actions.watch_review(state, session, user, account_id, body.outcome))
+
+
+@router.post("/watch/{account_id}/snooze", name="api_watch_snooze",
+             response_model=schemas.WatchOut)  # fmt: skip
+def watch_snooze(
+    request: Request, session: DB, user: ApiUser, account_id: str, body: schemas.SnoozeIn
+) -> schemas.WatchOut:
+    """Keep an account off the due list until a later day, with the reason."""
+    state = web_state(request)
+    item = actions.watch_snooze(state, session, user, account_id, body.until, body.reason)
+    return watch_out(item)
 
 
 @router.get("/icp/versions", name="api_icp_versions", response_model=list[schemas.Version])

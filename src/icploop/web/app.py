@@ -29,6 +29,7 @@ from icploop.web.routes import (
     review,
     segments,
     tokens,
+    watch,
 )
 from icploop.web.state import HERE, PinGeneration, WebState
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
         alignment,
         audit,
         tokens,
+        watch,
     ):
         app.include_router(module.router)
     app.include_router(api.router)

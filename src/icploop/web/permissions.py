@@ -28,6 +28,10 @@ _ACTIONS: dict[str, frozenset[str]] = {
     "flags.write": CS_ROLES,
     # AEs read flags about their deals and add context to them
     "flags.context": SALES_ROLES,
+    # whoever a flag reaches acknowledges and resolves it (in their inbox, checked per flag)
+    "flags.triage": ALL_ROLES,
+    # the 180-day watch list: CS (their accounts) and RevOps mark entries reviewed or snoozed
+    "watch.triage": CS_ROLES | {"revops"},
     # RevOps owns the ICP document: drafts and publication
     "icp.edit": frozenset({"revops"}),
     "icp.publish": frozenset({"revops"}),
@@ -78,6 +82,10 @@ ROUTE_ACTIONS: dict[str, str] = {
     "flag_edit": "flags.write",
     "flag_send": "flags.write",
     "flag_context": "flags.context",
+    "flag_state": "flags.triage",
+    "watch_page": "read",
+    "watch_review": "watch.triage",
+    "watch_snooze": "watch.triage",
     "icp_page": "read",
     "icp_step_page": "icp.step",
     "icp_publish_page": "icp.publish",
@@ -114,6 +122,10 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_flag_edit": "flags.write",
     "api_flag_send": "flags.write",
     "api_flag_context": "flags.context",
+    "api_flag_state": "flags.triage",
+    "api_watch": "read",
+    "api_watch_review": "watch.triage",
+    "api_watch_snooze": "watch.triage",
     "api_icp_versions": "read",
     "api_icp_version": "read",
     "api_icp_diff": "read",

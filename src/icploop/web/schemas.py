@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -90,7 +90,35 @@ class FlagOut(BaseModel):
     created_by: str
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    data_date: dt.date | None = None
+    state: str | None = None
+    """new, acknowledged or resolved; None for a draft."""
+    state_by: str | None = None
+    state_at: dt.datetime | None = None
     context: list[str] = []
+
+
+class StateIn(BaseModel):
+    state: Literal["new", "acknowledged", "resolved"]
+    note: str = Field(default="", max_length=1000)
+
+
+class WatchOut(BaseModel):
+    account_id: str
+    due_date: dt.date
+    snoozed_until: dt.date | None
+    reviewed_at: dt.datetime | None
+    reviewed_by: str | None
+    outcome: str | None
+
+
+class ReviewIn(BaseModel):
+    outcome: str = Field(min_length=1, max_length=1000)
+
+
+class SnoozeIn(BaseModel):
+    until: dt.date
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 class FlagList(BaseModel):

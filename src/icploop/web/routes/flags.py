@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Annotated
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import case
 
 from icploop.flags import FIT_ISSUES
+from icploop.flags.triage import FLAG_STATES
+from icploop.store.models import Flag
 from icploop.web import actions
 from icploop.web.deps import DB, User
 from icploop.web.flag_notes import contexts
@@ -16,6 +20,11 @@ from icploop.web.scope import flag_inbox
 
 router = page_router()
 PAGE_SIZE = 50
+MOVES = {
+    "new": [("acknowledged", "Acknowledge"), ("resolved", "Resolve")],
+    "acknowledged": [("resolved", "Resolve"), ("new", "Reopen")],
+    "resolved": [("new", "Reopen")],
+}
 
 
 @router.get("/flags", name="flags_page", response_class=HTMLResponse)
@@ -24,27 +33,54 @@ def flags_page(
     session: DB,
     user: User,
     status: Annotated[str, Query(max_length=10)] = "",
+    state: Annotated[str, Query(max_length=15)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    """The flags in the person's inbox, newest first."""
+    """The flags in the person's inbox grouped by triage state (drafts first, then new,
+    acknowledged, resolved) and by account within it."""
     query = flag_inbox(session, user)
     if status in ("draft", "sent", "recorded"):
-        from icploop.store.models import Flag
-
         query = query.where(Flag.status == status)
+    if state in FLAG_STATES:
+        query = query.where(Flag.state == state, Flag.status != "draft")
+    rank = case({"new": 1, "acknowledged": 2, "resolved": 3}, value=Flag.state, else_=4)
+    group = case((Flag.status == "draft", 0), else_=rank)
+    query = query.order_by(None).order_by(group, Flag.account_id, Flag.id.desc())
     flags = list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    groups = [
+        (key[0], key[1], list(items))
+        for key, items in groupby(
+            flags, key=lambda f: ("draft" if f.status == "draft" else f.state, f.account_id)
+        )
+    ]
     return render(
         request,
         "flags.html",
         {
-            "flags": flags,
+            "groups": groups,
             "notes": contexts(session, [f.id for f in flags]),
             "status": status,
+            "state": state,
+            "states": FLAG_STATES,
+            "moves": MOVES,
             "page": page,
             "more": len(flags) == PAGE_SIZE,
             "fit_issues": FIT_ISSUES,
         },
     )
+
+
+@router.post("/flags/{flag_id}/state", name="flag_state")
+def flag_state(
+    session: DB,
+    user: User,
+    flag_id: int,
+    state: Annotated[str, Form(max_length=15)],
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Acknowledge, resolve or reopen a flag in the inbox."""
+    actions.flag_state(session, user, flag_id, state, note)
+    return back("/flags")
 
 
 @router.post("/flags/{flag_id}/edit", name="flag_edit")
