@@ -1,8 +1,6 @@
-"""The ICP document as data: binary calls, YAML round trip, diffs, the version in force."""
+"""The ICP document as data: binary calls, YAML round trip, diffs."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 
@@ -16,7 +14,6 @@ from icploop.icp.document import (
     diff,
     from_yaml,
     to_yaml,
-    version_in_force,
 )
 from icploop.rules import Rule, schema_kinds
 
@@ -61,17 +58,6 @@ def test_the_diff_lists_what_was_added_and_removed_per_part() -> None:
         "qualification": {"added": [], "removed": ["Budget confirmed"]},
     }
     assert diff(new, new) == {}
-
-
-def test_each_close_date_is_judged_by_the_version_published_before_it() -> None:
-    v1 = IcpVersion(number=1, status="superseded", published_at=dt.date(2025, 1, 10))
-    v2 = IcpVersion(number=2, status="published", published_at=dt.date(2025, 7, 1))
-    draft = IcpVersion(number=3)
-    versions = [v1, v2, draft]
-    assert version_in_force(versions, dt.date(2024, 12, 31)) is None
-    assert version_in_force(versions, dt.date(2025, 6, 30)) is v1
-    assert version_in_force(versions, dt.date(2025, 7, 1)) is v2
-    assert version_in_force(versions, dt.date(2026, 1, 1)) is v2
 
 
 def test_rules_are_checked_against_the_kinds_of_the_accounts_columns() -> None:

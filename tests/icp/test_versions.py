@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from icploop.errors import IcploopError
 from icploop.flags.people import sync_people
 from icploop.icp import versions
-from icploop.icp.document import IcpContent, version_in_force
+from icploop.icp.document import IcpContent
+from icploop.icp.in_force import rules_in_force
 from icploop.rules import Rule
 from icploop.store.database import migrate
 from icploop.store.models import AuditEvent
@@ -61,8 +62,7 @@ def test_a_new_publication_supersedes_the_one_in_force(session: Session) -> None
     versions.publish(session, second.number, "ops", later)
     statuses = {v.number: v.status for v in versions.list_versions(session)}
     assert statuses == {1: "superseded", 2: "published"}
-    in_force = version_in_force(versions.timeline(session), dt.date(2026, 11, 1))
-    assert in_force is not None and in_force.number == 1
+    assert rules_in_force(session, dt.date(2026, 11, 1)).version == 1
     assert versions.version_diff(session, 1, 2) == {
         "criteria": {"added": ["seats_at_close >= 75"], "removed": []}
     }

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from icploop.cli.scoring import fit_tags
+from icploop.flags.tags_in_force import computed_tags
 from icploop.metrics.movements import paying_months
 from icploop.scoring.forecast import actual_nrr, backtest, forecast_nrr_at
 
@@ -25,7 +25,7 @@ MAX_ERROR_BOUND = 15.0
 def paying_and_tags(demo_inputs: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     tables = demo_inputs["tables"]
     paying = paying_months(tables.mrr_monthly, AS_OF).select("account_id", "m", "cents").to_pandas()
-    return paying, fit_tags(demo_inputs["backend"], AS_OF)
+    return paying, computed_tags(demo_inputs["backend"], AS_OF).known_months()
 
 
 def test_the_backtest_of_the_nrr_forecast_stays_within_its_error_bound(

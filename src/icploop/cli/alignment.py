@@ -20,6 +20,7 @@ from icploop.cli.common import (
     currency_of,
     data_as_of,
     emit_rows,
+    fit_tags_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -33,25 +34,6 @@ experiment_app = typer.Typer(
 )
 
 DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
-
-
-def _tags(backend: Any, session: Any, day: dt.date) -> pd.DataFrame:
-    """The fit tags of the app store; computed from the warehouse when none is recorded yet."""
-    from icploop.cli.scoring import fit_tags
-    from icploop.icp.outcomes import store_tags
-    from icploop.metrics.calendar import date_of
-
-    tags = store_tags(session)
-    if not tags.empty:
-        return tags
-    computed = fit_tags(backend, day)
-    return pd.DataFrame(
-        {
-            "account_id": computed["account_id"],
-            "tag": computed["tag"],
-            "tagged_on": [date_of(int(m)) for m in computed["known_m"]],
-        }
-    )
 
 
 def _inputs(workspace: Any, as_of: dt.datetime | None) -> tuple[Any, dt.date, pd.DataFrame]:
@@ -76,7 +58,6 @@ def scorecard_command(
     """Bookings next to retained bookings (MRR 12 months later) per AE, lead source or campaign,
     ranked both ways with the gap; young cohorts projected from their fit-tag mix."""
     from icploop.alignment.scorecard import BY, scorecard, with_campaign
-    from icploop.store.database import open_store
 
     with user_errors():
         if by not in BY:
@@ -86,8 +67,7 @@ def scorecard_command(
             if "deals" not in backend.list_tables():
                 raise IcploopError("no deals table is loaded", "load deals first")
             accounts = with_campaign(accounts, backend.table("deals"))
-        with open_store(settings_for(workspace))() as session:
-            tags = _tags(backend, session, day)
+        tags = fit_tags_of(workspace, backend, day).tags
         card = scorecard(accounts, tags, day, by, window_quarters=quarters)
         if json:
             print_json({"currency": currency_of(workspace), **card.to_dict()})
@@ -263,7 +243,6 @@ def show(
 ) -> None:
     """The experiment's cohorts against its control: win rate, discount, fit-tag mix,
     first-year churn and NRR with 95% intervals, or "not yet measurable"."""
-    from icploop.alignment.scorecard import tags_in_force
     from icploop.icp.experiments import describe, get_experiment, measure
     from icploop.review.frames import deal_frame
     from icploop.store.database import open_store
@@ -272,7 +251,7 @@ def show(
         record = get_experiment(session, name)
         backend, day, accounts = _inputs(workspace, as_of)
         deals = deal_frame(backend, dt.date(1900, 1, 1), day)
-        tags = tags_in_force(_tags(backend, session, day), day)
+        tags = fit_tags_of(workspace, backend, day).on(day)
         result = measure(record, accounts, deals, tags, day, min_accounts)
         definition = describe(record)
     data = {**definition, "result": result.to_dict()}

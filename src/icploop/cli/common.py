@@ -170,3 +170,14 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
 def currency_of(workspace: Path | None) -> str:
     """The ISO code the workspace's stored money figures are in (its reporting currency)."""
     return load_settings(workspace).figures_currency
+
+
+def fit_tags_of(workspace: Path | None, backend: Any, day: dt.date) -> Any:
+    """The fit tags in force on ``day`` (:func:`icploop.flags.tags_in_force.fit_tags_in_force`)
+    with the workspace's published ICP versions: what every command reads for fit tags."""
+    from icploop.flags.tags_in_force import fit_tags_in_force
+    from icploop.icp.in_force import published_periods
+    from icploop.store.database import open_store
+
+    with open_store(settings_for(workspace))() as session:
+        return fit_tags_in_force(backend, session, day, published_periods(session))

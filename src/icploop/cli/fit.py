@@ -21,6 +21,7 @@ from icploop.cli.common import (
     data_as_of,
     deadline_day,
     emit_rows,
+    fit_tags_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -29,7 +30,7 @@ from icploop.cli.common import (
 from icploop.fit.config import SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
-from icploop.icp.versions import criteria_periods
+from icploop.icp.in_force import published_periods
 from icploop.store import fit_tags
 from icploop.store.database import open_store
 from icploop.store.models import FitTag
@@ -83,7 +84,7 @@ def run(
         settings = settings_for(workspace)
         store = open_store(settings)
         with store() as session:
-            periods = criteria_periods(session)
+            periods = published_periods(session)
         warehouse = open_warehouse(workspace)
         with as_writer(settings, "icploop fit run", wait):
             report = run_tagging(
@@ -138,6 +139,24 @@ def print_tag_mix(by_segment: object) -> None:
             *(f"{row[t]} ({row[t] / n:.0%})" for t in ("strong_fit", "near_fit", "bad_fit")),
         )
     console.print(table)
+
+
+@fit_app.command("in-force")
+def in_force(
+    workspace: WorkspaceOption = None, as_of: AsOfOption = None, json: JsonOption = False
+) -> None:
+    """The fit tags in force on a date, as the scorecard, the forecast and the pack read them:
+    where they come from (stored, computed, none) and how many of each."""
+    with user_errors():
+        warehouse = open_warehouse(workspace)
+        day = data_as_of(warehouse, as_of)
+        summary = fit_tags_of(workspace, warehouse.backend, day).to_dict(day)
+        if json:
+            print_json(summary)
+            return
+        console.print(f"Fit tags in force on {day}: {summary['source']} ({summary['reason']})")
+        for tag, n in summary["tags"].items():
+            console.print(f"  {tag}: {n:,}")
 
 
 @fit_app.command("show")

@@ -374,6 +374,26 @@ def status(
             )
 
 
+@icp_app.command("in-force")
+def in_force(
+    workspace: WorkspaceOption = None, as_of: AsOfOption = None, json: JsonOption = False
+) -> None:
+    """The ICP criteria and do-not-close rules in force on a date, and where they come from
+    (a published version, else the fit configuration's default criteria)."""
+    from icploop.icp.in_force import rules_in_force
+
+    with user_errors():
+        day = data_as_of(open_warehouse(workspace), as_of)
+        with open_store(settings_for(workspace))() as session:
+            rules = rules_in_force(session, day)
+        if json:
+            print_json(rules.to_dict())
+            return
+        console.print(f"ICP rules in force on {day}: {rules.source}")
+        for name, found in (("criteria", rules.criteria), ("do not close", rules.do_not_close)):
+            console.print(f"{name}: {', '.join(r.describe() for r in found) or 'none'}")
+
+
 @icp_app.command("outcomes")
 def outcomes(
     workspace: WorkspaceOption = None,

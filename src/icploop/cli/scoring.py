@@ -24,6 +24,7 @@ from icploop.cli.common import (
     console,
     currency_of,
     data_as_of,
+    fit_tags_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -31,10 +32,10 @@ from icploop.cli.common import (
 )
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.icp.in_force import RulesInForce
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import paying_months
 from icploop.metrics.tables import CanonicalTables
-from icploop.rules import Rule
 from icploop.scoring.apply import fill_from_accounts, is_deal_batch, score_batch
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.economics import (
@@ -42,6 +43,7 @@ from icploop.scoring.economics import (
     bad_fit_whatif,
     ltv_cac,
     retention_value,
+    tag_mix_and_nrr,
 )
 from icploop.scoring.evaluate import Evaluation
 from icploop.scoring.features import (
@@ -240,27 +242,15 @@ def list_command(workspace: WorkspaceOption = None) -> None:
             console.print(v)
 
 
-def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> tuple[list[Rule], list[Rule]]:
-    """ICP criteria and do-not-close rules: from a YAML file, else the version in force, else
-    the fit configuration's default criteria."""
-    from icploop.fit.config import load_fit_config
-    from icploop.icp.document import from_yaml
-    from icploop.safe_yaml import read_bounded
+def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> RulesInForce:
+    """The ICP rules of the deal check: from a YAML file, else those in force on ``day``."""
+    from icploop.icp.in_force import rules_from_file, rules_in_force
+    from icploop.store.database import open_store
 
     if icp is not None:
-        content = from_yaml(read_bounded(icp, "ICP document"), str(icp))
-        return list(content.criteria), list(content.do_not_close)
-    try:
-        from icploop.icp.versions import rules_in_force
-        from icploop.store.database import open_store
-
-        with open_store(settings_for(workspace))() as session:
-            found = rules_in_force(session, day)
-        if found is not None:
-            return found
-    except IcploopError:
-        pass
-    return list(load_fit_config(None).icp_criteria), []
+        return rules_from_file(icp, day)
+    with open_store(settings_for(workspace))() as session:
+        return rules_in_force(session, day)
 
 
 def _rename_by_mapping(records: pd.DataFrame, mapping: Path) -> pd.DataFrame:
@@ -305,7 +295,8 @@ def score_command(
         warehouse = Warehouse(open_analytics(settings))
         tables = warehouse.tables if warehouse.has("mrr_monthly") else None
         day = data_as_of(warehouse, None) if tables is not None else today_or(None)
-        criteria, dnc = _rules(workspace, icp, day) if is_deal_batch(records) else ([], [])
+        rules = _rules(workspace, icp, day) if is_deal_batch(records) else None
+        criteria, dnc = (rules.criteria, rules.do_not_close) if rules else ((), ())
         scored = score_batch(records, model, points, tables, criteria, dnc, day)
         missing = unscored_columns(fill_from_accounts(records, tables), model)
         target = out or file.with_name(file.stem + ".scored.csv")
@@ -352,16 +343,15 @@ def deals_check(
     with user_errors():
         _backend, tables, day = _open(workspace, as_of)
         open_deals = deal_history(tables, outcomes=("open",))
-        criteria, dnc = _rules(workspace, icp, day)
+        rules = _rules(workspace, icp, day)
+        criteria, dnc = rules.criteria, rules.do_not_close
         patterns = ae_patterns(customer_history(tables, day))
         check = check_deals(open_deals, criteria, dnc, patterns)
         rows = pd.concat([open_deals[["deal_id", "account_id", "close_date"]], check], axis=1)
         if json:
             print_json(
                 {
-                    "as_of": day,
-                    "criteria": [r.describe() for r in criteria],
-                    "do_not_close": [r.describe() for r in dnc],
+                    **rules.to_dict(),
                     "ae_patterns": [p.describe() for p in patterns],
                     "deals": rows.to_dict("records"),
                 }
@@ -369,7 +359,7 @@ def deals_check(
             return
         at_risk = rows[rows["at_risk"]]
         console.print(
-            f"{len(rows)} open deals, {len(at_risk)} at risk; ICP criteria: "
+            f"{len(rows)} open deals, {len(at_risk)} at risk; ICP criteria from {rules.source}: "
             f"{', '.join(r.describe() for r in criteria) or 'none (publish an ICP or pass --icp)'}."
         )
         for p in patterns:
@@ -378,30 +368,6 @@ def deals_check(
             console.print(
                 f"{r['deal_id']} ({r['account_id']}, closes {r['close_date']}): {r['risks']}"
             )
-
-
-def fit_tags(backend: Any, day: dt.date) -> pd.DataFrame:
-    """The 90-day fit tag of every account past day 90 (``account_id``, ``tag``, ``known_m``)."""
-    from icploop.fit.config import load_fit_config
-    from icploop.fit.signals import FitInputs
-    from icploop.fit.tagging import compute_fit
-
-    names = ("accounts", "deals", "deal_use_cases", "usage", "contacts", "mrr_monthly")
-    try:
-        inputs = FitInputs(*(backend.table(n) for n in names))
-    except Exception:  # a table the tags need is not loaded: every account is untagged
-        return pd.DataFrame(columns=["account_id", "tag", "known_m"])
-    fit = compute_fit(inputs, day, load_fit_config(None))
-    if fit.empty:
-        return pd.DataFrame(columns=["account_id", "tag", "known_m"])
-    known = pd.to_datetime(fit["tag_day"])
-    return pd.DataFrame(
-        {
-            "account_id": fit["account_id"],
-            "tag": fit["tag"],
-            "known_m": (known.dt.year * 12 + known.dt.month - 1).astype(int),
-        }
-    )
 
 
 def _paying(tables: CanonicalTables, day: dt.date) -> pd.DataFrame:
@@ -418,7 +384,7 @@ def forecast_nrr(
     """NRR 12 months ahead from the fit-tag mix, with an interval and a backtest."""
     with user_errors():
         backend, tables, day = _open(workspace, as_of)
-        tags = fit_tags(backend, day)
+        tags = fit_tags_of(workspace, backend, day).known_months()
         paying = _paying(tables, day)
         forecast = forecast_nrr_at(paying, tags, day)
         bt = backtest(paying, tags) if run_backtest else None
@@ -459,29 +425,6 @@ def forecast_nrr(
             console.print(bt.sentence)
 
 
-def _tag_mix_and_nrr(
-    backend: Any, tables: CanonicalTables, day: dt.date
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Starting-MRR share of each tag among accounts closed in the last 12 months, and each tag's
-    12-month NRR among accounts with a full first year."""
-    tags = fit_tags(backend, day).set_index("account_id")["tag"]
-    history = customer_history(tables, day).set_index("account_id")
-    history["tag"] = tags.reindex(history.index)
-    tagged = history[history["tag"].notna()]
-    known = tagged[tagged["nrr_12m"].notna()]
-    if known.empty:
-        raise IcploopError("no tagged account has a full first year yet", "load more history")
-    nrr = (
-        known.groupby("tag")["mrr_12m"].sum() / known.groupby("tag")["start_mrr"].sum()
-    ).to_dict()
-    recent = tagged[
-        pd.to_datetime(tagged["close_date"]) >= pd.Timestamp(day) - pd.DateOffset(months=12)
-    ]
-    base = recent if not recent.empty else tagged
-    mix = base.groupby("tag")["start_mrr"].sum().to_dict()
-    return {k: float(v) for k, v in mix.items() if k in nrr}, {k: float(v) for k, v in nrr.items()}
-
-
 @whatif_app.command("bad-fit")
 def whatif_bad_fit(
     share: Annotated[
@@ -494,7 +437,8 @@ def whatif_bad_fit(
     """Cohort NRR if the bad-fit share of new deals were SHARE (tags' NRR from history)."""
     with user_errors():
         backend, tables, day = _open(workspace, as_of)
-        mix, nrr = _tag_mix_and_nrr(backend, tables, day)
+        tags = fit_tags_of(workspace, backend, day).on(day)
+        mix, nrr = tag_mix_and_nrr(tags, customer_history(tables, day), day)
         result = bad_fit_whatif(mix, nrr, share)
         if json:
             print_json(

@@ -38,9 +38,9 @@ from icploop.flags.outbox import channel_status, deliver_due, reclaim_expired
 from icploop.flags.routing import RoutingRules
 from icploop.flags.run import run_tagging
 from icploop.generations import duckdb_file, open_reader, write_generation
+from icploop.icp.in_force import published_periods
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.notify import notify_overdue
-from icploop.icp.versions import criteria_periods
 from icploop.ingest.load import LOADS_TABLE, load_paths
 from icploop.ingest.mapping import Mapping
 from icploop.ingest.read import discover, sha256_of
@@ -222,7 +222,7 @@ def _loop(
     summary.as_of = as_of = warehouse.data_end.as_of
     say(STEPS[1], 1, len(STEPS))
     with store() as session:
-        periods = criteria_periods(session)
+        periods = published_periods(session)
     tagging = run_tagging(
         backend, store, as_of, options.fit_config, options.routing, actor=ACTOR,
         icp_periods=periods, hold_before=as_of - dt.timedelta(days=settings.backfill_days),

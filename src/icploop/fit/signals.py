@@ -235,27 +235,53 @@ def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CriteriaPeriod:
-    """ICP criteria in force for accounts closed from ``start`` (None: before any version)."""
+    """ICP criteria (and do-not-close rules) in force from ``start`` (None: before any version)."""
 
     start: dt.date | None
     rules: tuple[Rule, ...]
     label: str = ""
+    do_not_close: tuple[Rule, ...] = ()
+
+
+def criteria_timeline(
+    fallback: Sequence[Rule], published: Sequence[CriteriaPeriod]
+) -> list[CriteriaPeriod]:
+    """The documented fallback criteria (in force before any version) followed by the published
+    periods in order of start: the one shape every "rules in force" question is asked of."""
+    return [CriteriaPeriod(None, tuple(fallback)), *sorted(published, key=_start_key)]
+
+
+def _start_key(period: CriteriaPeriod) -> dt.date:
+    return period.start or dt.date.min
+
+
+def periods_in_force(periods: Sequence[CriteriaPeriod], days: pd.Series) -> pd.Series:
+    """Per day, the position in ``periods`` (in order of start) of the period in force: the last
+    one started on or before the day; -1 where none is (or the day is unknown)."""
+    when = pd.to_datetime(days)
+    chosen = pd.Series(-1, index=days.index)
+    for i, period in enumerate(periods):
+        in_force = when >= pd.Timestamp(period.start) if period.start else when.notna()
+        chosen[in_force.to_numpy()] = i
+    return chosen
+
+
+def period_on(periods: Sequence[CriteriaPeriod], day: dt.date) -> CriteriaPeriod | None:
+    """The period of ``periods`` (in order of start) in force on ``day`` (None: none)."""
+    at = int(periods_in_force(periods, pd.Series([pd.Timestamp(day)])).iloc[0])
+    return periods[at] if at >= 0 else None
 
 
 def icp_match(inputs: FitInputs, due: ir.Table, periods: Sequence[CriteriaPeriod]) -> pd.DataFrame:
     """Per due account: how many criteria of the ICP in force at its close it meets, which it
-    misses, and which version judged it (``icp_version``). No criteria in force: unknown."""
+    misses, and which version judged it (``icp_version``). No criteria in force: unknown.
+    ``periods``: :func:`criteria_timeline`."""
     accounts = inputs.accounts.join(due.select("account_id", "close_date"), "account_id")
     ids = accounts.select("account_id", "close_date").to_pandas()
     result = pd.DataFrame({"account_id": ids["account_id"]})
     if not any(p.rules for p in periods):
         return result
-    closes = pd.to_datetime(ids["close_date"])
-    # periods come in order of start; a later version in force at the close wins
-    chosen = pd.Series(-1, index=ids.index)
-    for i, period in enumerate(periods):
-        in_force = closes >= pd.Timestamp(period.start) if period.start else closes.notna()
-        chosen[in_force] = i
+    chosen = periods_in_force(periods, ids["close_date"])
     result["criteria"], result["criteria_met"] = 0, 0
     result["criteria_missed"], result["icp_version"] = "", None
     for i, period in enumerate(periods):

@@ -19,6 +19,7 @@ from icploop.fit.signals import (
     champion_status,
     committed_pairs,
     committed_use_cases,
+    criteria_timeline,
     due_accounts,
     icp_match,
     retained_peers,
@@ -52,7 +53,7 @@ def compute_fit(
         usage.drop(columns="use_cases_used"),
         champion_status(inputs, due),
         committed_use_cases(pairs, usage),
-        icp_match(inputs, due, [CriteriaPeriod(None, tuple(config.icp_criteria)), *icp_periods]),
+        icp_match(inputs, due, criteria_timeline(config.icp_criteria, icp_periods)),
     ):
         frame = frame.merge(part, on="account_id", how="left")
     frame["adoption_ratio"] = _adoption_ratio(

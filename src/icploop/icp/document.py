@@ -99,12 +99,6 @@ def account_kinds(backend: Any | None) -> dict[str, Kind]:
     return {c.name: by_type.get(c.type, "text") for c in ACCOUNTS.columns}
 
 
-def version_in_force(versions: list[IcpVersion], on: dt.date) -> IcpVersion | None:
-    """The published version in force on a date: the latest published on or before it."""
-    published = [v for v in versions if v.published_at is not None and v.published_at <= on]
-    return max(published, key=lambda v: (v.published_at, v.number), default=None)
-
-
 def to_yaml(content: IcpContent) -> str:
     """The version's content as YAML (rules as mappings, in order)."""
     return yaml.safe_dump(

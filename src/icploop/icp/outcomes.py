@@ -29,13 +29,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
 from icploop.icp.versions import timeline
 from icploop.segments.stats import rate_difference, welch_test
-from icploop.store.models import FitTag
+from icploop.store.fit_tags import current_tags_frame
 
 Verdict = Literal["improved", "worse", "no clear change", "not yet measurable"]
 VERDICTS: tuple[str, ...] = ("improved", "worse", "no clear change", "not yet measurable")
@@ -310,16 +309,6 @@ def _quarters_between(start: dt.date, end: dt.date) -> int:
     return n
 
 
-def store_tags(session: Session) -> pd.DataFrame:
-    """The fit tags in force in the app store: ``account_id``, ``tag``, ``close_date``."""
-    rows = session.execute(
-        select(FitTag.account_id, FitTag.tag, FitTag.close_date).where(FitTag.current.is_(True))
-    ).all()
-    return pd.DataFrame(
-        [tuple(r) for r in rows], columns=["account_id", "tag", "close_date"]
-    ).astype({"account_id": object, "tag": object})
-
-
 def measure_versions(
     session: Session,
     outcomes: pd.DataFrame,
@@ -336,7 +325,7 @@ def measure_versions(
     version's effective date. ``tags`` defaults to the current fit tags in the app store.
     Versions that take effect after ``as_of`` are left out.
     """
-    tag_frame = store_tags(session) if tags is None else tags
+    tag_frame = current_tags_frame(session) if tags is None else tags
     published = sorted(
         (v for v in timeline(session) if v.published_at is not None and v.published_at <= as_of),
         key=lambda v: (v.published_at, v.number),

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
-from icploop.fit.signals import CriteriaPeriod
 from icploop.icp import signoff
 from icploop.icp.document import (
     IcpContent,
@@ -26,11 +25,10 @@ from icploop.icp.document import (
     diff,
     from_yaml,
     to_yaml,
-    version_in_force,
 )
 from icploop.icp.roles import PUBLISHERS, require_owner_or_role, require_role
 from icploop.icp.signoff import DEFAULT_REQUIRED, check_publishable
-from icploop.rules import Kind, Rule
+from icploop.rules import Kind
 from icploop.store.audit import audit
 from icploop.store.models import AuditEvent, IcpVersionRecord, ImplementationStep
 
@@ -105,22 +103,6 @@ def as_document(record: IcpVersionRecord) -> IcpVersion:
 def timeline(session: Session) -> list[IcpVersion]:
     """Every published (or superseded) version, to find the one in force on any date."""
     return [as_document(r) for r in list_versions(session) if r.effective_date is not None]
-
-
-def rules_in_force(session: Session, day: dt.date) -> tuple[list[Rule], list[Rule]] | None:
-    """The criteria and do-not-close rules of the version in force on ``day`` (None: none)."""
-    current = version_in_force(timeline(session), day)
-    if current is None:
-        return None
-    return list(current.content.criteria), list(current.content.do_not_close)
-
-
-def criteria_periods(session: Session) -> list[CriteriaPeriod]:
-    """The published versions' criteria in order of the date they came into force."""
-    published = sorted(timeline(session), key=lambda v: (v.published_at, v.number))
-    return [
-        CriteriaPeriod(v.published_at, tuple(v.content.criteria), f"v{v.number}") for v in published
-    ]
 
 
 def create_draft(

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from icploop.alignment.experiments import experiment_kinds
 from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
 from icploop.errors import IcploopError
+from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.icp.experiments import list_experiments, measure_all
-from icploop.icp.outcomes import store_tags
+from icploop.icp.in_force import published_periods
 from icploop.review.frames import deal_frame
 from icploop.rules import Kind
 from icploop.warehouse import Warehouse
@@ -53,8 +54,12 @@ def alignment_section(
     measurement as of ``as_of``).
 
     ``accounts`` is :func:`icploop.review.frames.account_frame` as of ``as_of``; ``tags``
-    defaults to the current fit tags of the app store."""
-    tag_frame = store_tags(session) if tags is None else tags
+    defaults to the fit tags in force (:mod:`icploop.flags.tags_in_force`)."""
+    tag_frame = (
+        fit_tags_in_force(backend, session, as_of, published_periods(session)).tags
+        if tags is None
+        else tags
+    )
     out: dict[str, Any] = {"as_of": as_of.isoformat()}
     for key, by in (("scorecard", "ae"), ("by_lead_source", "lead_source")):
         try:

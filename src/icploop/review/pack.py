@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from icploop.config import DEFAULT_CURRENCY
+from icploop.icp.in_force import rules_in_force
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
 from icploop.review.frames import account_frame, deal_frame
@@ -101,6 +102,7 @@ def build_pack(
         "churn_cohort": evidence["churn_cohort"],
         "reasons_cost": reasons_cost,
         "fit_tags": fit_tag_mix(session, accounts, quarter),
+        "icp_in_force": rules_in_force(session, quarter.end).to_dict(),
         "close_rates": evidence["close_rates"],
         "alignment": alignment,
         "synthesis": evidence["synthesis"],

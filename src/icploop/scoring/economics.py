@@ -8,6 +8,7 @@ acquisition cost is given, and acquisition against retention spend.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,6 +48,29 @@ def mix_nrr(mix: Mapping[str, float], nrr: Mapping[str, float]) -> float:
     if total <= 0:
         raise IcploopError("the fit mix has no weight", "give each tag's share of starting MRR")
     return sum(share * nrr[tag] for tag, share in mix.items()) / total
+
+
+def tag_mix_and_nrr(
+    tags: pd.Series, history: pd.DataFrame, day: dt.date
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Starting-MRR share of each tag among accounts closed in the 12 months to ``day``, and each
+    tag's 12-month NRR among accounts with a full first year. ``tags``: account_id -> fit tag;
+    ``history``: :func:`icploop.scoring.features.customer_history`."""
+    frame = history.set_index("account_id")
+    frame["tag"] = tags.reindex(frame.index)
+    tagged = frame[frame["tag"].notna()]
+    known = tagged[tagged["nrr_12m"].notna()]
+    if known.empty:
+        raise IcploopError("no tagged account has a full first year yet", "load more history")
+    nrr = (
+        known.groupby("tag")["mrr_12m"].sum() / known.groupby("tag")["start_mrr"].sum()
+    ).to_dict()
+    recent = tagged[
+        pd.to_datetime(tagged["close_date"]) >= pd.Timestamp(day) - pd.DateOffset(months=12)
+    ]
+    base = recent if not recent.empty else tagged
+    mix = base.groupby("tag")["start_mrr"].sum().to_dict()
+    return {k: float(v) for k, v in mix.items() if k in nrr}, {k: float(v) for k, v in nrr.items()}
 
 
 def bad_fit_whatif(

@@ -385,3 +385,13 @@ def watch_history(session: Session, account_id: str) -> list[AuditEvent]:
         AuditEvent.object_type == WATCH_OBJECT, AuditEvent.object_id.in_(ids)
     )
     return list(session.scalars(query.order_by(AuditEvent.at, AuditEvent.id)))
+
+
+def current_tags_frame(session: Session) -> pd.DataFrame:
+    """The fit tags in force in the app store: ``account_id``, ``tag``, ``close_date``."""
+    rows = session.execute(
+        select(FitTag.account_id, FitTag.tag, FitTag.close_date).where(FitTag.current.is_(True))
+    ).all()
+    return pd.DataFrame(
+        [tuple(r) for r in rows], columns=["account_id", "tag", "close_date"]
+    ).astype({"account_id": object, "tag": object})

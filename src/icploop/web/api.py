@@ -15,9 +15,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.formatting import json_value
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
+from icploop.icp.in_force import published_periods, rules_in_force
 from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
@@ -290,6 +292,24 @@ def watch_snooze(
 def icp_versions(session: DB) -> list[schemas.Version]:
     """Every ICP version, newest first."""
     return [version_out(v) for v in versions.list_versions(session)]
+
+
+@router.get("/icp/in-force", name="api_icp_in_force", response_model=dict[str, Any])
+def icp_in_force(request: Request, session: DB, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The ICP criteria and do-not-close rules in force on ``as_of`` (default the data's end)
+    and where they come from (same as ``icploop icp in-force --json``)."""
+    return rules_in_force(session, as_of or web_state(request).as_of()).to_dict()
+
+
+@router.get("/fit/in-force", name="api_fit_in_force", response_model=dict[str, Any])
+def fit_in_force(request: Request, session: DB, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The fit tags in force on ``as_of`` (default the data's end): where they come from and how
+    many of each (same as ``icploop fit in-force --json``)."""
+    state = web_state(request)
+    day = as_of or state.as_of()
+    periods = published_periods(session)
+    history = state.analytics(lambda b: fit_tags_in_force(b, session, day, periods))
+    return history.to_dict(day)
 
 
 @router.get("/icp/versions/{number}", name="api_icp_version", response_model=schemas.Version)

@@ -127,6 +127,8 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_watch_review": "watch.triage",
     "api_watch_snooze": "watch.triage",
     "api_icp_versions": "read",
+    "api_icp_in_force": "read",
+    "api_fit_in_force": "read",
     "api_icp_version": "read",
     "api_icp_diff": "read",
     "api_icp_draft": "icp.edit",

@@ -10,20 +10,19 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from icploop import model_files
-from icploop.fit.config import load_fit_config
-from icploop.icp import versions
+from icploop.icp.in_force import RulesInForce, rules_in_force
 from icploop.metrics.tables import CanonicalTables
-from icploop.rules import Rule
 from icploop.scoring.apply import is_deal_batch, score_with, warehouse_inputs
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.features import customer_history, deal_history
 from icploop.web.state import WebState
 
 
-def rules_of(state: WebState, as_of: dt.date) -> tuple[list[Rule], list[Rule]] | None:
-    """The ICP criteria and do-not-close rules in force on ``as_of`` (None: none published)."""
+def rules_of(state: WebState, as_of: dt.date) -> RulesInForce:
+    """The ICP criteria and do-not-close rules in force on ``as_of``
+    (:func:`icploop.icp.in_force.rules_in_force`)."""
     with state.store() as session:
-        return versions.rules_in_force(session, as_of)
+        return rules_in_force(session, as_of)
 
 
 def score_frame(
@@ -35,7 +34,7 @@ def score_frame(
     as_of = state.as_of()
     deals = is_deal_batch(records)
     rules = rules_of(state, as_of) if deals else None
-    criteria, dnc = rules if rules is not None else ([], [])
+    criteria, dnc = (rules.criteria, rules.do_not_close) if rules else ((), ())
     # the warehouse is read once per as-of date; the model's work then runs without its lock
     inputs = state.cached(
         ("score_inputs", as_of, deals),
@@ -49,8 +48,8 @@ def deal_checks_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
     ICP in force (else the fit configuration's criteria), the do-not-close list and the AE
     patterns that churned, each in words, and one row per open deal."""
     found = rules_of(state, as_of)
-    published = found is not None
-    criteria, dnc = found if found is not None else (list(load_fit_config(None).icp_criteria), [])
+    published = found.version is not None
+    criteria, dnc = found.criteria, found.do_not_close
     key = tuple(r.describe() for r in [*criteria, *dnc])
 
     def work(backend: BaseBackend) -> dict[str, Any]:

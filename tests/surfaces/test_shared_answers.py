@@ -1,0 +1,110 @@
+"""Shared questions get one answer: the CLI's ``--json``, the REST API and the pack agree on the
+ICP rules in force and on the deal check of the same open deals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+from icploop.config import Settings
+from icploop.engine import open_analytics
+from icploop.icp import versions
+from icploop.icp.document import IcpContent
+from icploop.rules import Rule
+from icploop.store.database import utcnow
+from icploop.store.models import Person
+
+from .conftest import Surfaces, _serve
+
+pytestmark = pytest.mark.slow
+
+FLOOR = Rule(attribute="seats_at_close", op=">=", value=50)
+HOSPITALITY = Rule(attribute="industry", op="==", value="Hospitality")
+#: published on the first day of the data's last quarter: in force on the default as-of date
+PUBLISHED = dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def published(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Surfaces]:
+    """The small demo company with a trained fit model and an ICP version published mid-2026
+    (a seat floor of 50, Hospitality on the do-not-close list)."""
+    from tests.conftest import approve_by_every_team
+
+    for s in _serve(demo_warehouse, tmp_path_factory.mktemp("surfaces-shared")):
+        s.cli("model", "train")
+        with s.store() as session, session.begin():
+            session.add(Person(person_id="ops", email="ops@example.test", role="revops",
+                               created_at=utcnow()))  # fmt: skip
+            session.flush()
+            content = IcpContent(criteria=(FLOOR,), do_not_close=(HOSPITALITY,))
+            draft = versions.create_draft(session, content, "ops", PUBLISHED)
+            approve_by_every_team(session, draft.number, PUBLISHED)
+            versions.publish(session, draft.number, "ops", PUBLISHED)
+        yield s
+
+
+def test_the_rules_in_force_are_one_answer(published: Surfaces, whole: Surfaces) -> None:
+    expected = {
+        "as_of": "2026-10-31",
+        "version": 1,
+        "source": "ICP version 1 (since 2026-07-01)",
+        "criteria": ["seats_at_close >= 50"],
+        "do_not_close": ["industry == Hospitality"],
+    }
+    assert published.cli("icp", "in-force") == expected
+    assert published.api("icp/in-force") == expected
+    assert published.cli("deals", "check")["criteria"] == expected["criteria"]
+    # the pack of the last full quarter states the rules in force at its end
+    assert published.pack()["icp_in_force"]["criteria"] == expected["criteria"]
+    # before the publication (and on a workspace with none) the documented fallback applies
+    before = published.api("icp/in-force?as_of=2026-06-30")
+    assert before["version"] is None and before["criteria"] == []
+    assert whole.cli("icp", "in-force") == {**before, "as_of": "2026-10-31"}
+
+
+def test_the_cli_and_the_api_check_open_deals_against_the_same_rules(
+    published: Surfaces, tmp_path: Path
+) -> None:
+    backend = open_analytics(Settings(workspace=published.workspace))
+    try:
+        deals = backend.table("deals").filter(ibis._.outcome == "open").to_pandas()
+        accounts = backend.table("accounts").to_pandas()
+    finally:
+        backend.disconnect()
+    records = deals.merge(accounts[["account_id", "industry"]], on="account_id", how="left")
+    records = records.astype(str).replace({"None": "", "nan": "", "NaT": ""})
+    source = tmp_path / "open.csv"
+    records.to_csv(source, index=False)
+    published.cli("score", str(source))
+    by_cli = pd.read_csv(tmp_path / "open.scored.csv", dtype=str, keep_default_na=False)
+    by_api = pd.DataFrame(published.api("score", {"records": records.to_dict("records")})["rows"])
+    assert by_cli["risks"].tolist() == by_api["risks"].fillna("").tolist()
+    # the published rules are what judged them: a deal under the floor misses it, one in
+    # Hospitality is on the do-not-close list, in both surfaces
+    small = records["seats"].astype(float) < 50
+    assert (
+        small.any()
+        and by_api.loc[small.to_numpy(), "risks"].str.contains("seats_at_close >= 50").all()
+    )
+    hospitality = (records["industry"] == "Hospitality").to_numpy()
+    assert by_api.loc[hospitality, "risks"].str.contains("do-not-close").all()
+
+
+def test_the_scorecard_reads_the_same_fit_tags_everywhere(whole: Surfaces) -> None:
+    """No tag is stored yet: the CLI, the web page and the pack all read the tags a tagging run
+    would record (none of them shows the accounts as untagged)."""
+    quarter_end = "2026-09-30"  # the pack's as-of date: the end of its quarter
+    cli = whole.cli("scorecard", "--as-of", quarter_end)
+    pack = whole.pack()["alignment"]["scorecard"]
+    assert pack["as_of"] == cli["as_of"] == quarter_end
+    assert pack["team"] == cli["team"] and pack["tag_rates"] == cli["tag_rates"]
+    assert {r["tag"] for r in cli["tag_rates"]} >= {"strong_fit", "bad_fit"}
+    tags = whole.cli("fit", "in-force", "--as-of", quarter_end)
+    assert tags == whole.api(f"fit/in-force?as_of={quarter_end}")
+    assert tags["source"] == "computed" and tags["accounts"] > 0
+    assert sum(tags["tags"].values()) == tags["accounts"]
