@@ -123,6 +123,35 @@ def test_champion_stability_tells_stayed_moved_and_departed_apart() -> None:
     assert fit.loc["nobody", "champion_stability"] is None
 
 
+def test_champion_stability_is_checked_at_30_90_and_180_days() -> None:
+    start = dt.date(2024, 6, 1)
+    day = lambda n: CLOSE + dt.timedelta(days=n)  # noqa: E731
+    contacts = [
+        _champion("stays", "c1", "VP Ops", start, None),
+        _champion("left_at_60", "c2", "VP Ops", start, day(60)),
+        _champion("left_at_120", "c3", "VP Ops", start, day(120)),
+        _champion("promoted_at_10", "c4", "VP Ops", start, day(10)),
+        _champion("promoted_at_10", "c4", "COO", day(11), None),
+        _champion("two", "c5", "VP Ops", start, None),
+        _champion("two", "c6", "CFO", start, day(45)),
+    ]
+    accounts = [{"account_id": a} for a in ("stays", "left_at_60", "left_at_120",
+                                             "promoted_at_10", "two", "nobody")]  # fmt: skip
+    fit = _fit(inputs(accounts, contacts=contacts))
+    cols = ["champion_in_place_30d", "champion_in_place_90d", "champion_in_place_180d"]
+    assert fit.loc["stays", cols].tolist() == [1, 1, 1]
+    assert fit.loc["left_at_60", cols].tolist() == [1, 0, 0]
+    assert fit.loc["left_at_120", cols].tolist() == [1, 1, 0]
+    assert fit.loc["promoted_at_10", cols].tolist() == [0, 0, 0]  # another role is not in place
+    assert fit.loc["two", cols].tolist() == [2, 1, 1]
+    assert fit.loc["nobody", cols].isna().all()
+    # the tag at day 90 reads the same as before: day 120's departure is not yet known then
+    assert fit.loc["left_at_120", "champion_stability"] == "strong"
+    # a day after the as-of date is unknown, not a departure
+    early = _fit(inputs(accounts, contacts=contacts), as_of=day(150)).loc["stays", cols]
+    assert early.iloc[:2].tolist() == [1, 1] and pd.isna(early.iloc[2])
+
+
 def test_icp_match_is_confirmed_approximate_or_a_clear_mismatch() -> None:
     criteria = [
         Rule(attribute="seats_at_close", op=">=", value=75),

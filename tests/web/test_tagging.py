@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -119,3 +121,19 @@ def test_the_main_pages_render_for_each_role(web: WebWorld) -> None:
             response = client.get(path)
             assert response.status_code == 200, (role, path)
             assert "http://" not in response.text and "https://" not in response.text
+
+
+def test_the_account_page_gives_each_signal_in_words_with_champions_at_30_90_180(
+    web: WebWorld,
+) -> None:
+    client, _ = web.login("csm")
+    page = client.get(f"/accounts/{web.csm_account}").text
+    cells = dict(re.findall(r'data-signal="(\w+)">([^<]*)<', page))
+    assert set(cells) == {"core_use_case_active", "champion_stability", "icp_segment_match",
+                          "adoption_trajectory", "ae_committed_use_cases_active"}  # fmt: skip
+    assert not any("=" in text or "nan" in text.lower() for text in cells.values())
+    champion = cells["champion_stability"]
+    assert champion == "No champion was recorded at close." or all(
+        f"day {d}:" in champion for d in (30, 90, 180)
+    )
+    assert "Champion in place" in page and "adoption_ratio" not in page

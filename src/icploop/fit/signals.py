@@ -195,10 +195,16 @@ def committed_use_cases(pairs: pd.DataFrame, features: pd.DataFrame) -> pd.DataF
     return out.reset_index()[columns]
 
 
-def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
+#: days after close at which the champions at close are checked again (the seeds' 30/90/180)
+CHAMPION_CHECK_DAYS: tuple[int, ...] = (30, 90, 180)
+
+
+def champion_status(inputs: FitInputs, due: ir.Table, as_of: dt.date | None = None) -> pd.DataFrame:
     """Per due account with a champion at close: whether a champion of the close date is, on the
     tag day, still there in the same role (``stayed_same_role``), still there in another role or
-    no longer champion (``stayed_other_role``), or gone (``departed``)."""
+    no longer champion (``stayed_other_role``), or gone (``departed``); and, for each of
+    :data:`CHAMPION_CHECK_DAYS`, how many of them are champions in the same role that many days
+    after close (``champion_in_place_30d`` ...), missing where that day is after ``as_of``."""
     c = inputs.contacts
     at_close = c.join(due, "account_id").filter(
         lambda r: (
@@ -207,30 +213,51 @@ def champion_status(inputs: FitInputs, due: ir.Table) -> pd.DataFrame:
             & (r.valid_to.isnull() | (r.valid_to >= r.close_date))
         )
     )
-    champions = at_close.select("account_id", "contact_id", "tag_day", close_title="title")
+    champions = at_close.select(
+        "account_id", "contact_id", "tag_day", "close_date", close_title="title"
+    )
     later = c.select("account_id", "contact_id", "title", "is_champion", "valid_from", "valid_to")
-    on_tag_day = champions.join(later, ["account_id", "contact_id"], how="left").filter(
-        lambda r: (
-            r.valid_from.isnull()
-            | ((r.valid_from <= r.tag_day) & (r.valid_to.isnull() | (r.valid_to >= r.tag_day)))
-        )
+    every = champions.join(later, ["account_id", "contact_id"])
+    on_tag_day = every.filter(
+        lambda r: (r.valid_from <= r.tag_day) & (r.valid_to.isnull() | (r.valid_to >= r.tag_day))
     )
     same_role = (on_tag_day.title == on_tag_day.close_title) & (on_tag_day.is_champion == True)  # noqa: E712
-    present = on_tag_day.valid_from.notnull()
     per_contact = on_tag_day.group_by(["account_id", "contact_id"]).agg(
-        same=same_role.fill_null(False).any(), present=present.any()
+        same=same_role.fill_null(False).any(), present=on_tag_day.contact_id.notnull().any()
     )
     summary = per_contact.group_by("account_id").agg(
         champions_at_close=per_contact.contact_id.nunique(),
         stayed_same_role=per_contact.same.sum(),
         stayed=per_contact.present.sum(),
     )
+    # each check day: a row of the contact covering the day, champion, in the title at close
+    checks = {}
+    for days in CHAMPION_CHECK_DAYS:
+        day = every.close_date + ibis.interval(days=days)
+        covers = (every.valid_from <= day) & (every.valid_to.isnull() | (every.valid_to >= day))
+        keeps = (every.title == every.close_title) & (every.is_champion == True)  # noqa: E712
+        checks[f"_in_{days}"] = (covers & keeps).fill_null(False).any()
+    in_place = every.group_by(["account_id", "contact_id"]).agg(**checks)
+    in_place = in_place.group_by("account_id").agg(
+        **{f"champion_in_place_{d}d": in_place[f"_in_{d}"].sum() for d in CHAMPION_CHECK_DAYS}
+    )
     # champions with no row on the tag day drop out of the filtered join: count them from the start
-    counted = champions.group_by("account_id").agg(champions=champions.contact_id.nunique())
-    frame = counted.to_pandas().merge(summary.to_pandas(), on="account_id", how="left").fillna(0)
+    counted = champions.group_by("account_id").agg(
+        champions=champions.contact_id.nunique(), close_date=champions.close_date.min()
+    )
+    frame = counted.to_pandas().merge(summary.to_pandas(), on="account_id", how="left")
+    frame = frame.merge(in_place.to_pandas(), on="account_id", how="left")
+    counts = [c for c in frame.columns if c not in ("account_id", "close_date")]
+    frame[counts] = frame[counts].astype(float).fillna(0)
     frame["stayed_other_role"] = frame["stayed"] - frame["stayed_same_role"]
     frame["departed"] = frame["champions"] - frame["stayed"]
-    return frame[["account_id", "champions", "stayed_same_role", "stayed_other_role", "departed"]]
+    closes = pd.to_datetime(frame["close_date"])
+    for days in CHAMPION_CHECK_DAYS:
+        unseen = closes + pd.Timedelta(days=days) > pd.Timestamp(as_of or dt.date.max)
+        frame.loc[unseen.to_numpy(), f"champion_in_place_{days}d"] = np.nan
+    checked = [f"champion_in_place_{d}d" for d in CHAMPION_CHECK_DAYS]
+    keep = ["account_id", "champions", "stayed_same_role", "stayed_other_role", "departed"]
+    return frame[[*keep, *checked]]
 
 
 @dataclass(frozen=True)

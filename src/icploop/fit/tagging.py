@@ -51,7 +51,7 @@ def compute_fit(
     usage = usage_features(inputs, due, config, sorted(pairs.use_case.unique()))
     for part in (
         usage.drop(columns="use_cases_used"),
-        champion_status(inputs, due),
+        champion_status(inputs, due, as_of),
         committed_use_cases(pairs, usage),
         icp_match(inputs, due, criteria_timeline(config.icp_criteria, icp_periods)),
     ):

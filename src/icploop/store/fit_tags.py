@@ -29,7 +29,15 @@ SIGNAL_VALUES = ("strong", "near", "bad")
 # The numbers behind each signal, kept with it (column names of icploop.fit.tagging.compute_fit).
 EVIDENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "core_use_case_active": ("use_case", "core_active_weeks_recent", "recent_window_days"),
-    "champion_stability": ("champions", "stayed_same_role", "stayed_other_role", "departed"),
+    "champion_stability": (
+        "champions",
+        "stayed_same_role",
+        "stayed_other_role",
+        "departed",
+        "champion_in_place_30d",
+        "champion_in_place_90d",
+        "champion_in_place_180d",
+    ),
     "icp_segment_match": ("criteria", "criteria_met", "criteria_missed"),
     "adoption_trajectory": ("events_0_30", "events_30_60", "events_60_90", "adoption_ratio"),
     "ae_committed_use_cases_active": ("committed", "committed_active", "committed_inactive"),

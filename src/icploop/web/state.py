@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.config import Settings
 from icploop.engine import connect
+from icploop.fit.words import signal_label, signal_sentence
 from icploop.generations import current, duckdb_file, open_generation
 from icploop.metrics.data_end import DataEnd
 from icploop.store.database import open_store
@@ -67,6 +68,10 @@ class WebState:
         self.store: sessionmaker[Session] = open_store(settings)
         self.sessions = Sessions(load_secret(settings.workspace))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        # the numbers behind a fit signal, in words, wherever a page shows a signal
+        self.templates.env.globals.update(
+            signal_label=signal_label, signal_sentence=signal_sentence
+        )
         self._link = duckdb_file(settings)
         self._current: Generation | None = None
         self._retired: list[Generation] = []
