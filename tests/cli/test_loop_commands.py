@@ -140,14 +140,32 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     assert "marketing_timeline" not in {s["step"] for s in status["overdue"]}
 
 
-def test_flagger_credibility_waits_for_data_before_judging_a_flag(workspace: Path) -> None:
-    """Flags sent today about accounts whose data ends in October are pending, not wrong."""
+def test_flagger_credibility_dates_flags_at_their_data_and_waits_for_data_to_judge(
+    workspace: Path,
+) -> None:
+    """Flags are judged from their data's date: those about the last 12 months of data (which
+    ends in October 2026) are pending unless already borne out, not wrong; older ones decided."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from icploop.config import Settings
+    from icploop.store.database import open_store
+    from icploop.store.models import Flag
+
     ws = ("--workspace", str(workspace))
     run = json.loads(icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--json"))
     scores = json.loads(icploop("flags", "credibility", *ws, "--as-of", "2030-01-01", "--json"))
+    with open_store(Settings(workspace=workspace))() as session:
+        dates = list(session.scalars(select(Flag.data_date)))
+    recent = sum(d > dt.date(2025, 10, 31) for d in dates)
     assert len(scores) == 1 and scores[0]["flagger"] == "fit-run"
     assert scores[0]["flags"] == len(run["flags"]) + len(run["champion_departure_flags"])
-    assert scores[0]["pending"] == scores[0]["flags"] and scores[0]["borne_out_share"] is None
+    # a recent flag already borne out is decided early; every older one is decided
+    decided = scores[0]["borne_out"] + scores[0]["not_borne_out"]
+    assert 0 < scores[0]["pending"] <= recent < scores[0]["flags"]
+    assert decided == scores[0]["flags"] - scores[0]["pending"] >= scores[0]["flags"] - recent
+    assert 0 < scores[0]["borne_out_share"] < 1
 
 
 def test_tables_of_another_database_load_through_the_cli(

@@ -15,6 +15,9 @@ from icploop.flags.credibility import (
 )
 from icploop.flags.records import create_flag, send_flag
 from icploop.flags.routing import RoutingRules
+from icploop.store.models import FitTag
+
+from .conftest import NOW
 
 AS_OF = dt.date(2026, 11, 1)
 
@@ -91,3 +94,45 @@ def test_a_window_reaching_past_the_revenue_data_stays_pending() -> None:
         )
         == "borne_out"
     )
+
+
+def _tag(session: Session, account: str, tag: str, close: dt.date) -> FitTag:
+    row = FitTag(account_id=account, tag=tag, computed_tag=tag, method="computed",
+                 close_date=close, as_of=dt.date(2026, 10, 31), created_by="fit-run",
+                 created_at=NOW)  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row
+
+
+def test_claims_are_dated_at_their_data_and_each_csm_who_overrides_counts(
+    session: Session,
+) -> None:
+    """A backfilled flag about a deal whose day 90 was 2024-04-01 is judged on 2024-2025, not
+    on the day it was recorded; csm.two overrode D into bad fit (it contracted: borne out) and
+    E out of it (it contracted: not borne out); a move from near to strong claims nothing."""
+    d_close, e_close = dt.date(2024, 1, 2), dt.date(2024, 3, 1)
+    flag = create_flag(session, account_id="A", fit_issue="icp_mismatch", evidence="Too small.",
+                       fit_tag_id=None, ae=None, csm="csm.one", links=None, actor="fit-run",
+                       now=NOW)  # fmt: skip
+    flag.status, flag.data_date = "recorded", dt.date(2024, 4, 1)
+    for account, computed, overridden, close in (
+        ("D", "near_fit", "bad_fit", d_close),
+        ("E", "bad_fit", "near_fit", e_close),
+        ("F", "near_fit", "strong_fit", e_close),
+    ):
+        old = _tag(session, account, computed, close)
+        old.current = False
+        new = _tag(session, account, overridden, close)
+        new.method, new.created_by, new.supersedes_id = "override", "csm.two", old.id
+    session.commit()
+    outcomes = {"A": dt.date(2024, 9, 1), "D": dt.date(2024, 10, 1), "E": dt.date(2024, 8, 1)}
+    csm_two, fit_run = flagger_credibility(session, outcomes, AS_OF)
+    assert (fit_run.flagger, fit_run.flags, fit_run.borne_out, fit_run.pending) == (
+        "fit-run", 1, 1, 0,
+    )  # fmt: skip
+    assert (csm_two.flagger, csm_two.flags, csm_two.overrides) == ("csm.two", 2, 2)
+    assert (csm_two.borne_out, csm_two.not_borne_out, csm_two.pending) == (1, 1, 0)
+    # without outcomes: A and D not borne out, E (it did not decline) borne out
+    quiet, _ = flagger_credibility(session, {}, AS_OF)
+    assert (quiet.borne_out, quiet.not_borne_out) == (1, 1)

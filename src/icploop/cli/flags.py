@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 from sqlalchemy import select
 
 from icploop.cli.common import (
@@ -36,8 +35,10 @@ from icploop.flags import (
     stuck_deliveries,
 )
 from icploop.flags.channels import ChannelSettings, configured_channels
+from icploop.flags.credibility import claims
 from icploop.flags.outbox import blocked_channels
 from icploop.flags.triage import flag_history, set_flag_state
+from icploop.formatting import pct
 from icploop.metrics.movements import movements
 from icploop.metrics.tables import CanonicalTables
 from icploop.store.database import open_store, utcnow
@@ -246,51 +247,29 @@ def credibility(
     as_of: AsOfOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Per flagger: flags raised and the share borne out by churn or contraction within 12 months."""
+    """Per flagger: claims (flags, and overrides across the bad-fit line) dated at their data,
+    and the share borne out by what followed within 12 months."""
     with user_errors():
         settings = settings_for(workspace)
         warehouse = open_warehouse(workspace)
         day = data_as_of(warehouse, as_of)
         with open_store(settings)() as session:
-            rows = session.execute(
-                select(Flag.account_id, Flag.sent_at).where(Flag.sent_at.is_not(None))
-            ).all()
             flagged: dict[str, dt.date] = {}
-            for account, sent in rows:
-                if sent is not None:
-                    flagged[account] = min(flagged.get(account, sent.date()), sent.date())
+            for c in claims(session):
+                flagged[c.account_id] = min(flagged.get(c.account_id, c.flagged_on), c.flagged_on)
             # months after the data ends are unknown, not churned: stop at the last complete month
             last = warehouse.data_end.as_of
             outcomes = first_declines_after(warehouse.backend, flagged, min(day, last))
             scores = flagger_credibility(session, outcomes, day, known_until=last)
-        payload = [
-            {
-                "flagger": s.flagger,
-                "flags": s.flags,
-                "borne_out": s.borne_out,
-                "not_borne_out": s.not_borne_out,
-                "pending": s.pending,
-                "borne_out_share": s.borne_out_share,
-            }
-            for s in scores
-        ]
+        rows = [{**vars(s), "borne_out_share": s.borne_out_share} for s in scores]
         if json:
-            print_json(payload)
+            print_json(rows)
             return
-        table = Table(
-            "flagger", "flags", "borne out", "not borne out", "pending", "share borne out"
-        )
-        for p in payload:
-            share = p["borne_out_share"]
-            table.add_row(
-                str(p["flagger"]),
-                str(p["flags"]),
-                str(p["borne_out"]),
-                str(p["not_borne_out"]),
-                str(p["pending"]),
-                "-" if share is None else f"{share:.0%}",
-            )
-        console.print(table)
+        for row in rows:
+            row["share"] = pct(row["borne_out_share"])
+        emit_rows(rows, False, {"flagger": "flagger", "flags": "claims", "overrides": "overrides",
+                                "borne_out": "borne out", "not_borne_out": "not borne out",
+                                "pending": "pending", "share": "share borne out"})  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
