@@ -13,6 +13,7 @@ from icploop.icp.document import (
     check_content,
     diff,
     from_yaml,
+    readable_content,
     to_yaml,
 )
 from icploop.rules import Rule, schema_kinds
@@ -92,3 +93,18 @@ def test_a_rule_with_numeric_text_judges_a_numeric_column_in_the_engine() -> Non
     assert table.select(hit=flag).to_pandas()["hit"].tolist() == [True, False, True]
     with pytest.raises(IcploopError, match="active is yes/no, so only == and != apply"):
         Rule(attribute="active", op=">", value=True).to_expr(table)
+
+
+def test_stored_content_reads_what_it_can_and_names_the_rest() -> None:
+    good = {"attribute": "industry", "op": "==", "value": "Retail"}
+    content, problems = readable_content(
+        {"criteria": [{"attribute": "x", "op": "=>", "value": 1}, good],
+         "lead_scoring": [{"rule": good, "points": "many"}], "changelog": "c", "colour": "red"}
+    )  # fmt: skip
+    assert content.criteria == (Rule.model_validate(good),) and content.changelog == "c"
+    assert content.lead_scoring == ()
+    assert problems[0] == "colour: not a part of an ICP document"
+    assert problems[1].startswith("criteria 1: op: Input should be '=='")
+    assert problems[2].startswith("lead_scoring 1: points: Input should be a valid integer")
+    assert readable_content({"criteria": [good]}) == (IcpContent(criteria=(Rule(**good),)), [])
+    assert readable_content(["a"])[1] == ["the stored content is not a mapping but list"]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
+from icploop.icp.in_force import rules_in_force
 from icploop.ingest.schema import ROLES
+from icploop.rules import Rule
 from icploop.store.database import utcnow
 from icploop.store.models import AuditEvent, Experiment, IcpVersionRecord
 
@@ -177,3 +180,39 @@ def test_experiments_in_the_api_are_checked_when_recorded_and_changed_by_owner_o
     assert trail[-1].details["segment"] == [
         {"attribute": "industry", "op": "==", "value": "Hospitality"}
     ]
+
+
+def test_a_published_version_with_a_line_that_no_longer_reads_breaks_no_page(
+    web: WebWorld,
+) -> None:
+    with web.store() as session, session.begin():
+        top = max(session.scalars(select(IcpVersionRecord.number)).all() or [0])
+        # as if written before rules were checked: an operator that does not exist, beside a
+        # line that reads
+        session.add(IcpVersionRecord(
+            number=top + 1, status="published", created_by="x", created_at=utcnow(),
+            published_by="x", effective_date=dt.date(2021, 1, 1),
+            content={"criteria": [{"attribute": "seats_at_close", "op": "=>", "value": 1},
+                                  {"attribute": "seats_at_close", "op": ">=", "value": 75}]},
+        ))  # fmt: skip
+    client, _ = web.login("revops")
+    admin = web.bearer("admin")
+    for route in iter_route_contexts(web.app.routes):
+        path = route.path_format
+        if path is None or "{" in path or "GET" not in (route.methods or ()):
+            continue
+        if path.startswith("/api/"):
+            response = web.client().get(path, headers=admin)
+        else:
+            response = client.get(path)
+        assert response.status_code < 500, (path, response.status_code)
+    page = client.get("/icp").text
+    assert f"Parts of version {top + 1} as stored cannot be read" in page
+    assert "criteria 1: op: Input should be" in page
+    assert "seats_at_close" in page  # the line that reads is shown
+    diff = web.client().get(f"/api/v1/icp/diff?old={top + 1}&new={top + 1}", headers=admin)
+    assert diff.status_code == 200
+    with web.store() as session:
+        in_force = rules_in_force(session, dt.date(2026, 10, 31))
+    assert in_force.version == top + 1
+    assert in_force.criteria == (Rule(attribute="seats_at_close", op=">=", value=75),)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from icploop.errors import IcploopError
 from icploop.ingest.schema import ACCOUNTS
@@ -62,6 +62,52 @@ class IcpVersion(BaseModel):
     def matches(self, attributes: dict[str, Any]) -> bool:
         """The binary call: does an account with these attributes meet every criterion?"""
         return all(rule.holds(attributes.get(rule.attribute)) for rule in self.content.criteria)
+
+
+_RULE_LISTS: dict[str, type[BaseModel]] = {
+    "criteria": Rule,
+    "do_not_close": Rule,
+    "lead_scoring": ScoringChange,
+}
+
+
+def readable_content(raw: Any) -> tuple[IcpContent, list[str]]:
+    """Stored content as it reads: the whole of it, or, when some of it no longer reads (stored
+    before a check existed, or written by hand), every part that does, and one line per part
+    left out (``criteria 2: op: Input should be ...``), so one bad line never makes a page, a
+    check or the pack fail."""
+    try:
+        return IcpContent.model_validate(raw), []
+    except ValidationError:
+        pass
+    if not isinstance(raw, dict):
+        return IcpContent(), [f"the stored content is not a mapping but {type(raw).__name__}"]
+    kept: dict[str, Any] = {}
+    problems = [f"{key}: not a part of an ICP document" for key in raw
+                if key not in IcpContent.model_fields]  # fmt: skip
+    for key, value in raw.items():
+        model = _RULE_LISTS.get(key)
+        if model is not None and isinstance(value, list):
+            items = []
+            for i, item in enumerate(value, start=1):
+                try:
+                    items.append(model.model_validate(item))
+                except ValidationError as exc:
+                    problems.append(f"{key} {i}: {_first_error(exc)}")
+            kept[key] = items
+        elif key in IcpContent.model_fields:
+            try:
+                IcpContent.model_validate({key: value})
+                kept[key] = value
+            except ValidationError as exc:
+                problems.append(_first_error(exc))
+    return IcpContent.model_validate(kept), problems
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
 def content_rules(content: IcpContent) -> list[tuple[str, Rule]]:

@@ -8,6 +8,7 @@ Marketing confirms an implementation timeline within 2 weeks, CS acknowledges wh
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from icploop.icp.document import (
     check_content,
     diff,
     from_yaml,
+    readable_content,
     to_yaml,
 )
 from icploop.icp.roles import PUBLISHERS, require_owner_or_role, require_role
@@ -31,6 +33,8 @@ from icploop.icp.signoff import DEFAULT_REQUIRED, check_publishable
 from icploop.rules import Kind
 from icploop.store.audit import audit
 from icploop.store.models import AuditEvent, IcpVersionRecord, ImplementationStep
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,22 @@ def list_versions(session: Session) -> list[IcpVersionRecord]:
     return list(session.scalars(query.options(selectinload(IcpVersionRecord.steps))))
 
 
+def stored_content(record: IcpVersionRecord) -> tuple[IcpContent, list[str]]:
+    """A stored version's content as it reads, and what of it does not (see
+    :func:`icploop.icp.document.readable_content`); the parts left out are logged."""
+    content, problems = readable_content(record.content)
+    if problems:
+        log.warning("ICP version %s: left out %s", record.number, "; ".join(problems))
+    return content, problems
+
+
 def as_document(record: IcpVersionRecord) -> IcpVersion:
-    """The stored version as the domain object (content parsed and validated)."""
+    """The stored version as the domain object (content parsed and validated; a part that no
+    longer reads is left out and named by :func:`stored_content`)."""
     return IcpVersion(
         number=record.number,
         status=record.status,
-        content=IcpContent.model_validate(record.content),
+        content=stored_content(record)[0],
         created_by=record.created_by,
         published_by=record.published_by,
         published_at=record.effective_date,
@@ -208,7 +222,7 @@ def export_yaml(session: Session, number: int) -> str:
 def version_diff(session: Session, old: int, new: int) -> dict[str, dict[str, list[str]]]:
     """What changed from version ``old`` to version ``new``."""
     a, b = _get(session, old), _get(session, new)
-    return diff(IcpContent.model_validate(a.content), IcpContent.model_validate(b.content))
+    return diff(stored_content(a)[0], stored_content(b)[0])
 
 
 def publish(

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
 from icploop.icp.document import IcpContent, ScoringChange
-from icploop.icp.versions import PUBLISHERS, create_draft, list_versions, require_role
+from icploop.icp.versions import (
+    PUBLISHERS,
+    create_draft,
+    list_versions,
+    require_role,
+    stored_content,
+)
 from icploop.rules import Kind, Rule, check_rules
 from icploop.store.audit import audit
 from icploop.store.models import IcpVersionRecord, Proposal, Review
@@ -205,7 +211,7 @@ def draft_version(
         raise IcploopError(f"review {review_id} has no accepted proposal: nothing to draft")
     versions = list_versions(session)
     published = [v for v in versions if v.status == "published"]
-    base = IcpContent.model_validate(published[0].content) if published else IcpContent()
+    base = stored_content(published[0])[0] if published else IcpContent()
     content = draft_content(base, review)
     open_draft = next(
         (v for v in versions if v.status == "draft" and v.review_id == review.id), None

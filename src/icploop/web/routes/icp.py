@@ -42,6 +42,7 @@ def icp_page(
     drafts = [_draft_view(session, v, user) for v in records if v.status == "draft"]
     broken = [d for d in drafts if "error" in d]
     drafts = [d for d in drafts if "error" not in d]
+    content, unread = versions.stored_content(current) if current else (None, [])
     return render(
         request,
         "icp.html",
@@ -50,7 +51,8 @@ def icp_page(
             "broken": broken,
             "versions": records,
             "current": current,
-            "content": versions.as_document(current).content if current else None,
+            "content": content,
+            "unread": unread,
             "diff": diff,
             "old": old,
             "new": new,
