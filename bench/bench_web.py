@@ -63,6 +63,7 @@ def prepare(folder: str, accounts: str) -> None:
     from icploop.fit.config import FitConfig
     from icploop.flags.routing import RoutingRules
     from icploop.flags.run import run_tagging
+    from icploop.generations import writing
     from icploop.ingest.load import load_paths
     from icploop.store.database import open_store
     from icploop.web.auth import create_token
@@ -71,9 +72,10 @@ def prepare(folder: str, accounts: str) -> None:
     data = ws / "data"
     generate_company(data, accounts=int(accounts), seed=SEED, usage_format="parquet")
     settings = load_settings(ws)
+    with writing(settings, "bench_web prepare") as writer:  # the next generation, swapped in
+        writer.con.execute(f"SET memory_limit = '{BUILD_MEMORY}'")  # spill, not crowd the machine
+        load_paths(writer, [data])
     backend = open_analytics(settings)
-    backend.con.execute(f"SET memory_limit = '{BUILD_MEMORY}'")  # spill, not crowd the machine
-    load_paths(backend, [data])
     store = open_store(settings)
     run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules(), send=False)
     backend.disconnect()
