@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 
@@ -58,3 +59,43 @@ def test_the_bridge_page_shows_the_api_numbers_and_they_add_up(web: WebWorld) ->
     by = client.get("/bridge", params={"by": "segment", "periods": 2})
     assert by.status_code == 200 and "Enterprise" in by.text
     assert client.get("/bridge", params={"period": "year"}).status_code in (400, 422)
+
+
+def test_the_forecast_page_gives_the_forecast_and_what_ifs_that_answer_their_inputs(
+    web: WebWorld,
+) -> None:
+    from icploop.config import Settings
+    from icploop.engine import open_analytics
+    from icploop.flags.tags_in_force import fit_tags_in_force
+    from icploop.metrics.movements import paying_months
+    from icploop.metrics.tables import CanonicalTables
+    from icploop.scoring.forecast import forecast_nrr_at
+
+    client, _ = web.login("marketing")
+    page = client.get("/forecast")
+    assert page.status_code == 200, page.text
+    as_of = dt.date.fromisoformat(re.search(r"data as of (\S+)</small>", page.text).group(1))  # type: ignore[union-attr]
+    # the same forecast straight from the analytics, with the tags stored in the app store
+    backend = open_analytics(Settings(workspace=web.workspace))
+    try:
+        with web.store() as session:
+            tags = fit_tags_in_force(backend, session, as_of, []).known_months()
+        tables = CanonicalTables.from_backend(backend)
+        paying = paying_months(tables.mrr_monthly, as_of).select("account_id", "m", "cents")
+        expected = forecast_nrr_at(paying.to_pandas(), tags, as_of)
+    finally:
+        backend.disconnect()
+    assert expected.sentence in page.text.replace("&#39;", "'")
+    groups = re.findall(r'data-group="(\w+)"', page.text)
+    assert groups and set(groups) <= {"tenured", "strong_fit", "near_fit", "bad_fit", "untagged"}
+    bad_fit = re.search(r'id="bad-fit">Closing (\d+)% bad-fit deals instead of (\d+)%', page.text)
+    assert bad_fit is not None and bad_fit.group(1) == "6"
+    current = int(bad_fit.group(2))
+    same = client.get("/forecast", params={"bad_share": current / 100}).text
+    moved = re.search(r"moves cohort NRR from ([\d.]+)% to ([\d.]+)%", same)
+    assert moved is not None
+    assert abs(float(moved.group(1)) - float(moved.group(2))) <= 0.15  # rounding of the share
+    more = client.get("/forecast", params={"points": 10, "years": 2}).text
+    assert re.search(r'id="retention-value">Lifting annual net retention from \d+% to \d+%', more)
+    assert "over 2 years" in more
+    assert client.get("/forecast", params={"bad_share": 2}).status_code in (400, 422)

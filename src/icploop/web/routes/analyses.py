@@ -1,5 +1,5 @@
 """Analyses that were only in the CLI, as pages: the MRR bridge, scoring a CSV, open-deal
-checks."""
+checks, the NRR forecast and its what-ifs."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from starlette.datastructures import UploadFile
 from icploop import model_files
 from icploop.errors import IcploopError
 from icploop.metrics.movements import MOVEMENT_COLUMNS
+from icploop.scoring.economics import bad_fit_whatif, retention_value
 from icploop.spreadsheet import neutralise_frame
 from icploop.web import dashboard as numbers
 from icploop.web.charts import movement_chart
 from icploop.web.deps import User, web_state
+from icploop.web.forecasts import forecast_of
 from icploop.web.pressure import release_sessions
 from icploop.web.routes.common import data_context, page_router, render
 from icploop.web.scoring import deal_checks_of as deal_checks
@@ -145,5 +147,41 @@ def deals_page(
             "total": len(deals),
             "at_risk": sum(bool(d["at_risk"]) for d in deals),
             "risky": risky,
+        },
+    )
+
+
+@router.get("/forecast", name="forecast_page", response_class=HTMLResponse)
+def forecast_page(
+    request: Request,
+    user: User,
+    bad_share: Annotated[float, Query(ge=0, le=1)] = 0.06,
+    points: Annotated[float, Query(ge=-50, le=50)] = 5.0,
+    years: Annotated[int, Query(ge=1, le=10)] = 3,
+    margin: Annotated[float, Query(gt=0, le=1)] = 0.8,
+) -> HTMLResponse:
+    """NRR 12 months ahead from the fit-tag mix (interval, groups, backtest), what a different
+    bad-fit share of new deals would do to cohort NRR, and what more retention is worth."""
+    data = data_context(request)
+    forecast = forecast_of(web_state(request), data["as_of"])
+    bad_fit = (
+        bad_fit_whatif(forecast["mix"], forecast["tag_nrr"], bad_share)
+        if forecast["mix"] and "bad_fit" in forecast["mix"]
+        else None
+    )
+    base = forecast["trailing_nrr"]
+    value = retention_value(forecast["arr"], base, points, years, margin) if base else None
+    return render(
+        request,
+        "forecast.html",
+        {
+            **data,
+            "f": forecast,
+            "bad_fit": bad_fit,
+            "value": value,
+            "bad_share": bad_share,
+            "points": points,
+            "years": years,
+            "margin": margin,
         },
     )
