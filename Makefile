@@ -13,7 +13,7 @@ WORKSPACE ?= $(DEMO_DIR)/workspace
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 ## The main job on the built-in demo company: generate, load, summarise (embedded stores only).

@@ -1,7 +1,7 @@
 """Opening the analytics backend through Ibis.
 
 DuckDB (a file in the workspace) is the default; any URL Ibis understands works too, e.g.
-``postgres://user@host:5432/db``. Analytics code receives the open backend and never opens one.
+``postgres://user@host:5432/db``, or ``pyspark:///lake/folder`` (see :mod:`icploop.spark`). Analytics code receives the open backend and never opens one.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ def connect(url: str) -> BaseBackend:
             remove_leftover_spill(backend)
             return backend
         return tuned(ibis.duckdb.connect())
+    if url.startswith("pyspark://"):
+        from icploop.spark import connect_spark
+
+        return connect_spark(url)
     if url.startswith("postgresql://"):
         url = "postgres://" + url.removeprefix("postgresql://")
     try:
