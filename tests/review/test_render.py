@@ -150,3 +150,24 @@ def test_every_caveat_of_the_pack_appears_in_html_markdown_and_pdf(
         assert _words(markdown_text(caveat)) in markdown, caveat
         assert _words(caveat) in shown, caveat
         assert _words(_text(caveat)) in printed, caveat
+
+
+def _with_html(node: Any, key: str = "") -> Any:
+    """The pack with HTML appended to every text from the data (section ids and dates aside)."""
+    if isinstance(node, dict):
+        return {k: _with_html(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_html(v, key) for v in node]
+    if isinstance(node, str) and node and key != "id" and not re.match(r"\d{4}-\d{2}", node):
+        return node + '<img src=x onerror="alert(1)">'
+    return node
+
+
+def test_no_text_of_the_markdown_pack_carries_html_whatever_the_data_holds(
+    demo_pack: dict[str, Any],
+) -> None:
+    from icploop.review.render import render_markdown
+
+    rendered = render_markdown(_with_html(demo_pack))
+    assert "<img" not in rendered
+    assert rendered.count("&lt;img") > 100  # the data is there, as text
