@@ -84,3 +84,10 @@ def test_metrics_bridge_adds_up_in_text_and_json(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "unknown --period 'year'" in bad.output
     head = runner.invoke(app, ["metrics", "--workspace", str(ws), "--json"])
     assert json.loads(head.stdout)["headline"]["mrr"] == 180
+    # by close cohort, the cohort's logo retention to date sits next to its NRR and GRR
+    cohort = runner.invoke(app, ["metrics", "--workspace", str(ws), "--cohort", "quarter"])
+    assert cohort.exit_code == 0, cohort.output
+    assert "logo retention (to date)" in cohort.output and "logo churn (month)" in cohort.output
+    out = runner.invoke(app, ["metrics", "--workspace", str(ws), "--cohort", "quarter", "--json"])
+    groups = {g["close_cohort"]: g for g in json.loads(out.stdout)["breakdown"]["groups"]}
+    assert groups["2023Q1"]["logo_ever"] == 2 and groups["2023Q1"]["logo_retention_to_date"] == 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from icploop.metrics.cohorts import cohort_triangles
+from icploop.metrics.cohorts import cohort_triangles, cumulative_logo_retention
 from icploop.metrics.expansion import expansion_by_profile
 from icploop.metrics.ltv import segment_ltv, survivor_cohorts
 
@@ -53,3 +53,16 @@ def test_segment_ltv_combines_arpa_margin_and_sbg_lifetime() -> None:
     assert r.ltv_sbg == pytest.approx(100 * 0.8 * r.del_periods)
     assert r.payback_months == pytest.approx(500 / 80)
     assert r.ltv_to_cac == pytest.approx(r.ltv_sbg / 500)
+
+
+def test_cumulative_logo_retention_counts_each_cohort_to_date_not_one_month() -> None:
+    # cohort 2023Q1: a, b, c start in January; b churns in March, c in month 10 and returns in
+    # month 12 (retained to date); cohort 2023Q2: d starts in April and never churns
+    rows = [("a", m, 100) for m in range(1, 13)] + [("b", m, 50) for m in (1, 2)]
+    rows += [("c", m, 70) for m in [*range(1, 10), 12]] + [("d", m, 40) for m in range(4, 13)]
+    out = cumulative_logo_retention(tables_from(rows), month(12)).set_index("close_cohort")
+    assert out.loc["2023Q1", ["logo_start", "logo_active"]].tolist() == [3, 2]
+    assert out.loc["2023Q1", "logo_retention"] == 2 / 3
+    assert out.loc["2023Q2", "logo_retention"] == 1.0
+    total = cumulative_logo_retention(tables_from(rows), month(11), by=())
+    assert total[["logo_start", "logo_active"]].iloc[0].tolist() == [4, 2]  # c away in month 11

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from icploop.cli.common import (
 from icploop.errors import IcploopError
 from icploop.formatting import json_value, money, number, pct
 from icploop.metrics.bridge import BridgeResult, mrr_bridge, start_of_last
+from icploop.metrics.cohorts import cumulative_logo_retention
 from icploop.metrics.headline import headline
 from icploop.metrics.lifetime import ShiftedBetaGeometric
 from icploop.metrics.retention import retention
@@ -124,6 +126,14 @@ def metrics_report(
     currency = currency_of(workspace)
     head = headline(tables, day)
     groups = retention(tables, day.replace(day=1), by=dims, start=day) if dims else None
+    cohorts = groups is not None and "close_cohort" in dims
+    if groups is not None and cohorts:
+        # a cohort's logo retention to date belongs next to its NRR, not a month's churn rate
+        to_date = cumulative_logo_retention(tables, day, by=dims).rename(
+            columns={"logo_start": "logo_ever", "logo_retention": "logo_retention_to_date"}
+        )
+        frame = groups.frame.merge(to_date.drop(columns="logo_active"), on=dims, how="left")
+        groups = dataclasses.replace(groups, frame=frame)
     if as_json:
         payload: dict[str, Any] = {"currency": currency, "headline": head.to_dict()}
         if groups is not None:
@@ -152,7 +162,8 @@ def metrics_report(
             f"MRR base ({currency})",
             "NRR",
             "GRR",
-            "logo churn",
+            *(["logo retention (to date)"] if cohorts else []),
+            "logo churn (month)",
             "quick ratio",
         ]:
             b.add_column(col)
@@ -163,6 +174,7 @@ def metrics_report(
                 number(r.mrr_base),
                 pct(r.nrr, 1),
                 pct(r.grr, 1),
+                *([pct(r.logo_retention_to_date, 1)] if cohorts else []),
                 pct(r.logo_churn_rate, 1),
                 number(r.quick_ratio),
             )

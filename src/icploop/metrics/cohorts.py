@@ -7,6 +7,7 @@ month (first month + k <= as_of), so late joiners of a quarter cohort never read
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,7 +15,12 @@ import pandas as pd
 from icploop.metrics.calendar import index_of
 from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
-from icploop.metrics.tables import CLOSE_COHORT, CanonicalTables, close_cohort
+from icploop.metrics.tables import (
+    CLOSE_COHORT,
+    CanonicalTables,
+    account_dimensions,
+    close_cohort,
+)
 
 
 @dataclass(frozen=True)
@@ -99,3 +105,32 @@ def cohort_triangles(
     frame["logo_retention"] = frame.n_active / frame.n_exposed.where(frame.n_exposed > 0)
     frame["revenue_retention"] = frame.mrr_active / frame.mrr_start.where(frame.mrr_start > 0)
     return CohortTriangles(frame=frame, as_of=as_of)
+
+
+def cumulative_logo_retention(
+    tables: CanonicalTables,
+    as_of: dt.date,
+    by: Sequence[str] = (CLOSE_COHORT,),
+    settings: MovementSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """Per group: of the accounts that ever paid up to ``as_of`` (``logo_start``), those paying
+    in the as-of month (``logo_active``) and their share, ``logo_retention`` (cumulative since
+    each account's start: an account that churned and came back counts as retained).
+
+    By close cohort it is the cohort's logo retention to date, the number that belongs next to
+    the cohort's NRR and GRR (a month's logo churn rate does not). Columns: the ``by``
+    dimensions, ``logo_start``, ``logo_active``, ``logo_retention``.
+    """
+    as_of_m = index_of(as_of)
+    pos = paying_months(tables.mrr_monthly, as_of, settings)
+    per = pos.group_by("account_id").agg(active=(pos.m == as_of_m).any())
+    dims = list(by)
+    if dims:
+        per = per.join(account_dimensions(tables, dims), "account_id")
+    grouped = per.group_by(dims) if dims else per
+    frame = grouped.aggregate(
+        logo_start=per.account_id.count(), logo_active=per.active.cast("int64").sum()
+    ).to_pandas()
+    frame["logo_active"] = pd.to_numeric(frame["logo_active"]).fillna(0).astype("int64")
+    frame["logo_retention"] = frame.logo_active / frame.logo_start.where(frame.logo_start > 0)
+    return frame.sort_values(dims).reset_index(drop=True) if dims else frame
