@@ -110,8 +110,14 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
         assert all(f.status == "recorded" and f.data_date < window for f in held)
         assert not any(f.deliveries for f in held)
         assert all(f.status == "sent" and f.data_date >= window for f in sent)
-    assert len(first_posts) == 1
-    [digest] = first_posts
+    # one digest (the only post with an idempotency key), and the micro-review's notice: the
+    # demo's cohort NRR fell more than 2 points in 2026Q3, so the reduced pack was built
+    assert first.micro_review == "2026Q3" and first.micro_review_pack
+    assert all(Path(p).exists() for p in first.micro_review_pack)
+    keyed = [body for body, key in zip(first_posts, receiver.keys, strict=False) if key]
+    assert len(keyed) == 1 and len(first_posts) == 2
+    [digest] = keyed
+    assert "Micro-review: cohort NRR fell" in first_posts[1 - first_posts.index(digest)]["text"]
     assert digest["text"].startswith(f"icploop: {len(sent)} new bad-fit flag(s): ")
     assert f"{len(held)} older flag(s) recorded, not sent" in digest["text"]
     assert "Inbox: https://icp.example.com/flags" in digest["text"]
@@ -123,7 +129,7 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     assert again.new_files == [] and again.load_id is None
     assert after_again == after_first
     assert first.deliveries["delivered"] == after_first["delivered"] > 0
-    assert posted_before_october == 1  # the second run posted nothing
+    assert posted_before_october == 2  # the second run posted nothing
 
     # a month later: October's tags, flags and watch entries, and the two overdue notices
     assert october_run.as_of == dt.date(2026, 10, 31) and october_run.load_id == 2
@@ -144,8 +150,9 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     assert (
         october_run.deliveries["delivered"] == after_october["delivered"] - after_first["delivered"]
     )
-    # the two digests, October's notices, and nothing from the last run
-    assert posted == 2 + len(october_run.notices)
+    # the two digests, the micro-review's notice (once), October's notices, nothing from the last
+    assert october_run.micro_review is None
+    assert posted == 2 + 1 + len(october_run.notices)
     digest_keys = [key for key in receiver.keys if key]  # notices carry none
     assert len(set(digest_keys)) == len(digest_keys) == 2  # no digest sent twice
     october_recipients = [rcpt for _, rcpts, _ in october_mails for rcpt in rcpts]

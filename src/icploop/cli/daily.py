@@ -115,7 +115,12 @@ def run_command(
         )
         say(f"  watch list: {summary.watch_added} added, {summary.watch_due} due for review")
         if summary.micro_review:
-            say(f"  micro-review: cohort NRR dropped in {summary.micro_review}; one is due")
+            say(
+                f"  micro-review: cohort NRR dropped in {summary.micro_review}; the reduced pack "
+                f"is in {Path(summary.micro_review_pack[0]).parent}",
+                markup=False,
+                highlight=False,
+            )
         say(f"  notices of overdue steps sent: {len(summary.notices)}")
         for warning in summary.warnings:
             say(f"  note: {warning}", markup=False, highlight=False)

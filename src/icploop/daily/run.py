@@ -10,7 +10,8 @@
    a channel that cannot deliver (no SMTP server) is named in the summary;
 4. **watch list**: the near fits the tagging added, and how many are due for their review;
 5. **micro-review**: the trigger (cohort NRR down more than 2 points in the latest quarter),
-   acted on once per quarter;
+   acted on once per quarter: the reduced review pack for the affected cohorts is built and
+   RevOps told (:mod:`icploop.daily.micro`);
 6. **notices**: one for each implementation step past its deadline, once.
 
 A second run with nothing new finds nothing to do and changes nothing. Tags and the
@@ -31,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.config import Settings
+from icploop.daily.micro import act_on_drop
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
 from icploop.flags.channels import Channel, ChannelSettings, configured_channels
@@ -93,6 +95,8 @@ class DailySummary:
     micro_review: str | None = None
     """The quarter whose NRR drop this run acted on (None: no drop, or acted on before)."""
     micro_review_due: bool = False
+    micro_review_pack: list[str] = field(default_factory=list)
+    """The reduced review pack's files, written when this run acted on a drop."""
     notices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -125,6 +129,7 @@ class DailySummary:
             "watch_due": self.watch_due,
             "micro_review": self.micro_review,
             "micro_review_due": self.micro_review_due,
+            "micro_review_pack": self.micro_review_pack,
             "notices": self.notices,
             "warnings": self.warnings,
         }
@@ -259,19 +264,26 @@ def _loop(
     with store() as session:
         summary.watch_due = watch_count(session, summary.today)
     say(STEPS[4], 4, len(STEPS))
+    sender = _notice_channel(channels, options.notice_channel)
     drops = nrr_drops(warehouse.tables, as_of)
     summary.micro_review_due = drops.due
     if drops.due and drops.last_period is not None:
         with store() as session, session.begin():
             if not _acted_on(session, drops.last_period):
+                acted = act_on_drop(backend, session, warehouse.tables, drops,
+                                    settings.workspace, sender, settings.base_url)  # fmt: skip
                 audit(
                     session, actor=ACTOR, action=MICRO_REVIEW_ACTION, object_type="quarter",
                     object_id=drops.last_period, at=clock(),
-                    details={"drops": list(drops.drops), "as_of": as_of.isoformat()},
+                    details={"drops": list(drops.drops), "as_of": as_of.isoformat(),
+                             "cohorts": [c["cohort"] for c in acted.cohorts],
+                             "pack": [str(p) for p in acted.paths],
+                             "notified": acted.notified},
                 )  # fmt: skip
                 summary.micro_review = drops.last_period
+                summary.micro_review_pack = [str(p) for p in acted.paths]
+                summary.warnings += acted.warnings
     say(STEPS[5], 5, len(STEPS))
-    sender = _notice_channel(channels, options.notice_channel)
     if sender is None:
         summary.warnings.append(
             "no channel for notices of overdue steps (set ICPLOOP_SMTP_HOST or "
