@@ -47,6 +47,12 @@ def api_user(request: Request) -> Person:
 
 
 ApiUser = Annotated[Person, Depends(api_user)]
+#: an as-of date a request may ask for: the engines' timestamps end in 2262, so later dates
+#: (and the years before data existed) are a 422, never an overflow
+AsOf = Annotated[
+    dt.date | None,
+    Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31), description="default: the data's end"),
+]
 
 
 def tag_out(tag: FitTag) -> schemas.Tag:
@@ -295,14 +301,14 @@ def icp_versions(session: DB) -> list[schemas.Version]:
 
 
 @router.get("/icp/in-force", name="api_icp_in_force", response_model=dict[str, Any])
-def icp_in_force(request: Request, session: DB, as_of: dt.date | None = None) -> dict[str, Any]:
+def icp_in_force(request: Request, session: DB, as_of: AsOf = None) -> dict[str, Any]:
     """The ICP criteria and do-not-close rules in force on ``as_of`` (default the data's end)
     and where they come from (same as ``icploop icp in-force --json``)."""
     return rules_in_force(session, as_of or web_state(request).as_of()).to_dict()
 
 
 @router.get("/fit/in-force", name="api_fit_in_force", response_model=dict[str, Any])
-def fit_in_force(request: Request, session: DB, as_of: dt.date | None = None) -> dict[str, Any]:
+def fit_in_force(request: Request, session: DB, as_of: AsOf = None) -> dict[str, Any]:
     """The fit tags in force on ``as_of`` (default the data's end): where they come from and how
     many of each (same as ``icploop fit in-force --json``)."""
     state = web_state(request)
