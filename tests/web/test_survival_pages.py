@@ -99,3 +99,20 @@ def test_the_forecast_page_gives_the_forecast_and_what_ifs_that_answer_their_inp
     assert re.search(r'id="retention-value">Lifting annual net retention from \d+% to \d+%', more)
     assert "over 2 years" in more
     assert client.get("/forecast", params={"bad_share": 2}).status_code in (400, 422)
+
+
+def test_the_icp_comparison_page_puts_the_four_shares_side_by_side(web: WebWorld) -> None:
+    client, _ = web.login("marketing")
+    page = client.get("/segments/compare")
+    assert page.status_code == 200, page.text
+    views = re.findall(r'data-view="(\w+)"', page.text)
+    assert views[0] == "value" and set(views) == {"value", "win_rate", "intent", "lookalike"}
+    for view in views:
+        row = page.text.split(f'data-view="{view}"')[1].split("</tr>")[0]
+        shares = dict(re.findall(r'data-col="(\w+)">(\d+)%<', row))
+        assert set(shares) == {"account_share", "mrr_share", "retained_mrr_share",
+                               "churned_mrr_share"}  # fmt: skip
+        assert all(0 <= int(v) <= 100 for v in shares.values())
+    assert "owner_ae" not in page.text and "csm =" not in page.text
+    ranked = re.findall(r'data-use-case="(\w+)">\1: first-year churn \d+% \(([\d.]+)x', page.text)
+    assert ranked and not re.search(r"\bnan\b", page.text, re.I)

@@ -98,6 +98,7 @@ ROUTE_ACTIONS: dict[str, str] = {
     "scoring_upload": "score",
     "deals_page": "deals.read",
     "forecast_page": "read",
+    "icp_compare_page": "read",
     "reasons_page": "read",
     "alignment_page": "read",
     "experiment_add_page": "experiment.add",

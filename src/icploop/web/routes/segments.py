@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
+from ibis.backends import BaseBackend
 
+from icploop.formatting import json_value
+from icploop.metrics.tables import CanonicalTables
 from icploop.segments.catalog import OUTCOMES
+from icploop.segments.compare import VIEW_NAMES, compare_icp_views
+from icploop.segments.outcomes import deal_outcomes
+from icploop.segments.why_we_win import use_case_ranking
 from icploop.web import dashboard as numbers
 from icploop.web.deps import User, web_state
 from icploop.web.routes.common import data_context, page_router, render
+from icploop.web.state import WebState
 
 router = page_router()
 EXPLORER_OUTCOMES = ("churn", "nrr", "ltv", "adoption")
@@ -65,4 +73,41 @@ def survival_page(
             "survival": numbers.survival_of(state, data["as_of"], chosen, cox=chosen is not None),
             "ltv": numbers.ltv_of(state, data["as_of"], chosen),
         },
+    )
+
+
+def icp_comparison(state: WebState, as_of: dt.date) -> dict[str, Any]:
+    """The value-based ICP against the win-rate, intent and lookalike ICPs (``icploop segments
+    --view compare``) and the use cases ranked by retention and expansion."""
+
+    def work(backend: BaseBackend) -> dict[str, Any]:
+        accounts = numbers.account_outcomes_frame(state, as_of)
+        deals = deal_outcomes(CanonicalTables.from_backend(backend))
+        result = compare_icp_views(accounts, deals, k=3, value_outcome="first_year_churn")
+        views = [
+            {**{k: json_value(v) for k, v in r.items()}, "name": VIEW_NAMES[r["view"]]}
+            for r in result.summary.to_dict("records")
+        ]
+        ranking = use_case_ranking(accounts)
+        return {
+            "views": views,
+            "sentence": result.sentence,
+            "caveats": list(result.caveats),
+            "use_cases": [
+                {k: json_value(v) for k, v in r.items()} for r in ranking.to_dict("records")
+            ],
+        }
+
+    return state.cached(("icp_compare", as_of), work)
+
+
+@router.get("/segments/compare", name="icp_compare_page", response_class=HTMLResponse)
+def icp_compare_page(request: Request, user: User) -> HTMLResponse:
+    """What an ICP chosen each way would capture, side by side: share of accounts, of MRR, of
+    retained MRR and of churned MRR; and the use cases that retain and grow."""
+    data = data_context(request)
+    return render(
+        request,
+        "icp_compare.html",
+        {**data, "cmp": icp_comparison(web_state(request), data["as_of"])},
     )
