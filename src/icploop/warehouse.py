@@ -66,6 +66,10 @@ class Warehouse:
         return given if given is not None else self.data_end.as_of
 
 
+#: the as-of dates a command or request may name: the engines' timestamps end in 2262
+AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(2199, 12, 31))
+
+
 def today_or(given: dt.date | None) -> dt.date:
     """``given``, else today: for deadlines, which run on the calendar rather than the data
     (the clock is read here, at the edge, never in analytics)."""

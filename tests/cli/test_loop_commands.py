@@ -213,3 +213,13 @@ def test_a_published_change_is_measured_and_the_micro_review_says_whether_it_is_
     assert len(verdicts) == 3 and measured["caveats"]
     review = json.loads(icploop("icp", "micro-review", *ws, "--json"))
     assert isinstance(review["due"], bool) and len(review["series"]) >= 8
+
+
+def test_an_as_of_date_past_the_engines_range_is_one_line(workspace: Path) -> None:
+    for command in (("icp", "in-force"), ("metrics",)):
+        result = runner.invoke(
+            app, [*command, "--as-of", "2263-01-01", "--workspace", str(workspace)]
+        )
+        assert result.exit_code == 1, (command, result.output)
+        assert "Traceback" not in result.output
+        assert result.output.splitlines()[0] == "error: --as-of 2263-01-01 is out of range"

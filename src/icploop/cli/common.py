@@ -17,7 +17,7 @@ from rich.markup import escape
 from icploop.config import Settings, load_settings
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
-from icploop.warehouse import Warehouse, today_or
+from icploop.warehouse import AS_OF_RANGE, Warehouse, today_or
 
 # paths, ids and commands are copied from the output: a line is never broken inside them
 console = Console(soft_wrap=True)
@@ -100,6 +100,11 @@ def data_as_of(warehouse: Warehouse, value: dt.datetime | None) -> dt.date:
     of data). With the default, what the data's end leaves out is said on stderr, so that JSON on
     stdout stays whole."""
     if value is not None:
+        if not AS_OF_RANGE[0] <= value.date() <= AS_OF_RANGE[1]:
+            raise IcploopError(
+                f"--as-of {value.date()} is out of range",
+                f"give a date from {AS_OF_RANGE[0]} to {AS_OF_RANGE[1]}",
+            )
         return value.date()
     end = warehouse.data_end
     for caveat in end.caveats:

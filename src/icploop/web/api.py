@@ -24,7 +24,7 @@ from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person, WatchItem
-from icploop.warehouse import today_or
+from icploop.warehouse import AS_OF_RANGE, today_or
 from icploop.web import actions, queries, schemas
 from icploop.web import dashboard as numbers
 from icploop.web.auth import revoke_token, tokens_of
@@ -51,7 +51,7 @@ ApiUser = Annotated[Person, Depends(api_user)]
 #: (and the years before data existed) are a 422, never an overflow
 AsOf = Annotated[
     dt.date | None,
-    Query(ge=dt.date(1900, 1, 1), le=dt.date(2199, 12, 31), description="default: the data's end"),
+    Query(ge=AS_OF_RANGE[0], le=AS_OF_RANGE[1], description="default: the data's end"),
 ]
 
 
