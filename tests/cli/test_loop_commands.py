@@ -223,3 +223,33 @@ def test_an_as_of_date_past_the_engines_range_is_one_line(workspace: Path) -> No
         assert result.exit_code == 1, (command, result.output)
         assert "Traceback" not in result.output
         assert result.output.splitlines()[0] == "error: --as-of 2263-01-01 is out of range"
+
+
+def test_icp_delete_removes_a_draft_for_its_author_or_revops_and_keeps_history(
+    workspace: Path, tmp_path: Path
+) -> None:
+    ws = ("--workspace", str(workspace))
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")  # syncs the org
+    people = _one_per_role(workspace, ("csm",))
+    doc = tmp_path / "icp.yaml"
+    doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 75}\n")
+    icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    other = runner.invoke(app, ["icp", "delete", "1", *ws, "--as", people["csm"]])
+    assert other.exit_code == 1 and "Traceback" not in other.output
+    assert other.output.startswith("error:")
+    assert "deleted" in icploop("icp", "delete", "1", *ws, "--as", REVOPS)
+    icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
+    listed = json.loads(icploop("icp", "list", *ws, "--json"))
+    assert [v["number"] for v in listed] == [2]  # a deleted draft's number is not given again
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from icploop.store.database import make_engine
+    from icploop.store.models import AuditEvent
+
+    engine = make_engine(f"sqlite:///{workspace}/app.db")
+    with Session(engine) as session:
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "icp.delete"))
+        assert (event.actor, event.object_id) == (REVOPS, "1")
+        assert event.details["lines"] == ["seats_at_close >= 75"]
+    engine.dispose()
