@@ -65,6 +65,15 @@ def test_each_analysis_page_shows_what_the_api_gives_to_the_role_that_uses_it(
     assert marketing.inner_text("#bad-fit").startswith("Closing 25% bad-fit deals")
     shots.take(marketing, "forecast")
 
+    # Marketing compares the ICPs and reads survival by segment, curves as the API gives them
+    marketing.goto("/segments/compare")
+    assert marketing.locator("tr[data-view]").count() == 4
+    shots.take(marketing, "icp-comparison")
+    marketing.goto("/survival?by=segment")
+    groups = api.get("/api/v1/survival?by=segment", headers=web.bearer("marketing")).json()
+    assert marketing.locator("polyline.km").count() == len(groups["groups"])
+    shots.take(marketing, "survival")
+
     # Sales: an AE sees the checks of their own open deals
     ae = _login(browser, served, web.people["ae"])
     ae.goto("/deals?risky=false")

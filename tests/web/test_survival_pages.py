@@ -17,6 +17,8 @@ def test_the_survival_page_and_api_show_the_segments_curves_and_lifetime_values(
     assert page.status_code == 200
     assert "Hazard ratios" in page.text and "segment=SMB" in page.text
     assert "DERL" in page.text and "Enterprise" in page.text
+    curves = re.findall(r'class="km" data-group="([^"]+)"', page.text)
+    assert sorted(curves) == ["Enterprise", "Mid-Market", "SMB"]  # one step line per segment
     refused = client.get("/survival", params={"by": "seats_at_close"})
     assert refused.status_code == 400 and "is a measure" in refused.text
     api = web.client()

@@ -131,3 +131,50 @@ def movement_chart(labels: Sequence[str], rows: Sequence[dict[str, float]], titl
         parts.append(f'<text x="{lx + 12}" y="12" font-size="9">{key}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+LINE_COLOURS = ("#2563eb", "#dc2626", "#0f766e", "#f59e0b", "#7c3aed", "#db2777", "#475569")
+
+
+def survival_chart(curves: Sequence[dict[str, object]], title: str) -> Markup:
+    """Kaplan-Meier curves as steps, one colour per group (the first seven groups), survival
+    from 0% to 100% against months since start, with a legend."""
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for row in curves:
+        months, survival = row.get("months"), row.get("survival")
+        if isinstance(months, int | float) and isinstance(survival, int | float):
+            groups.setdefault(str(row.get("group")), []).append((float(months), float(survival)))
+    if not groups:
+        return Markup('<p class="muted">No data for this chart.</p>')
+    top = max(m for points in groups.values() for m, _ in points) or 1.0
+    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
+
+    def xy(m: float, s: float) -> str:
+        return f"{PAD + m / top * inner_w:.1f},{HEIGHT - PAD - s * inner_h:.1f}"
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{PAD}" x2="{PAD}" y1="{PAD}" y2="{HEIGHT - PAD}" stroke="#555"/>',
+        f'<line x1="{PAD}" x2="{WIDTH - PAD}" y1="{HEIGHT - PAD}" y2="{HEIGHT - PAD}" stroke="#555"/>',
+        f'<text x="2" y="{PAD + 4}" font-size="9">100%</text>',
+        f'<text x="8" y="{HEIGHT - PAD}" font-size="9">0%</text>',
+        f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" font-size="9" text-anchor="end">'
+        f"{top:.0f} months</text>",
+    ]
+    for i, (group, points) in enumerate(list(groups.items())[: len(LINE_COLOURS)]):
+        colour = LINE_COLOURS[i]
+        steps: list[str] = []
+        last = 1.0
+        for m, s in sorted(points):
+            steps += [xy(m, last), xy(m, s)]
+            last = s
+        parts.append(
+            f'<polyline class="km" data-group="{escape(group)}" fill="none" stroke="{colour}" '
+            f'stroke-width="2" points="{" ".join(steps)}"><title>{escape(group)}</title></polyline>'
+        )
+        parts.append(
+            f'<text x="{PAD + 8 + i * 80}" y="14" font-size="9" fill="{colour}">{escape(group)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -16,6 +16,7 @@ from icploop.segments.compare import VIEW_NAMES, compare_icp_views
 from icploop.segments.outcomes import deal_outcomes
 from icploop.segments.why_we_win import use_case_ranking
 from icploop.web import dashboard as numbers
+from icploop.web.charts import survival_chart
 from icploop.web.deps import User, web_state
 from icploop.web.routes.common import data_context, page_router, render
 from icploop.web.state import WebState
@@ -64,13 +65,15 @@ def survival_page(
     state = web_state(request)
     data = data_context(request)
     chosen = by or None
+    survival = numbers.survival_of(state, data["as_of"], chosen, cox=chosen is not None)
     return render(
         request,
         "survival.html",
         {
             **data,
             "by": by,
-            "survival": numbers.survival_of(state, data["as_of"], chosen, cox=chosen is not None),
+            "survival": survival,
+            "chart": survival_chart(survival["curves"], f"Share still paying by {by or 'all'}"),
             "ltv": numbers.ltv_of(state, data["as_of"], chosen),
         },
     )
