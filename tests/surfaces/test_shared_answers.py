@@ -108,3 +108,21 @@ def test_the_scorecard_reads_the_same_fit_tags_everywhere(whole: Surfaces) -> No
     assert tags == whole.api(f"fit/in-force?as_of={quarter_end}")
     assert tags["source"] == "computed" and tags["accounts"] > 0
     assert sum(tags["tags"].values()) == tags["accounts"]
+
+
+def test_the_thresholds_of_the_segments_and_of_the_proposals_are_one_scan(
+    whole: Surfaces,
+) -> None:
+    """Every threshold the pack proposes from (a seat or employee floor, a discount ceiling) is
+    one that ``icploop segments`` recommends on the same day, with the same numbers."""
+    quarter_end = "2026-09-30"
+    scan = {
+        t["attribute"]: t for t in whole.cli("segments", "--as-of", quarter_end)["threshold_scan"]
+    }
+    items = whole.pack()["proposals"]["items"]
+    proposed = [i["evidence"] for i in items if i["evidence"].get("source") == "threshold"]
+    assert proposed, "the demo's planted seat floor is proposed"
+    for evidence in proposed:
+        found = scan[evidence["attribute"]]
+        for key in ("cut", "recommended", "n_below", "n_above", "permutation_p"):
+            assert evidence[key] == pytest.approx(found[key]), (evidence["attribute"], key)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import ibis
 import pandas as pd
 import typer
 from rich.table import Table
@@ -28,8 +27,8 @@ from icploop.segments.catalog import (
     OUTCOMES,
     OutcomeSpec,
     column_outcome,
-    exposed,
     outcome_spec,
+    scan_thresholds,
     search_outcome,
 )
 from icploop.segments.compare import compare_icp_views
@@ -42,16 +41,8 @@ from icploop.segments.outcomes import (
     deal_outcomes,
 )
 from icploop.segments.result import Polarity
-from icploop.segments.thresholds import find_thresholds
 from icploop.segments.why_we_win import why_we_win
 from icploop.warehouse import Warehouse
-
-THRESHOLD_UNITS = {
-    "seats_at_close": "seats",
-    "employees": "employees",
-    "discount": "discount",
-    "deal_amount": "in annual contract value",
-}
 
 
 def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFrame:
@@ -69,6 +60,11 @@ def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFra
             value_days=days if spec.name == "time-to-value" else VALUE_DAYS,
         )
     return account_frame(backend, as_of)
+
+
+#: what ``--json`` says of each recommended threshold
+THRESHOLD_FIELDS = ("attribute", "cut", "worse_side", "n_below", "n_above", "rate_below",
+                    "rate_above", "permutation_p", "adjusted_p", "recommended")  # fmt: skip
 
 
 def run_search(
@@ -93,21 +89,8 @@ def run_search(
         attributes=attributes,
         exclude=exclude or (),
     )
-    thresholds = []
-    if spec.kind == "binary" and result.numeric_attributes:
-        numeric = list(result.numeric_attributes)
-        counted, _ = exposed(frame, spec)
-        found = find_thresholds(
-            ibis.memtable(catalog.typed(counted[[spec.column, *numeric]])),
-            numeric,
-            spec.column,
-            units=THRESHOLD_UNITS,
-            percent=("discount",),
-            higher_is=spec.higher_is,
-            event_phrase=spec.event_phrase,
-            horizon_phrase=" in year one" if spec.name == "churn" else "",
-        )
-        thresholds = [t for t in found if t.recommended is not None]
+    found = scan_thresholds(frame, spec, catalog, attributes, exclude or ())
+    thresholds = [t for t in found if t.recommended is not None]
     return result, thresholds, spec
 
 
@@ -207,6 +190,9 @@ def segments_command(
                     "caveats": list(result.caveats),
                     "findings": findings.to_dict("records"),
                     "thresholds": [t.recommendation for t in thresholds],
+                    "threshold_scan": [
+                        {k: getattr(t, k) for k in THRESHOLD_FIELDS} for t in thresholds
+                    ],
                 }
             )
             return

@@ -21,6 +21,7 @@ from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
 from icploop.review.quarters import Quarter, latest_full_quarter
 from icploop.review.reasons_cost import reasons_and_cost
+from icploop.segments.outcomes import attribute_catalog
 from icploop.warehouse import Warehouse
 
 #: The pack's sections in the order of the review's agenda: (id, title, who presents it, minutes
@@ -85,7 +86,8 @@ def build_pack(
     tell("retention-adjusted scorecard and experiments", 0.6)
     alignment = alignment_section(backend, session, accounts, quarter.end)
     tell("searching segments and thresholds for proposals", 0.65)
-    drafted, summary = draft_proposals(accounts, policy)
+    catalog = attribute_catalog(tables, accounts, ("first_year_churn",))
+    drafted, summary = draft_proposals(accounts, policy, catalog)
     tell("assembling the pack", 0.9)
     if quarter == latest_full_quarter(end.as_of):
         # the latest pack the data allows says what the data's end left out

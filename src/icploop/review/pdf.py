@@ -126,7 +126,8 @@ def _widths(pdf: Any, table: Table, room: float) -> tuple[float, list[float]]:
     widths = [low + e for low, e in zip(least, extra, strict=True)]
     if sum(most) <= room:  # everything fits on one line: no need to fill the page
         widths = most
-    return size, widths
+    # the shares of the spare room may sum to a hair over it in floating point
+    return size, [w * min(1.0, room / sum(widths)) for w in widths]
 
 
 def _table(pdf: Any, table: Table) -> None:

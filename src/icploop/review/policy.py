@@ -7,8 +7,11 @@ are proposed at 5,000 customers, and a null company (no effects) gets (almost) n
 
 - segment findings need q < ``max_q`` (Benjamini-Hochberg over every segment the search
   tested) and at least ``min_support`` accounts with ``min_events`` churns;
-- thresholds need a permutation p-value of the maximum statistic at most ``threshold_p`` (the
-  scan over cuts is corrected as a whole; several thresholds are tried, hence 0.01, not 0.05);
+- thresholds come from the one threshold scan (``icploop.segments.catalog.scan_thresholds``,
+  what ``icploop segments`` shows): a limit is recommended when its permutation p-value of the
+  maximum statistic, Holm-adjusted over every measure scanned, is at most
+  ``icploop.segments.thresholds.THRESHOLD_ALPHA`` (0.05), and needs ``2 * min_support``
+  accounts with the measure;
 - a do-not-close segment churns at least ``do_not_close_ratio`` x the rest with
   q < ``do_not_close_q``; a segment found within one close year (a targeted push) is proposed
   for the attribute alone when that attribute over all years still churns at least
@@ -57,7 +60,6 @@ class ProposalPolicy:
     min_support: int = 30
     min_events: int = 5
     search_depth: int = 2
-    threshold_p: float = 0.01
     do_not_close_ratio: float = 2.0
     do_not_close_q: float = 0.01
     targeted_ratio: float = 1.5

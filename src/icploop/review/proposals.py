@@ -13,6 +13,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from icploop.attributes import AttributeCatalog, frame_catalog
 from icploop.formatting import finite, pct
 from icploop.review.policy import (
     CRITERION_THRESHOLDS,
@@ -32,9 +33,10 @@ from icploop.review.proposals_base import (
 )
 from icploop.review.qualification import discount_ceiling, use_case_live
 from icploop.rules import Rule
+from icploop.segments.catalog import outcome_spec, scan_thresholds
 from icploop.segments.result import SegmentSearchResult
 from icploop.segments.search import search_segments
-from icploop.segments.thresholds import ThresholdResult, find_threshold
+from icploop.segments.thresholds import ThresholdResult
 
 KINDS = ("criterion", "lead_scoring", "qualification", "do_not_close")
 
@@ -53,19 +55,19 @@ def search(frame: pd.DataFrame, policy: ProposalPolicy) -> SegmentSearchResult:
 
 
 def threshold_proposals(
-    frame: pd.DataFrame, policy: ProposalPolicy
+    frame: pd.DataFrame, policy: ProposalPolicy, catalog: AttributeCatalog | None = None
 ) -> tuple[list[Drafted], ThresholdResult | None]:
-    """Seat and employee floors (criteria), and the discount threshold for qualification."""
-    table = ibis.memtable(frame[["first_year_churn", *SEARCH_NUMERIC]].astype("float64"))
+    """Seat and employee floors (criteria), and the discount threshold for qualification, from
+    the one first-year-churn threshold scan (:func:`icploop.segments.catalog.scan_thresholds`,
+    what ``icploop segments`` shows) of ``frame`` with the roles of ``catalog`` (default: the
+    roles inferred from ``frame``)."""
+    cat = catalog or frame_catalog(frame, labels=("first_year_churn",))
     out, discount = [], None
-    for attribute in (*CRITERION_THRESHOLDS, "discount"):
-        if frame[attribute].notna().sum() < 2 * policy.min_support:
+    for found in scan_thresholds(frame, outcome_spec("churn"), cat):
+        attribute = found.attribute
+        if attribute not in (*CRITERION_THRESHOLDS, "discount") or found.recommended is None:
             continue
-        found = find_threshold(
-            table, attribute, "first_year_churn", unit=CRITERION_THRESHOLDS.get(attribute, "discount"),
-            horizon_phrase=" in year one", percent=attribute == "discount",
-        )  # fmt: skip
-        if found.recommended is None or found.permutation_p > policy.threshold_p:
+        if found.n_below + found.n_above < 2 * policy.min_support:
             continue
         if attribute == "discount":
             discount = found if found.worse_side == "above" else None
@@ -78,7 +80,8 @@ def threshold_proposals(
             "rate_below_lo": found.rate_below_lo, "rate_below_hi": found.rate_below_hi,
             "n_above": found.n_above, "rate_above": found.rate_above, "ratio": found.ratio,
             "ratio_lo": found.ratio_lo, "ratio_hi": found.ratio_hi,
-            "permutation_p": found.permutation_p, "recommended": found.recommended,
+            "permutation_p": found.permutation_p, "adjusted_p": found.adjusted_p,
+            "recommended": found.recommended,
         }  # fmt: skip
         floor = rule_value(found.recommended)
         rule = Rule(attribute=attribute, op=">=", value=floor,
@@ -230,7 +233,9 @@ def _ae_pattern(frame: pd.DataFrame, ae: str, ev: dict[str, Any]) -> Drafted:
 
 
 def draft_proposals(
-    frame: pd.DataFrame, policy: ProposalPolicy | None = None
+    frame: pd.DataFrame,
+    policy: ProposalPolicy | None = None,
+    catalog: AttributeCatalog | None = None,
 ) -> tuple[list[Drafted], dict[str, Any]]:
     """Every proposal the evidence supports, in the order criterion, lead_scoring,
     qualification, do_not_close, and a summary of the search behind them (accounts, base
@@ -246,7 +251,7 @@ def draft_proposals(
         summary["caveats"] = ["too few accounts with a first-year outcome to propose anything"]
         return [], summary
     result = search(known, policy)
-    floors, discount = threshold_proposals(known, policy)
+    floors, discount = threshold_proposals(known, policy, catalog)
     segments = segment_proposals(known, result, policy)
     summary.update(
         base_rate=result.base_rate,

@@ -19,6 +19,13 @@ from icploop.errors import IcploopError
 from icploop.segments.outcomes import ACTIVATION_DAYS, VALUE_DAYS
 from icploop.segments.result import OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.search import search_segments
+from icploop.segments.thresholds import (
+    PERCENT_MEASURES,
+    THRESHOLD_ALPHA,
+    THRESHOLD_UNITS,
+    ThresholdResult,
+    find_thresholds,
+)
 
 FrameKind = Literal["accounts", "deals", "activation"]
 
@@ -197,6 +204,58 @@ def exposed(frame: pd.DataFrame, spec: OutcomeSpec) -> tuple[pd.DataFrame, str |
     return frame[~drop], note
 
 
+def _searched(
+    frame: pd.DataFrame,
+    spec: OutcomeSpec,
+    cat: AttributeCatalog,
+    attributes: Sequence[str] | None,
+    exclude: Sequence[str],
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """The dimensions and measures searched among the exposed rows ``frame``, and a note for
+    each attribute left out for being recorded with one outcome only."""
+    categorical, numeric = searchable_columns(frame, cat.choose(attributes, exclude))
+    notes: dict[str, str] = {}
+    if spec.kind == "binary":
+        notes = recorded_with_outcome(frame, spec.column, [*categorical, *numeric])
+        categorical = [c for c in categorical if c not in notes]
+        numeric = [c for c in numeric if c not in notes]
+    return categorical, numeric, notes
+
+
+def scan_thresholds(
+    frame: pd.DataFrame,
+    spec: OutcomeSpec,
+    catalog: AttributeCatalog,
+    attributes: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+) -> list[ThresholdResult]:
+    """The one threshold scan of a binary outcome, read by ``icploop segments`` and the review's
+    proposals alike: every measure the segment search of ``spec`` reads (``attributes`` less
+    ``exclude``, default the catalogue's measures searched by default), over the rows exposed
+    for the outcome's horizon, family-wise at :data:`THRESHOLD_ALPHA` (Holm). Every measure
+    with an eligible cut is returned; ``recommended`` is set where a limit is supported."""
+    if spec.kind != "binary":
+        return []
+    cat = catalog
+    if spec.column not in cat or cat[spec.column].role != "label":
+        cat = cat.with_labels((spec.column,))
+    counted, _ = exposed(frame, spec)
+    _, numeric, _ = _searched(counted, spec, cat, attributes, exclude)
+    if not numeric:
+        return []
+    return find_thresholds(
+        ibis.memtable(cat.typed(counted[[spec.column, *numeric]])),
+        numeric,
+        spec.column,
+        alpha=THRESHOLD_ALPHA,
+        units=THRESHOLD_UNITS,
+        percent=PERCENT_MEASURES,
+        higher_is=spec.higher_is,
+        event_phrase=spec.event_phrase,
+        horizon_phrase=" in year one" if spec.name == "churn" else "",
+    )
+
+
 def search_outcome(
     frame: pd.DataFrame,
     outcome: str | OutcomeSpec,
@@ -225,12 +284,7 @@ def search_outcome(
     if spec.column not in cat or cat[spec.column].role != "label":
         cat = cat.with_labels((spec.column,))
     frame, exposure = exposed(frame, spec)
-    categorical, numeric = searchable_columns(frame, cat.choose(attributes, exclude))
-    notes: dict[str, str] = {}
-    if spec.kind == "binary":
-        notes = recorded_with_outcome(frame, spec.column, [*categorical, *numeric])
-        categorical = [c for c in categorical if c not in notes]
-        numeric = [c for c in numeric if c not in notes]
+    categorical, numeric, notes = _searched(frame, spec, cat, attributes, exclude)
     if not categorical and not numeric:
         raise IcploopError(
             f"no attribute to search for {spec.label}",

@@ -288,6 +288,20 @@ def decide(
     )
 
 
+#: the family-wise error rate of every threshold scan: the chance of recommending any limit on
+#: data without an effect, however many measures are scanned together (Holm)
+THRESHOLD_ALPHA = 0.05
+#: how a measure's threshold is stated ("under 50 seats")
+THRESHOLD_UNITS = {
+    "seats_at_close": "seats",
+    "employees": "employees",
+    "discount": "discount",
+    "deal_amount": "in annual contract value",
+}
+#: measures that are fractions, shown as percentages
+PERCENT_MEASURES = ("discount",)
+
+
 def find_thresholds(
     table: ir.Table,
     attributes: Sequence[str],
