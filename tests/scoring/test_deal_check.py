@@ -62,4 +62,5 @@ def test_each_risk_is_reported_with_its_evidence() -> None:
     )
     assert "do-not-close list: use_case == customer_health" in out.loc[0, "risks"]
     assert out.loc[1, "risks"].startswith("AE pattern: bad.ae's deals churned")
+    assert "q <0.001)" in out.loc[1, "risks"] and "e-" not in out.loc[1, "risks"]  # not 1e-15
     assert not out.loc[2, "at_risk"] and "unknown for the ICP" in out.loc[2, "risks"]

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, fisher_exact
 
+from icploop.formatting import q
 from icploop.rules import Rule
 
 #: Names a rule may use for a feature of the deal frame (rules speak the accounts layout).
@@ -43,7 +44,7 @@ class AePattern:
         which = "quarter-end deals" if self.quarter_end_only else "deals"
         return (
             f"AE pattern: {self.ae}'s {which} churned {self.churn_rate:.0%} in year one against "
-            f"{self.rest_rate:.0%} for the rest ({self.accounts} accounts, q={self.q_value:.2g})"
+            f"{self.rest_rate:.0%} for the rest ({self.accounts} accounts, q {q(self.q_value)})"
         )
 
 
