@@ -102,7 +102,17 @@ def run(
 ) -> None:
     """Generate, load and analyse the demo company; safe to run again."""
     from icploop import model_files
-    from icploop.cli import alignment, fit, ingest, metrics, reasons, review, scoring, segments
+    from icploop.cli import (
+        alignment,
+        fit,
+        forecast,
+        ingest,
+        metrics,
+        model,
+        reasons,
+        review,
+        segments,
+    )
     from icploop.demo.generator import generate_company
 
     with user_errors():
@@ -158,13 +168,13 @@ def run(
                              as_of=None, json=False, workspace=ws)  # fmt: skip
         _section("9. The fit score trained on retention, against the scores used today")
         if model_files.versions(ws):
-            scoring.report_command(version=None, workspace=ws, json=False)
+            model.report_command(version=None, workspace=ws, json=False)
         else:
-            scoring.train(as_of=None, split=None, workspace=ws, json=False)
+            model.train(as_of=None, split=None, workspace=ws, json=False)
         _section("10. NRR forecast from the fit mix, and what fewer bad fits are worth")
-        scoring.forecast_nrr(as_of=None, run_backtest=True, workspace=ws, json=False)
-        scoring.whatif_bad_fit(share=0.04, as_of=None, workspace=ws, json=False)
-        scoring.whatif_retention(points=5.0, years=3, margin=0.8, arr=None, retention=None,
+        forecast.forecast_nrr(as_of=None, run_backtest=True, workspace=ws, json=False)
+        forecast.whatif_bad_fit(share=0.04, as_of=None, workspace=ws, json=False)
+        forecast.whatif_retention(points=5.0, years=3, margin=0.8, arr=None, retention=None,
                                  as_of=None, workspace=ws, json=False)  # fmt: skip
         logins = demo_logins(ws)
         _section("11. Bookings against retained bookings, and the 2023 push as an experiment")

@@ -67,14 +67,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "flags": ("flags", "Bad-fit flags: list, show, edit, send, triage, deliver, stuck deliveries."),
     "watch": ("watch", "The 180-day watch list: list, mark reviewed, snooze, history."),
     "icp": ("icp", "The ICP document: versions, diff, YAML, publish, implementation steps."),
-    "model": ("scoring", "The fit model trained on retention: train, report, points table."),
+    "model": ("model", "The fit model trained on retention: train, report, points table."),
     "score": (
         "scoring",
         "Score a CSV: fit score, tier, points and top reasons; open deals also get the fit check.",
     ),
     "deals": ("scoring", "Deal-time fit checks of open opportunities."),
-    "forecast": ("scoring", "Forecasts from the fit mix."),
-    "whatif": ("scoring", "What a change in the fit mix or in retention is worth."),
+    "forecast": ("forecast", "Forecasts from the fit mix."),
+    "whatif": ("forecast", "What a change in the fit mix or in retention is worth."),
     "reasons": (
         "reasons",
         "Churn reasons from evidence: the Pareto table, hypothesis checks, returning objections.",
