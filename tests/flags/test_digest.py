@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 from email import policy
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -112,7 +113,20 @@ def test_a_channel_that_cannot_deliver_is_reported_with_what_waits_for_it(
     run = deliver_due(session, {"crm_csv": object()}, NOW)  # type: ignore[dict-item]
     assert len(run.skipped) == 21 and run.delivered == []
     assert blocked_channels(session, {"crm_csv"}) == [
-        "email: cannot deliver: no SMTP server (set ICPLOOP_SMTP_HOST); 14 deliveries waiting",
-        "webhook: cannot deliver: no webhook URL (set ICPLOOP_WEBHOOK_URL); 7 deliveries waiting",
+        "channel email: cannot deliver: no SMTP server (set ICPLOOP_SMTP_HOST); 14 deliveries waiting",
+        "channel webhook: cannot deliver: no webhook URL (set ICPLOOP_WEBHOOK_URL); 7 deliveries "
+        "waiting",
     ]
     assert blocked_channels(session, {"crm_csv", "email", "webhook"}) == []
+
+
+def test_status_says_the_channels_are_unknown_when_the_app_store_cannot_be_opened(
+    tmp_path: Path,
+) -> None:
+    from icploop.config import Settings
+    from icploop.daily.status import channel_report
+
+    settings = Settings(workspace=tmp_path, database_url="postgresql://nobody@127.0.0.1:1/none")
+    [unknown] = channel_report(settings)
+    assert unknown["configured"] is None and unknown["waiting"] is None
+    assert unknown["line"].startswith("delivery channels: unknown, the app store cannot be opened")

@@ -312,7 +312,7 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
                 console.print(f"[yellow]caveat:[/] {caveat}", highlight=False)
         for channel in report["channels"]:
             if not channel["configured"]:
-                console.print(f"channel {channel['line']}", markup=False, highlight=False)
+                console.print(channel["line"], markup=False, highlight=False)
 
 
 map_app = typer.Typer(help="Mapping files: how an export's columns land on the canonical model.")

@@ -275,8 +275,10 @@ class ChannelStatus:
     def line(self) -> str:
         """One line for the CLI."""
         if self.configured:
-            return f"{self.channel}: delivers ({self.waiting} waiting)"
-        return f"{self.channel}: cannot deliver: {self.why}; {self.waiting} deliveries waiting"
+            return f"channel {self.channel}: delivers ({self.waiting} waiting)"
+        return (
+            f"channel {self.channel}: cannot deliver: {self.why}; {self.waiting} deliveries waiting"
+        )
 
 
 UNCONFIGURED = {
