@@ -13,6 +13,7 @@ Spark is read-only for icploop: loading validates and writes through DuckDB (see
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from ibis.backends import BaseBackend
 
 from icploop.errors import IcploopError
 
-SCHEME = "pyspark://"
 #: Spark settings icploop applies unless the URL sets them: no progress bar in the command's own
 #: output, no web UI (a port per process), and few shuffle partitions (icploop's aggregates are
 #: small; Spark's default of 200 costs seconds per query in local mode)
@@ -49,8 +49,6 @@ def register_rules() -> None:
 
 def java_available() -> bool:
     """Whether a Java runtime is on the PATH or named by JAVA_HOME (PySpark starts one)."""
-    import os
-
     home = os.environ.get("JAVA_HOME")
     return bool(shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()))
 
