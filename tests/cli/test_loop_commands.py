@@ -126,6 +126,9 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2026-10-01")
     status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
     assert status["in_force"] == 1
+    # the day before it took effect, no version was in force yet
+    before = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-09-30", "--json"))
+    assert before["in_force"] is None and before["steps"] == []
     assert {s["step"] for s in status["overdue"]} == {
         "circulate",
         "marketing_timeline",

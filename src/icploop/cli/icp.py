@@ -328,12 +328,13 @@ def status(
     as_of: DeadlineOption = None,
     json: JsonOption = False,
 ) -> None:
-    """The version in force, its implementation steps, and every step past due."""
+    """The version in force on the day, its implementation steps, and every step past due."""
+    from icploop.icp.in_force import rules_in_force
+
     day = deadline_day(as_of)
     with user_errors(), open_store(settings_for(workspace))() as session:
-        current = next(
-            (v for v in versions.list_versions(session) if v.status == "published"), None
-        )
+        number = rules_in_force(session, day).version
+        current = versions.get_version(session, number) if number is not None else None
         overdue = versions.overdue_steps(session, day)
         payload: dict[str, Any] = {
             "as_of": day,
@@ -362,7 +363,7 @@ def status(
             print_json(payload)
             return
         if current is None:
-            console.print("no ICP version is published yet")
+            console.print(f"no ICP version is in force on {day}")
         else:
             console.print(f"ICP version {current.number} in force since {current.effective_date}")
             for s in payload["steps"]:
