@@ -11,7 +11,7 @@ import pytest
 from icploop.demo.generator import generate_company
 from icploop.engine import connect
 from icploop.ingest.load import load_paths
-from icploop.review.frames import account_frame, deal_frame
+from icploop.segments.frames import account_frame, deal_frame
 
 AS_OF = dt.date(2026, 10, 31)
 FILES = ("accounts.csv", "deals.csv", "subscriptions.csv", "fx_rates.csv")

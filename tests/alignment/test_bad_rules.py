@@ -16,8 +16,8 @@ from icploop.cli.main import app
 from icploop.errors import IcploopError
 from icploop.icp.experiments import add_experiment, delete_experiment, stop_experiment
 from icploop.review.alignment import alignment_section, experiment_attributes
-from icploop.review.frames import account_frame
 from icploop.review.render import render_html, render_markdown
+from icploop.segments.frames import account_frame
 from icploop.store.database import utcnow
 from icploop.store.models import AuditEvent, Experiment, Person
 from tests.review.conftest import open_workspace

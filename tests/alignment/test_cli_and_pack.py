@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from icploop.cli.main import app
 from icploop.review.alignment import alignment_section
-from icploop.review.frames import account_frame
 from icploop.review.render import render_markdown
+from icploop.segments.frames import account_frame
 from tests.review.conftest import open_workspace
 
 from .conftest import AS_OF

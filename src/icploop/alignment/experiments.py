@@ -306,7 +306,7 @@ def measure_experiment(
 
     ``outcomes``: :func:`icploop.segments.outcomes.account_outcomes` (new customers: close date,
     attributes, ``first_year_churn``, ``nrr_12m``). ``deals``: decided deals with the account's
-    attributes, ``won`` and ``discount`` (:func:`icploop.review.frames.deal_frame` has them;
+    attributes, ``won`` and ``discount`` (:func:`icploop.segments.frames.deal_frame` has them;
     ``close_year`` and ``close_quarter`` are derived here when missing). ``tags``: account_id ->
     90-day fit tag (:func:`icploop.alignment.scorecard.tags_in_force`). ``control``: see the
     module; the experiment's own ``end`` never runs past ``as_of``.

@@ -37,7 +37,7 @@ DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
 
 
 def _inputs(workspace: Any, as_of: dt.datetime | None) -> tuple[Any, dt.date, pd.DataFrame]:
-    from icploop.review.frames import account_frame
+    from icploop.segments.frames import account_frame
 
     warehouse = open_warehouse(workspace)
     day = data_as_of(warehouse, as_of)
@@ -244,7 +244,7 @@ def show(
     """The experiment's cohorts against its control: win rate, discount, fit-tag mix,
     first-year churn and NRR with 95% intervals, or "not yet measurable"."""
     from icploop.icp.experiments import describe, get_experiment, measure
-    from icploop.review.frames import deal_frame
+    from icploop.segments.frames import deal_frame
     from icploop.store.database import open_store
 
     with user_errors(), open_store(settings_for(workspace))() as session:

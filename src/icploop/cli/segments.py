@@ -22,7 +22,6 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
-from icploop.review.frames import account_frame
 from icploop.segments.catalog import (
     OUTCOMES,
     OutcomeSpec,
@@ -33,34 +32,10 @@ from icploop.segments.catalog import (
 )
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
-from icploop.segments.outcomes import (
-    ACTIVATION_DAYS,
-    VALUE_DAYS,
-    activation_outcomes,
-    attribute_catalog,
-    deal_outcomes,
-)
+from icploop.segments.frames import outcome_frame
+from icploop.segments.outcomes import attribute_catalog
 from icploop.segments.result import Polarity
 from icploop.segments.why_we_win import why_we_win
-from icploop.warehouse import Warehouse
-
-
-def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFrame:
-    """The frame the search of ``spec`` runs on: per account, per deal (``win``) or per started
-    account (``activation``, ``time-to-value``)."""
-    if spec.frame == "deals":
-        return deal_outcomes(CanonicalTables.from_backend(backend))
-    if spec.frame == "activation":
-        days = spec.horizon_days or ACTIVATION_DAYS
-        return activation_outcomes(
-            CanonicalTables.from_backend(backend),
-            as_of,
-            Warehouse(backend).optional("usage"),
-            days=days if spec.name == "activation" else ACTIVATION_DAYS,
-            value_days=days if spec.name == "time-to-value" else VALUE_DAYS,
-        )
-    return account_frame(backend, as_of)
-
 
 #: what ``--json`` says of each recommended threshold
 THRESHOLD_FIELDS = ("attribute", "cut", "worse_side", "n_below", "n_above", "rate_below",

@@ -20,8 +20,8 @@ from icploop.errors import IcploopError
 from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.icp.experiments import list_experiments, measure_all
 from icploop.icp.in_force import published_periods
-from icploop.review.frames import deal_frame
 from icploop.rules import Kind
+from icploop.segments.frames import deal_frame
 from icploop.warehouse import Warehouse
 
 #: deals from this date on feed the experiments (the control may reach back before the start)
@@ -53,7 +53,7 @@ def alignment_section(
     ``*_unavailable`` when the data lacks them) and ``experiments`` (each definition with its
     measurement as of ``as_of``).
 
-    ``accounts`` is :func:`icploop.review.frames.account_frame` as of ``as_of``; ``tags``
+    ``accounts`` is :func:`icploop.segments.frames.account_frame` as of ``as_of``; ``tags``
     defaults to the fit tags in force (:mod:`icploop.flags.tags_in_force`)."""
     tag_frame = (
         fit_tags_in_force(backend, session, as_of, published_periods(session)).tags

@@ -73,7 +73,7 @@ def churn_cohort(accounts: pd.DataFrame, quarter: Quarter) -> dict[str, Any]:
 def close_rates(deals: pd.DataFrame, quarter: Quarter) -> dict[str, Any]:
     """Win rate (won / (won + lost), 95% Wilson) and mean discount of won deals, overall and by
     ``CLOSE_DIMENSIONS``, for deals closed in the last 4 quarters (``deals`` is already cut to
-    that window by ``icploop.review.frames.deal_frame``). Discounts are fractions of list price."""
+    that window by ``icploop.segments.frames.deal_frame``). Discounts are fractions of list price."""
     start, end = deal_window(quarter)
     won = deals[deals["won"] == 1]
     deals = deals.assign(won_discount=deals["discount"].where(deals["won"] == 1))

@@ -15,12 +15,12 @@ from icploop.config import DEFAULT_CURRENCY
 from icploop.icp.in_force import rules_in_force
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
-from icploop.review.frames import account_frame, deal_frame
 from icploop.review.loop_state import fit_tag_mix, previous_review
 from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
 from icploop.review.quarters import Quarter, latest_full_quarter
 from icploop.review.reasons_cost import reasons_and_cost
+from icploop.segments.frames import account_frame, deal_frame
 from icploop.segments.outcomes import attribute_catalog
 from icploop.warehouse import Warehouse
 

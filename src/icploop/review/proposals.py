@@ -241,7 +241,7 @@ def draft_proposals(
     qualification, do_not_close, and a summary of the search behind them (accounts, base
     first-year churn, segments tested, findings at q < policy.max_q, caveats).
 
-    ``frame`` is the account frame (``icploop.review.frames.account_frame``) as of the quarter's
+    ``frame`` is the account frame (``icploop.segments.frames.account_frame``) as of the quarter's
     end; accounts without a first-year outcome (under 12 months) are left out by the search.
     """
     policy = policy or ProposalPolicy()

@@ -20,8 +20,8 @@ from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.headline import headline
 from icploop.metrics.retention import retention
 from icploop.metrics.tables import CanonicalTables
-from icploop.review.frames import account_frame
 from icploop.segments.catalog import OUTCOMES, search_outcome
+from icploop.segments.frames import account_frame
 from icploop.segments.lifetimes import ltv_by, ltv_dict, survival_by
 from icploop.segments.outcomes import attribute_catalog
 from icploop.web.state import WebState

@@ -1,7 +1,5 @@
-"""The frames the review reads: one row per customer account, one row per closed deal.
-
-Moved here from the ``segments`` command so that the pack, the CLI and the web app search the
-same frame. The account frame carries the derived attribute ``quarter_end_deal`` (first deal
+"""The frames the analyses read: one row per customer account, one row per closed deal, and the
+frame of each outcome's search, so that the pack, the CLI and the web app search the same frame. The account frame carries the derived attribute ``quarter_end_deal`` (first deal
 closed in the last 14 days of a quarter, ``yes``/``no``) and the closing AE, so that the bad-fit
 AE pattern (``closing_ae = X AND quarter_end_deal = yes``) is a segment the search can find.
 """
@@ -15,7 +13,14 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
-from icploop.segments.outcomes import account_outcomes
+from icploop.segments.catalog import OutcomeSpec
+from icploop.segments.outcomes import (
+    ACTIVATION_DAYS,
+    VALUE_DAYS,
+    account_outcomes,
+    activation_outcomes,
+    deal_outcomes,
+)
 from icploop.warehouse import Warehouse
 
 
@@ -53,3 +58,20 @@ def deal_frame(backend: Any, start: dt.date, end: dt.date) -> pd.DataFrame:
     out["won"] = (out["outcome"] == "won").astype(int)
     out["closing_ae"] = out["ae"]
     return out
+
+
+def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFrame:
+    """The frame the search of ``spec`` runs on: per account, per deal (``win``) or per started
+    account (``activation``, ``time-to-value``)."""
+    if spec.frame == "deals":
+        return deal_outcomes(CanonicalTables.from_backend(backend))
+    if spec.frame == "activation":
+        days = spec.horizon_days or ACTIVATION_DAYS
+        return activation_outcomes(
+            CanonicalTables.from_backend(backend),
+            as_of,
+            Warehouse(backend).optional("usage"),
+            days=days if spec.name == "activation" else ACTIVATION_DAYS,
+            value_days=days if spec.name == "time-to-value" else VALUE_DAYS,
+        )
+    return account_frame(backend, as_of)
