@@ -200,3 +200,45 @@ def test_a_schedule_that_is_not_a_cron_expression_is_refused_in_one_line(tmp_pat
     )
     assert result.exit_code == 1
     assert "error: the schedule 'every day' is not a cron expression" in result.output
+
+
+def test_a_digest_a_killed_run_left_sending_is_resent_as_it_was_with_its_key(
+    demo_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run dies after the webhook got its digest: the next run reclaims the batch and sends
+    it again with the same key (a receiver drops the repeat), while a flag queued since goes in
+    a digest of its own instead of changing the old one's key."""
+    from icploop.flags.outbox import DIGEST_KEY
+    from icploop.store.database import utcnow
+    from tests.flags.conftest import ORG
+    from tests.flags.test_outbox import WEBHOOK_ONLY, sent_flag
+
+    settings = Settings(workspace=tmp_path)
+    shutil.copy(demo_warehouse, tmp_path / "analytics.duckdb")
+    today = dt.date(2026, 11, 2)
+    with webhook_receiver() as receiver:
+        monkeypatch.setenv("ICPLOOP_WEBHOOK_URL", receiver.url)
+        first = run_daily(settings, DailyOptions(), today=today)
+        digests = {key for key in receiver.keys if key}
+        assert first.deliveries["delivered"] > 0 and len(digests) == 1
+        with open_store(settings)() as session:
+            sent = session.scalars(
+                select(Delivery).where(
+                    Delivery.channel == "webhook", Delivery.status == "delivered"
+                )
+            ).all()
+            assert {d.payload[DIGEST_KEY] for d in sent} == digests
+            for delivery in sent:  # as if the run died before recording the outcome
+                delivery.status = "sending"
+                delivery.next_attempt_at = utcnow() - dt.timedelta(minutes=20)
+            sync_people(session, ORG)
+            session.commit()
+            sent_flag(session, WEBHOOK_ONLY)  # queued since, with no batch of its own yet
+        second = run_daily(settings, DailyOptions(), today=today)
+    assert second.deliveries["reclaimed"] == len(sent)
+    assert receiver.keys.count(next(iter(digests))) == 2  # the same batch, with the same key
+    new = {key for key in receiver.keys if key} - digests
+    assert len(new) == 1  # the new flag's own digest
+    with open_store(settings)() as session:
+        statuses = session.scalars(select(Delivery.status).where(Delivery.channel == "webhook"))
+        assert set(statuses) == {"delivered"}

@@ -54,6 +54,8 @@ class DeliveryRun:
 
 
 IDEMPOTENCY_KEY = "idempotency_key"
+#: the key of the digest a delivery was sent in: a retry resends that batch, not a new mix
+DIGEST_KEY = "digest_key"
 
 
 def new_key() -> str:
@@ -126,7 +128,7 @@ def deliver_due(
     )
     run.skipped = list(session.scalars(skipped))
     session.commit()
-    groups: dict[tuple[str, str], list[Delivery]] = {}
+    groups: dict[tuple[str, str, str], list[Delivery]] = {}
     for delivery_id in _due(session, now, list(channels)):
         if not claim(session, delivery_id, now):
             continue
@@ -136,13 +138,20 @@ def deliver_due(
             idempotency_key(delivery)
             session.commit()  # the key is stored before anything is sent with it
         if delivery.channel in digest:
-            groups.setdefault((delivery.channel, delivery.recipient), []).append(delivery)
+            # a batch sent before (interrupted, or failed) is sent again as it was, with its key
+            batch_key = str(delivery.payload.get(DIGEST_KEY, ""))
+            groups.setdefault((delivery.channel, delivery.recipient, batch_key), []).append(
+                delivery
+            )
             continue
         payload = absolute_links(delivery.payload, base_url)
         error = _send(channels[delivery.channel], delivery.recipient, payload)
         _record(session, delivery, error, now, max_attempts, run)
-    for (channel, recipient), batch in groups.items():
+    for (channel, recipient, _), batch in groups.items():
         payload = digest_payload(session, batch, base_url, note)
+        for delivery in batch:  # stored before it is sent, so a retry is the same batch
+            delivery.payload = {**delivery.payload, DIGEST_KEY: payload[IDEMPOTENCY_KEY]}
+        session.commit()
         error = _send(channels[channel], recipient, payload)
         for delivery in batch:
             _record(session, delivery, error, now, max_attempts, run)
