@@ -17,6 +17,7 @@ from rich.markup import escape
 from icploop.config import Settings, load_settings
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.formatting import is_unknown, json_value
 from icploop.warehouse import AS_OF_RANGE, Warehouse, today_or
 
 # paths, ids and commands are copied from the output: a line is never broken inside them
@@ -138,24 +139,49 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
+def _plain(value: Any) -> Any:
+    """``value`` ready for JSON: NaN, infinities and pandas' missing markers as None."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return json_value(value)
+
+
+def _other(value: Any) -> Any:
+    return None if is_unknown(value) else str(value)
+
+
 def print_json(payload: Any) -> None:
-    """Write JSON to stdout (dates and other objects as strings)."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Write JSON to stdout (dates and other objects as strings; a value that is not a number,
+    such as NaN, as null: unknown, never a number)."""
+    sys.stdout.write(json.dumps(_plain(payload), indent=2, default=_other, allow_nan=False) + "\n")
 
 
 def emit_rows(
-    rows: list[dict[str, Any]], as_json: bool, columns: dict[str, str], footer: str = ""
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    columns: dict[str, str],
+    footer: str = "",
+    limit: int | None = None,
 ) -> None:
-    """Rows as JSON, or as a table of ``columns`` (key -> header) with ``-`` for blanks."""
+    """Rows as JSON, or as a table of ``columns`` (key -> header) with ``-`` for blanks (and
+    for values that are not a number); with ``limit``, the first rows and a line saying how
+    many more there are and how to see them."""
     if as_json:
         print_json(rows)
         return
     from rich.table import Table
 
+    shown = rows if limit is None else rows[:limit]
     table = Table(*columns.values())
-    for row in rows:
-        table.add_row(*(str(row[k]) if row[k] not in (None, "") else "-" for k in columns))
+    for row in shown:
+        table.add_row(
+            *("-" if is_unknown(row[k]) or row[k] == "" else str(row[k]) for k in columns)
+        )
     console.print(table)
+    if len(shown) < len(rows):
+        console.print(f"{len(rows) - len(shown):,} more rows not shown: --json lists them all")
     if footer:
         console.print(footer.format(n=len(rows)))
 

@@ -23,6 +23,7 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.errors import IcploopError
 from icploop.flags import (
     deliver_due,
     edit_evidence,
@@ -105,7 +106,7 @@ def show(flag_id: int, workspace: WorkspaceOption = None) -> None:
     with user_errors(), open_store(settings_for(workspace))() as session:
         flag = session.get(Flag, flag_id)
         if flag is None:
-            raise typer.BadParameter(f"no flag {flag_id}")
+            raise IcploopError(f"no flag {flag_id}", "icploop flags list shows the flags")
         console.print(format_flag(flag), markup=False, highlight=False)
         for d in flag.deliveries:
             console.print(f"  -> {d.channel}:{d.recipient} ({d.recipient_role}) {d.status}")

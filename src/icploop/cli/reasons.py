@@ -196,9 +196,10 @@ def objections_command(
             },
         )
         emit_rows(
-            result.by_owner.head(15).to_dict("records"),
+            result.by_owner.to_dict("records"),
             False,
             {"reason": "reason", "segment": "segment", "ae": "AE", "returned": "returned"},
+            limit=15,
         )
 
 

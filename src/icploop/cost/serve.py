@@ -91,6 +91,13 @@ def cost_per_account(
     if amount is not None:
         cols["amount"] = amount
     rows = c.select("account_id", **cols).to_pandas()
+    if rows.empty:
+        # no cost rows is an unknown cost, never a cost of zero
+        raise IcploopError(
+            f"cost to serve needs cost rows (hours or amounts per account and month); this "
+            f"workspace has none from {date_of(start_m)} to {as_of}",
+            "load a costs file (icploop load costs.csv; docs/data-model.md describes it)",
+        )
     unknown = sorted(set(rows["team"].dropna()) - set(s.rates))
     if unknown:
         raise IcploopError(

@@ -58,6 +58,14 @@ class Comparison:
     evidence: pd.DataFrame
     assigned: pd.DataFrame
 
+    def missing_side(self) -> str:
+        """``churned`` or ``retained`` when no account is on that side (nothing to compare),
+        else an empty string."""
+        churned = int(self.accounts["churned"].sum())
+        if churned == 0:
+            return "churned"
+        return "retained" if churned == len(self.accounts) else ""
+
 
 def _tenure_band(months: pd.Series) -> pd.Series:
     out = pd.Series("24m+", index=months.index)
@@ -95,8 +103,12 @@ def compare_accounts(
             raise IcploopError(f"unknown stratum {s!r}", "use a column of the accounts table")
         col = accounts.select("account_id", accounts[s].cast("string").name(s)).to_pandas()
         dims = dims.merge(col, on="account_id", how="left")
-    label = dims[list(strata)].fillna("(none)").astype(str).agg(" / ".join, axis=1)
-    acc["stratum"] = label.to_numpy() + " / " + _tenure_band(acc["tenure_months"]).to_numpy()
+    parts = [dims[s].fillna("(none)").astype(str) for s in strata]
+    parts.append(_tenure_band(acc["tenure_months"]))
+    # joined column by column: a row-wise join of no rows would give a frame, not a column
+    acc["stratum"] = [
+        " / ".join(values) for values in zip(*(p.to_numpy() for p in parts), strict=True)
+    ]
     evidence = gather_evidence(tables, acc, lookback_months)
     evidence = classify_evidence(evidence, ReasonClassifier(tax).fit())
     assigned = assign_reasons(events[events["event"] == "churn"], evidence)
@@ -242,6 +254,13 @@ def check_hypothesis(
             + ")",
         )
     acc = comp.accounts.set_index("account_id")
+    side = comp.missing_side()
+    if side:
+        raise IcploopError(
+            f"testing a churn hypothesis needs churned and retained accounts in the "
+            f"{window_months} months to {as_of}; this workspace has no {side} account there",
+            "load a longer revenue history, or give an --as-of date inside it",
+        )
     frame = acc[["churned", "stratum"]].join(_ticket_measures(comp, cats))
     measures: dict[str, Effect] = {}
     means: dict[str, tuple[float, float]] = {}

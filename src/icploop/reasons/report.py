@@ -33,7 +33,7 @@ def reasons_section(
     sep = reason_separation(comp, tax)
     checked = (
         check_hypothesis(tables, as_of, hypothesis, window_months, taxonomy=tax, comparison=comp)
-        if hypothesis
+        if hypothesis and not comp.missing_side()
         else None
     )
     objections = returning_objections(tables, as_of, window_months, tax, comparison=comp)
