@@ -382,10 +382,16 @@ def _load(
         for s in stages.values()
         if s.dropped and s.mapped.opened.source.entry is not None
     ]
+    # a file read for two tables (accounts and subscriptions of one snapshot) loads a column
+    # when either entry does: only the columns that none of its entries used are not loaded
+    unused: dict[str, list[str]] = {}
+    for s in stages.values():
+        before = unused.get(s.label)
+        unused[s.label] = [c for c in s.mapped.ignored if before is None or c in before]
     notes += [
-        f"{s.label}: columns not loaded: {', '.join(s.mapped.ignored)}"
-        for s in stages.values()
-        if s.mapped.ignored
+        f"{label}: columns not loaded: {', '.join(columns)}"
+        for label, columns in unused.items()
+        if columns
     ]
     notes += [note for s in stages.values() if (note := _formula_note(con, s))]
     carried = derive.carried_forward(con) if "subscriptions" in views else None

@@ -30,8 +30,11 @@ class ReturningObjections:
     by_owner: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
+        # a rate with no account to divide by is unknown (None), never NaN
         return {
-            "by_reason": self.by_reason.to_dict("records"),
+            "by_reason": self.by_reason.astype(object)
+            .where(self.by_reason.notna(), None)
+            .to_dict("records"),
             "by_segment_and_ae": self.by_owner.to_dict("records"),
         }
 
