@@ -176,6 +176,23 @@ def test_without_criteria_the_icp_match_is_unknown_not_bad() -> None:
     assert fit.loc["a", "icp_segment_match"] is None
 
 
+def test_without_usage_loaded_the_usage_signals_are_unknown_not_bad() -> None:
+    """No usage table at all: no account is judged as not using the product."""
+    accounts = [{"account_id": "a", "use_case": "reporting"}]
+    fit = _fit(inputs(accounts, committed={"a": ["reporting"]}))
+    for signal in ("core_use_case_active", "adoption_trajectory", "ae_committed_use_cases_active"):
+        assert fit.loc["a", signal] is None, signal
+    assert fit.loc["a", "tag"] != "bad_fit"
+    assert fit.loc["a", "account_type"] is None
+    # with usage loaded, the same account without use of its use case is bad
+    other = inputs(
+        [*accounts, {"account_id": "b", "use_case": "billing"}],
+        weekly_usage("b", "billing", 0, 89),
+        committed={"a": ["reporting"]},
+    )
+    assert _fit(other).loc["a", "core_use_case_active"] == "bad"
+
+
 def test_committed_use_cases_count_those_in_use_by_day_90() -> None:
     accounts = [{"account_id": a, "use_case": "reporting"} for a in ("two", "one", "none", "solo")]
     usage = (
@@ -268,9 +285,14 @@ def test_the_combination_rule_is_configuration() -> None:
 
 def test_a_bad_fit_account_gets_a_type_an_issue_and_drafted_evidence() -> None:
     criteria = [Rule(attribute="seats_at_close", op=">=", value=75, name="seat floor")]
-    accounts = [{"account_id": "misfit", "seats_at_close": 12, "use_case": "reporting"}]
+    accounts = [
+        {"account_id": "misfit", "seats_at_close": 12, "use_case": "reporting"},
+        {"account_id": "other", "seats_at_close": 90, "use_case": "reporting"},
+    ]
+    usage = weekly_usage("other", "reporting", 0, 89)  # usage is loaded; the misfit has none
     fit = _fit(
-        inputs(accounts, committed={"misfit": ["billing"]}), FitConfig(icp_criteria=criteria)
+        inputs(accounts, usage, committed={"misfit": ["billing"]}),
+        FitConfig(icp_criteria=criteria),
     )
     row = fit.loc["misfit"]
     assert row["tag"] == "bad_fit"

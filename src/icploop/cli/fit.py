@@ -27,7 +27,7 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
-from icploop.fit.config import SIGNALS, load_fit_config
+from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
 from icploop.icp.in_force import published_periods
@@ -177,8 +177,12 @@ def show(account: str, workspace: WorkspaceOption = None, json: JsonOption = Fal
         table = Table("signal", "computed", "value", "evidence", "override")
         for s in current.signals:
             evidence = ", ".join(f"{k}={v}" for k, v in (s.evidence or {}).items() if v is not None)
+            if s.computed_value is None:
+                evidence = f"unknown: needs {SIGNAL_SOURCES.get(s.name, 'its data')}"
             override = f"{s.overridden_by}: {s.override_reason}" if s.overridden_by else ""
-            table.add_row(s.name, str(s.computed_value), str(s.value), evidence, override)
+            table.add_row(
+                s.name, s.computed_value or "unknown", s.value or "unknown", evidence, override
+            )
         console.print(table)
         if len(tags) > 1:
             console.print("History: " + " -> ".join(f"{t.tag} ({t.method})" for t in tags))

@@ -23,6 +23,15 @@ SIGNALS = (
     "ae_committed_use_cases_active",
 )
 
+#: what decides each signal: when it is unknown, this is the data that is missing
+SIGNAL_SOURCES = {
+    "core_use_case_active": "the usage table (use of the account's stated use case)",
+    "champion_stability": "the contacts table (a champion at close)",
+    "icp_segment_match": "an ICP in force (icploop icp publish) or icp_criteria in the fit configuration",
+    "adoption_trajectory": "the usage table (events in days 60-90) and retained peers",
+    "ae_committed_use_cases_active": "the deals' committed use cases and the usage table",
+}
+
 
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -33,6 +33,7 @@ def grade_signals(features: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     out["core_use_case_active"] = _grade(
         f["core_active_weeks_recent"] >= t.core_strong_active_weeks,
         f["core_active_weeks_recent"] >= t.core_near_active_weeks,
+        known=f["core_active_weeks_recent"].notna(),
     )
     out["champion_stability"] = _grade(
         f["stayed_same_role"].fillna(0) > 0,
@@ -50,12 +51,12 @@ def grade_signals(features: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
         ratio >= t.adoption_strong_ratio, ratio >= t.adoption_near_ratio, known=ratio.notna()
     )
     committed = f["committed"].fillna(0)
-    active = f["committed_active"].fillna(0)
+    active = f["committed_active"].fillna(0)  # unknown without usage: see ``known`` below
     # one committed use case, in use, is all an AE could have delivered
     out["ae_committed_use_cases_active"] = _grade(
         active >= np.minimum(t.committed_strong, committed.clip(lower=1)),
         active >= 1,
-        known=committed > 0,
+        known=(committed > 0) & f["committed_active"].notna(),
     )
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from icploop.fit.config import FitConfig
@@ -59,6 +60,9 @@ def compute_fit(
     frame["adoption_ratio"] = _adoption_ratio(
         frame, retained_peers(inputs, due, as_of, config.thresholds.retained_peer_months)
     )
+    if int(inputs.usage.count().execute()) == 0:
+        # no usage loaded: use is unknown, never none (the signals it decides stay unknown)
+        frame[[*USAGE_COUNTS, "committed_active", "adoption_ratio"]] = np.nan
     frame["recent_window_days"] = config.thresholds.recent_window_days
     graded = grade_signals(frame, config.thresholds)
     graded["tag"] = combine(graded, config.combination)
@@ -70,6 +74,16 @@ def compute_fit(
         graded.loc[bad, "fit_issue"] = graded[bad].apply(fit_issue, axis=1)
         graded.loc[bad, "evidence"] = graded[bad].apply(draft_evidence, axis=1)
     return graded.sort_values("account_id").reset_index(drop=True)
+
+
+#: the per-account counts of :func:`usage_features` (unknown when no usage is loaded)
+USAGE_COUNTS = (
+    "events_0_30",
+    "events_30_60",
+    "events_60_90",
+    "active_weeks_recent",
+    "core_active_weeks_recent",
+)
 
 
 def _adoption_ratio(frame: pd.DataFrame, peers: pd.Series, min_peers: int = 10) -> pd.Series:
