@@ -47,7 +47,14 @@ def mix_nrr(mix: Mapping[str, float], nrr: Mapping[str, float]) -> float:
     total = sum(mix.values())
     if total <= 0:
         raise IcploopError("the fit mix has no weight", "give each tag's share of starting MRR")
-    return sum(share * nrr[tag] for tag, share in mix.items()) / total
+    unknown = sorted(tag for tag, share in mix.items() if share > 0 and tag not in nrr)
+    if unknown:
+        raise IcploopError(
+            f"no NRR is known for {', '.join(unknown)}: the workspace has no such accounts "
+            "with 12 months of history",
+            "tag accounts with icploop fit run (a what-if needs every tag's NRR)",
+        )
+    return sum(share * nrr[tag] for tag, share in mix.items() if share > 0) / total
 
 
 def tag_mix_and_nrr(
