@@ -104,6 +104,7 @@ def run(
     from icploop import model_files
     from icploop.cli import (
         alignment,
+        cost,
         fit,
         forecast,
         ingest,
@@ -163,7 +164,7 @@ def run(
         reasons.test_command(hypothesis="support", window=12, lookback=6, taxonomy=None,
                              as_of=None, json=False, workspace=ws)  # fmt: skip
         _section("8. Cost to serve against gross margin")
-        reasons.cost_command(window=12, rate=None, gross_margin=0.8, tier_by="plan_tier",
+        cost.cost_command(window=12, rate=None, gross_margin=0.8, tier_by="plan_tier",
                              tiers="premium,growth,starter", high_touch="premium", top=5,
                              as_of=None, json=False, workspace=ws)  # fmt: skip
         _section("9. The fit score trained on retention, against the scores used today")

@@ -80,7 +80,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Churn reasons from evidence: the Pareto table, hypothesis checks, returning objections.",
     ),
     "cost": (
-        "reasons",
+        "cost",
         "Cost to serve against gross margin by tier and segment, and the accounts to move to a "
         "lower-touch tier.",
     ),
