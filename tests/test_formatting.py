@@ -30,7 +30,7 @@ def test_a_known_zero_stays_zero_and_numbers_read_as_people_write_them() -> None
     assert fmt.money(1234567.4, "EUR") == "1,234,567 EUR" and fmt.money(0) == "0"
     assert fmt.thousands(1234567) == "1,235k"
     assert fmt.count(np.int64(12345)) == "12,345"
-    assert fmt.points(1.25) == "+1.2" and fmt.points(-3) == "-3.0"
+    assert fmt.points(1.25) == "+1.2" and fmt.points(-3) == "-3.0" and fmt.points(-0.04) == "+0.0"
     assert fmt.ratio(2.104) == "2.10x"
     assert fmt.q(0.03141) == "0.031" and fmt.q(2.2e-7) == "<0.001"
     assert fmt.unknown() == "-" and fmt.unknown("no churn yet") == "- (no churn yet)"
@@ -43,6 +43,7 @@ def test_dates_lose_a_midnight_time_and_keep_any_other() -> None:
     assert fmt.day("2026-09-30 00:00:00") == "2026-09-30"
     assert fmt.day("2026-09-30T00:00:00+00:00") == "2026-09-30"
     assert fmt.day("not a date 00:00:00") == "not a date 00:00:00"
+    assert fmt.day("2026-12-02T14:07:22.406270") == "2026-12-02 14:07"
     assert fmt.day(pd.NaT) == "-"
     assert fmt.json_value(np.datetime64("2026-09-30T00:00:00")) == "2026-09-30"
 

@@ -79,7 +79,9 @@ def pct(value: Any, digits: int = 0) -> str:
 def points(value: Any, digits: int = 1) -> str:
     """A change in percentage points with its sign (``+1.5``); ``-`` when unknown."""
     v = finite(value)
-    return UNKNOWN if v is None else f"{v:+.{digits}f}"
+    if v is None:
+        return UNKNOWN
+    return f"{round(v, digits) or 0.0:+.{digits}f}"  # -0.04 reads +0.0, not -0.0
 
 
 def ratio(value: Any) -> str:
@@ -124,13 +126,14 @@ def number(value: Any, digits: int = 2) -> str:
     return UNKNOWN if v is None else f"{v:,.{digits}f}"
 
 
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 _MIDNIGHT = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?(?:[+-]00:?00|Z)?$")
 
 
 def day(value: Any) -> str:
     """A date as ``YYYY-MM-DD``; a timestamp at midnight as its date, another timestamp to the
-    minute (``2026-09-30 14:05``); ``-`` when unknown. Text that is a midnight timestamp loses
-    its time; other text is returned as it is."""
+    minute (``2026-09-30 14:05``); ``-`` when unknown. Text holding an ISO timestamp is read as
+    one; other text is returned as it is."""
     if not isinstance(value, str) and is_unknown(value):
         return UNKNOWN
     if hasattr(value, "to_pydatetime"):
@@ -143,7 +146,14 @@ def day(value: Any) -> str:
         return value.isoformat()
     text = str(value)
     match = _MIDNIGHT.match(text)
-    return match.group(1) if match else text
+    if match:
+        return match.group(1)
+    if _TIMESTAMP.match(text):
+        try:
+            return day(dt.datetime.fromisoformat(text))
+        except ValueError:
+            return text
+    return text
 
 
 def shown(value: Any, digits: int = 2) -> str:

@@ -42,6 +42,7 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.formatting import json_value
+from icploop.formatting import q as fmt_q
 from icploop.segments import stats
 
 LEVEL = 0.95
@@ -222,7 +223,7 @@ class Scorecard:
                 f"{row['group']}: first-year churn {row['churn_rate']:.0%} "
                 f"({self.level:.0%} CI {row['churn_low']:.0%}-{row['churn_high']:.0%}, "
                 f"n={row['churn_n']}) against {row['rest_churn_rate']:.0%} for the rest "
-                f"(q={row['q_value']:.2g}); bookings rank {row['bookings_rank']}, retained "
+                f"(q={fmt_q(row['q_value'])}); bookings rank {row['bookings_rank']}, retained "
                 f"bookings rank {row['retained_rank']}"
             )
         if not out:

@@ -25,6 +25,7 @@ from icploop.cli.common import (
 from icploop.config import DEFAULT_CURRENCY, Settings, write_workspace_settings
 from icploop.engine import connect
 from icploop.errors import IcploopError
+from icploop.formatting import day
 from icploop.ingest.load import LoadResult, load_from_tables, load_paths
 from icploop.ingest.mapping import load_mapping, load_preset
 from icploop.ingest.status import status as workspace_status
@@ -295,7 +296,7 @@ def status(json_output: JsonOption = False, workspace: WorkspaceOption = None) -
         for ld in report["loads"]:
             loads.add_row(
                 str(ld["load_id"]),
-                ld["loaded_at"],
+                day(ld["loaded_at"]),
                 ld["table"],
                 f"{ld['rows_inserted']:,}",
                 f"{ld['rows_replaced']:,}",

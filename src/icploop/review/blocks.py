@@ -48,13 +48,14 @@ class Bullets:
 @dataclass(frozen=True)
 class Table:
     """A table of formatted cells; ``tones`` marks rows (same length as ``rows`` or empty).
-    The first column is text, the others are numbers (right-aligned)."""
+    The first ``text_columns`` columns are text (left-aligned), the others numbers."""
 
     block: ClassVar[str] = "table"
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     tones: tuple[Tone, ...] = ()
+    text_columns: int = 1
 
     def tone(self, index: int) -> Tone:
         return self.tones[index] if self.tones else ""

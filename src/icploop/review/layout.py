@@ -78,6 +78,7 @@ def previous_review(pack: dict[str, Any], f: _Fmt) -> Blocks:
                 (d["title"], d["kind"], d["decision"] or "undecided", d["decided_by"] or "-")
                 for d in prev["decisions"]
             ),
+            text_columns=4,
         ),
     ]
     imp = prev["implementation"]
@@ -94,6 +95,7 @@ def previous_review(pack: dict[str, Any], f: _Fmt) -> Blocks:
                     for s in imp["steps"]
                 ),
                 tuple("flag" if s["state"] == "overdue" else "" for s in imp["steps"]),
+                text_columns=4,
             )
         )
     return out
@@ -495,7 +497,119 @@ def proposals(pack: dict[str, Any], f: _Fmt) -> Blocks:
     return out
 
 
+def _trend(pack: dict[str, Any]) -> str:
+    head = pack["headline"]["headline"]
+    now = f"NRR {fmt.pct(head['nrr'])} and GRR {fmt.pct(head['grr'])} on {fmt.day(head['as_of'])}"
+    before = [
+        f"{h['label']} NRR {fmt.pct(h['nrr'])}, GRR {fmt.pct(h['grr'])}"
+        for h in pack.get("executive", {}).get("history", [])
+    ]
+    trend = pack["headline"]["nrr_trend"][-4:]
+    cohort = " > ".join(f"{r['period']} {fmt.pct(r['nrr'], 1)}" for r in trend)
+    return (
+        f"{now}" + (f" ({'; '.join(before)})" if before else "") + "."
+        + (f" Cohort NRR by quarter: {cohort}." if cohort else "")
+    )  # fmt: skip
+
+
+def _findings(pack: dict[str, Any], f: _Fmt) -> list[tuple[float, tuple[str, str, str]]]:
+    """(MRR size, (finding, size in MRR, what it asks)) of every sized finding."""
+    out = []
+    sizes = pack.get("executive", {}).get("sizes", [])
+    seen = set()
+    for item, size in zip(pack["proposals"]["items"], sizes, strict=False):
+        if size["churned_mrr"] is None or size["group"] in seen or (size["ratio"] or 0) <= 1:
+            continue
+        seen.add(size["group"])
+        share = f" ({fmt.pct(size['churned_share'])} of all churned MRR)"
+        finding = (
+            f"{size['group']}: first-year churn {fmt.ratio(size['ratio'])} the rest "
+            f"({fmt.count(size['accounts'])} accounts)"
+        )
+        out.append(
+            (size["churned_mrr"], (finding, f"{f.money(size['churned_mrr'])} churned{share}",
+                                   item["title"]))
+        )  # fmt: skip
+    reasons = pack["reasons_cost"].get("reasons")
+    if reasons and reasons["pareto"]["reasons"]:
+        top = reasons["pareto"]["reasons"][0]
+        window = pack["reasons_cost"]["window_months"]
+        out.append(
+            (top["lost_mrr"] or 0.0,
+             (f"Top churn reason: {top['label']} ({fmt.count(top['accounts'])} accounts, "
+              f"{fmt.pct(top['share'])} of churned and contracted accounts)",
+              f"{f.money(top['lost_mrr'])} lost in {window} months", f"owner: {top['owner']}"))
+        )  # fmt: skip
+    return sorted(out, key=lambda x: -x[0])
+
+
+def _overdue(pack: dict[str, Any]) -> list[str]:
+    out = []
+    if pack["headline"]["micro_review"]["due"]:
+        out.append(f"{pack['headline']['micro_review']['reason']}.")
+    prev = pack["previous_review"]
+    imp = prev and prev.get("implementation")
+    if prev and imp is None:
+        out.append(f"No ICP version was drafted from review #{prev['review_id']}'s decisions.")
+    for s in imp["steps"] if imp else ():
+        if s["state"] == "overdue":
+            out.append(f"{s['step']} of ICP version {imp['version']}, due {fmt.day(s['due'])}")
+    return out
+
+
+def _since(pack: dict[str, Any]) -> str:
+    prev = pack["previous_review"]
+    if not prev:
+        return "This is the first review: nothing was decided before."
+    decided: dict[str, int] = {}
+    for d in prev["decisions"]:
+        decided[d["decision"] or "undecided"] = decided.get(d["decision"] or "undecided", 0) + 1
+    counts = ", ".join(f"{n} {what}" for what, n in sorted(decided.items()))
+    imp = prev["implementation"]
+    version = (
+        f"; ICP version {imp['version']} is {imp['status']}" if imp else "; no ICP version drafted"
+    )
+    return f"Review #{prev['review_id']} ({prev['quarter']}) decided {counts}{version}."
+
+
+def executive(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    """The page a revenue leader reads first: NRR and GRR with their trend, the three findings
+    that matter most with their size in MRR, the proposed decisions with owners, what changed
+    since the last review and what is overdue."""
+    head = pack["headline"]["headline"]
+    out: Blocks = [
+        Paragraph(_trend(pack), lead=f"MRR {f.money(head['mrr'])}."),
+        Heading("The three findings that matter most"),
+    ]
+    findings = _findings(pack, f)[:3]
+    if findings:
+        rows = tuple(r for _, r in findings)
+        out.append(Table(("finding", "size in MRR", "what it asks"), rows, text_columns=3))
+    else:
+        out.append(Paragraph("No finding with a size in MRR this quarter."))
+    out.append(Heading("Decisions proposed"))
+    items = pack["proposals"]["items"]
+    if items:
+        out.append(
+            Table(
+                ("decision", "kind", "owner"),
+                tuple(
+                    (i["title"], i["kind"].replace("_", " "), proposal_owner(i["kind"]))
+                    for i in items
+                ),
+                text_columns=3,
+            )
+        )
+    else:
+        out.append(Paragraph("The evidence supports no change to the ICP this quarter."))
+    out += [Heading("Since the last review"), Paragraph(_since(pack)), Heading("Overdue")]
+    overdue = _overdue(pack)
+    out.append(Bullets(tuple(overdue)) if overdue else Paragraph("Nothing is overdue.", tone="ok"))
+    return out
+
+
 SECTION_BLOCKS: dict[str, Callable[[dict[str, Any], _Fmt], Blocks]] = {
+    "executive": executive,
     "previous_review": previous_review,
     "headline": headline,
     "churn_cohort": churn_cohort,

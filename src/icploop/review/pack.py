@@ -15,6 +15,7 @@ from icploop.config import DEFAULT_CURRENCY
 from icploop.icp.in_force import rules_in_force
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
+from icploop.review.executive import executive_evidence
 from icploop.review.loop_state import fit_tag_mix, previous_review
 from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
@@ -25,9 +26,11 @@ from icploop.segments.outcomes import attribute_catalog
 from icploop.warehouse import Warehouse
 
 #: The pack's sections in the order of the review's agenda: (id, title, who presents it, minutes
-#: in the meeting). The time boxes follow the seeds' 75-minute review (churn cohort, fit signal,
-#: close rates, synthesis, decisions), with the follow-up of the last decisions first.
-SECTIONS = (
+#: in the meeting). The executive summary is read before the meeting; the time boxes follow the
+#: seeds' 75-minute review (churn cohort, fit signal, close rates, synthesis, decisions), with the
+#: follow-up of the last decisions first.
+SECTIONS: tuple[tuple[str, str, str, int | None], ...] = (
+    ("executive", "Executive summary", "RevOps", None),
     ("previous_review", "Last quarter's decisions and their implementation", "RevOps", 5),
     ("headline", "Headline and NRR trend", "RevOps", 5),
     ("churn_cohort", "Churn cohort", "VP CS", 10),
@@ -45,10 +48,10 @@ def agenda() -> list[dict[str, Any]]:
     out, start = [], 0
     for section_id, title, presenter, minutes in SECTIONS:
         out.append(
-            {"id": section_id, "title": title, "presenter": presenter, "start": start,
-             "minutes": minutes}
+            {"id": section_id, "title": title, "presenter": presenter,
+             "start": None if minutes is None else start, "minutes": minutes}
         )  # fmt: skip
-        start += minutes
+        start += minutes or 0
     return out
 
 
@@ -88,6 +91,9 @@ def build_pack(
     tell("searching segments and thresholds for proposals", 0.65)
     catalog = attribute_catalog(tables, accounts, ("first_year_churn",))
     drafted, summary = draft_proposals(accounts, policy, catalog)
+    tell("the executive summary", 0.85)
+    items = [d.to_dict() for d in drafted]
+    executive = executive_evidence(tables, accounts, quarter, items)
     tell("assembling the pack", 0.9)
     if quarter == latest_full_quarter(end.as_of):
         # the latest pack the data allows says what the data's end left out
@@ -108,7 +114,8 @@ def build_pack(
         "close_rates": evidence["close_rates"],
         "alignment": alignment,
         "synthesis": evidence["synthesis"],
-        "proposals": {"summary": summary, "items": [d.to_dict() for d in drafted]},
+        "proposals": {"summary": summary, "items": items},
+        "executive": executive,
         "charts": evidence["charts"],
     }
     return pack

@@ -138,7 +138,7 @@ def _table(pdf: Any, table: Table) -> None:
     size, widths = _widths(pdf, table, pdf.epw)
     pdf.set_font(FONT, "", size)
     with pdf.table(
-        width=sum(widths),
+        width=min(sum(widths), pdf.epw),
         col_widths=tuple(widths),
         align="LEFT",
         line_height=size * 0.5,
@@ -149,5 +149,5 @@ def _table(pdf: Any, table: Table) -> None:
             colour = {"small": GREY, "flag": FLAG}.get(table.tone(index - 1)) if index else None
             cells = grid.row(style=FontFace(color=colour) if colour else None)
             for column, value in enumerate(row):
-                cells.cell(_text(value), align="RIGHT" if column else "LEFT")
+                cells.cell(_text(value), align="LEFT" if column < table.text_columns else "RIGHT")
     pdf.ln(2)

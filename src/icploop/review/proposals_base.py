@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from icploop.formatting import finite, pct
+from icploop.formatting import q as fmt_q
 from icploop.review.tables import rate
 from icploop.segments import stats
 
@@ -52,7 +53,7 @@ def said(ev: dict[str, Any]) -> str:
     return (
         f"first-year churn {pct(ev['rate'])} (95% CI {pct(ev['rate_lo'])}-{pct(ev['rate_hi'])}, "
         f"n={int(ev['n'])}) against {pct(ev['rest_rate'])} for the rest, "
-        f"{ev['ratio']:.1f}x (q={ev['q_value']:.1g})"
+        f"{ev['ratio']:.1f}x (q={fmt_q(ev['q_value'])})"
     )
 
 

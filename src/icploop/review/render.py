@@ -74,7 +74,7 @@ def _markdown_block(b: Block) -> list[str]:
     if isinstance(b, Table):
         lines = [
             "| " + " | ".join(t(h) for h in b.header) + " |",
-            "|---|" + "---:|" * (len(b.header) - 1),
+            "|" + "".join("---|" if i < b.text_columns else "---:|" for i in range(len(b.header))),
             *("| " + " | ".join(t(c) for c in row) + " |" for row in b.rows),
         ]
         return ["\n".join(lines)]

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats as sps
 
-from icploop.formatting import finite
+from icploop.formatting import finite, points
 from icploop.review.quarters import Quarter
 from icploop.review.tables import add_q, rates_by
 
@@ -136,7 +136,7 @@ def _sentence(
 ) -> str:
     gap = disc.get("discount_gap")
     discount = f", discount {100 * win['mean_discount']:.0f}%" if win["mean_discount"] else ""
-    gap_text = f" ({100 * gap:+.0f} points vs the rest)" if gap is not None else ""
+    gap_text = f" ({points(100 * gap, 0)} points vs the rest)" if gap is not None else ""
     return (
         f"{dim} = {churn['value']} {pattern}: first-year churn {100 * churn['rate']:.0f}% "
         f"(95% CI {100 * churn['lo']:.0f}-{100 * churn['hi']:.0f}%, n={churn['n']}, "
