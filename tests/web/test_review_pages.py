@@ -42,6 +42,14 @@ def test_revops_builds_the_review_in_the_background_and_decides_proposals(web: W
     pack = client.get(f"{review_url}/pack")
     assert pack.status_code == 200 and "Proposed decisions" in pack.text
     assert "'unsafe-inline'" in pack.headers["content-security-policy"]
+    # the dashboard opens with the same executive summary as the pack
+    dashboard = client.get("/").text
+    summary = dashboard[
+        dashboard.index("Executive summary") : dashboard.index("<h2>NRR by quarter")
+    ]
+    assert "The three findings that matter most" in summary and "Decisions proposed" in summary
+    for title in re.findall(r"<h3>([^<]+)</h3><p>", pack.text):  # every proposal of the pack
+        assert title in summary
 
     review_id = int(review_url.rsplit("/", 1)[1])
     with web.store() as session:

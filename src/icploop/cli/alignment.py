@@ -27,7 +27,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
-from icploop.formatting import pct, thousands
+from icploop.formatting import pct, q, thousands
 
 experiment_app = typer.Typer(
     help="GTM experiments on segments: record, list, measure, stop, delete."
@@ -88,7 +88,7 @@ def scorecard_command(
                 pct(r["projected_share"]), str(r["retained_rank"]), f"{r['rank_gap']:+d}",
                 pct(r["nrr"]), pct(r["bad_fit_share"]), pct(r["avg_discount"], 1),
                 f"{pct(r['churn_rate'])} ({r['churn_n']})",
-                "-" if r["q_value"] is None else f"{r['q_value']:.2g}",
+                q(r["q_value"]),
             )
             for r in card.to_dict()["team"]
         ]  # fmt: skip

@@ -22,7 +22,7 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 from icploop.fit.champions import champion_departures
-from icploop.formatting import money, pct
+from icploop.formatting import money, pct, q
 from icploop.segments.lifetimes import ltv_by, ltv_dict, survival_by
 
 ByOption = Annotated[
@@ -77,7 +77,7 @@ def survival_command(
         lr = data["logrank"]
         console.print(
             f"Log-rank test across groups: chi-squared {lr['test_statistic']:.1f} on "
-            f"{lr['degrees_of_freedom']:.0f} df, p = {lr['p_value']:.2g}."
+            f"{lr['degrees_of_freedom']:.0f} df, p = {q(lr['p_value'])}."
         )
     if data["cox"]:
         hr = Table(title=f"Cox hazard ratios (concordance {data['cox']['concordance']:.2f})")
@@ -87,8 +87,8 @@ def survival_command(
             hr.add_row(
                 r["covariate"],
                 f"{r['hazard_ratio']:.2f} ({r['ci_lower']:.2f}-{r['ci_upper']:.2f})",
-                f"{r['p_value']:.2g}",
-                "-" if r["ph_p_value"] is None else f"{r['ph_p_value']:.2g}",
+                q(r["p_value"]),
+                q(r["ph_p_value"]),
             )
         console.print(hr)
     for caveat in data["caveats"]:

@@ -22,6 +22,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.formatting import money
+from icploop.formatting import q as fmt_q
 from icploop.reasons.evidence import ReasonTables
 from icploop.reasons.hypothesis import MEASURE_LABELS, check_hypothesis
 from icploop.reasons.objections import returning_objections
@@ -143,7 +144,7 @@ def test_command(
                     "effect": f"{eff.estimate:.2f} ({eff.lo:.2f} to {eff.hi:.2f})"
                     if math.isfinite(eff.lo)
                     else "n/a (no accounts show it)",
-                    "p": f"{eff.p_value:.2g}" if math.isfinite(eff.p_value) else "-",
+                    "p": fmt_q(eff.p_value),
                 }
             )
         emit_rows(

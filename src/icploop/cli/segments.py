@@ -21,6 +21,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
+from icploop.formatting import q as fmt_q
 from icploop.metrics.tables import CanonicalTables
 from icploop.segments.catalog import (
     OUTCOMES,
@@ -278,7 +279,7 @@ def print_findings(result: Any, label: str, top: int) -> None:
                 f"{spec_rate.format(r['rate'])} ({spec_rate.format(r['rate_lo'])}-{spec_rate.format(r['rate_hi'])})",
                 spec_rate.format(r["shrunk_rate"]),
                 ratio,
-                f"{r['q_value']:.1g}",
+                fmt_q(r["q_value"]),
             )
         console.print(table)
         if len(every) > len(rows):

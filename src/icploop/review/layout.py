@@ -37,6 +37,13 @@ class _Fmt:
     def money(self, value: Any) -> str:
         return fmt.money(value, self.currency)
 
+    def cell(self, value: Any) -> str:
+        """A money cell: the currency is in the column's header (:meth:`head`)."""
+        return fmt.money(value)
+
+    def head(self, name: str) -> str:
+        return f"{name} ({self.currency})" if self.currency else name
+
 
 def _caveats(texts: Any) -> Blocks:
     return [Caveat(str(t)) for t in texts or ()]
@@ -159,12 +166,19 @@ def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
         out += [
             Paragraph(f"{r['headline']}."),
             Table(
-                ("reason", "accounts", "lost MRR", "share", "cumulative", "sample evidence"),
+                (
+                    "reason",
+                    "accounts",
+                    f.head("lost MRR"),
+                    "share",
+                    "cumulative",
+                    "sample evidence",
+                ),
                 tuple(
                     (
                         row["label"],
                         fmt.count(row["accounts"]),
-                        f.money(row["lost_mrr"]),
+                        f.cell(row["lost_mrr"]),
                         fmt.pct(row["share"]),
                         fmt.pct(row["cumulative_share"]),
                         "; ".join(f"{s['account_id']}: {s['text']}" for s in row["samples"][:1]),
@@ -202,9 +216,9 @@ def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
             (
                 "tier",
                 "accounts",
-                "revenue",
-                "cost to serve",
-                "contribution",
+                f.head("revenue"),
+                f.head("cost to serve"),
+                f.head("contribution"),
                 "contribution %",
                 "cost over margin",
             ),
@@ -212,9 +226,9 @@ def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
                 (
                     t["tier"],
                     fmt.count(t["accounts"]),
-                    f.money(t["revenue"]),
-                    f.money(t["cost"]),
-                    f.money(t["contribution"]),
+                    f.cell(t["revenue"]),
+                    f.cell(t["cost"]),
+                    f.cell(t["contribution"]),
                     fmt.pct(t["contribution_margin"]),
                     f"{fmt.count(t['unprofitable'])} ({fmt.pct(t['unprofitable_share'])})",
                 )
@@ -276,7 +290,7 @@ def close_rates(pack: dict[str, Any], f: _Fmt) -> Blocks:
 
 def _retained(r: dict[str, Any], f: _Fmt) -> str:
     projected = f" (projected {fmt.pct(r['projected_share'])})" if r.get("projected") else ""
-    return f"{f.money(r['retained_bookings'])}{projected}"
+    return f"{f.cell(r['retained_bookings'])}{projected}"
 
 
 def _experiment(e: dict[str, Any]) -> Blocks:
@@ -347,9 +361,9 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
                 (
                     "AE",
                     "deals",
-                    "bookings",
+                    f.head("bookings"),
                     "rank",
-                    "retained bookings",
+                    f.head("retained bookings"),
                     "95% interval",
                     "rank",
                     "gap",
@@ -363,10 +377,10 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
                     (
                         r["group"],
                         fmt.count(r["deals"]),
-                        f.money(r["bookings"]),
+                        f.cell(r["bookings"]),
                         str(r["bookings_rank"]),
                         _retained(r, f),
-                        f"{f.money(r['retained_low'])}-{f.money(r['retained_high'])}",
+                        f"{f.cell(r['retained_low'])}-{f.cell(r['retained_high'])}",
                         str(r["retained_rank"]),
                         f"{r['rank_gap']:+d}",
                         fmt.pct(r["nrr"]),
@@ -394,8 +408,8 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
                 (
                     title,
                     "deals",
-                    "bookings",
-                    "retained bookings",
+                    f.head("bookings"),
+                    f.head("retained bookings"),
                     "gap",
                     "NRR",
                     "first-year churn",
@@ -405,7 +419,7 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
                     (
                         r["group"],
                         fmt.count(r["deals"]),
-                        f.money(r["bookings"]),
+                        f.cell(r["bookings"]),
                         _retained(r, f),
                         f"{r['rank_gap']:+d}",
                         fmt.pct(r["nrr"]),

@@ -6,8 +6,14 @@ import datetime as dt
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 
+from icploop.errors import IcploopError
 from icploop.icp import versions
+from icploop.review.decide import get_review
+from icploop.review.layout import section_blocks
+from icploop.review.render import blocks_html
 from icploop.store import fit_tags
 from icploop.web import dashboard as numbers
 from icploop.web.charts import line_chart
@@ -16,6 +22,17 @@ from icploop.web.routes.common import data_context, page_router, render
 
 router = page_router()
 WATCH_SHOWN = 20
+
+
+def _executive(session: Session) -> dict[str, object]:
+    """The executive summary of the latest review, as its pack shows it (none before the first
+    review is built)."""
+    try:
+        review = get_review(session)
+    except IcploopError:
+        return {"executive": None, "review": None}
+    html = blocks_html(section_blocks(review.evidence, "executive"))
+    return {"executive": Markup(html), "review": review}
 
 
 @router.get("/", name="dashboard", response_class=HTMLResponse)
@@ -52,5 +69,6 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
             "triangle": numbers.cohort_triangle(state, as_of),
             "in_force": in_force,
             "step_labels": {r.step: r.label for r in versions.STEPS},
+            **_executive(session),
         },
     )
