@@ -68,6 +68,11 @@ def test_a_drop_builds_the_reduced_pack_for_the_cohorts_that_fell_and_mails_revo
         s for s in ("headline", "churn_cohort", "fit_tags", "synthesis", "proposals")
         if s in MICRO_SECTIONS
     ]  # fmt: skip
+    starts = [s["start"] for s in pack["sections"]]  # the meeting's time boxes back to back
+    assert starts[0] == 0 and all(
+        b["start"] == a["start"] + a["minutes"]
+        for a, b in zip(pack["sections"], pack["sections"][1:], strict=False)
+    )
     caveats = pack["headline"]["caveats"]
     assert caveats[0].startswith("Micro-review: cohort NRR fell ") and quarter in caveats[0]
     for cohort in cohorts[:5]:

@@ -90,10 +90,15 @@ def reduced_pack(
     if not cohorts:
         lines.append("No close cohort large enough to judge fell on its own: the fall is spread")
     headline = {**pack["headline"], "caveats": [*lines, *pack["headline"].get("caveats", [])]}
+    sections, start = [], 0
+    for section in pack["sections"]:  # the kept sections' time boxes back to back
+        if section["id"] in MICRO_SECTIONS:
+            sections.append({**section, "start": start})
+            start += section.get("minutes") or 0
     return {
         **pack,
         "quarter": f"{pack['quarter']}-micro",
-        "sections": [s for s in pack["sections"] if s["id"] in MICRO_SECTIONS],
+        "sections": sections,
         "headline": headline,
         "micro_review": {"drops": list(drops.drops), "cohorts": cohorts},
     }
