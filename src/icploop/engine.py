@@ -91,5 +91,14 @@ def open_analytics(settings: Settings) -> BaseBackend:
 
     link = duckdb_file(settings)
     if link is not None:
+        if not link.parent.is_dir():
+            # reading never creates a workspace: a mistyped path is said, not answered as empty
+            from icploop.errors import IcploopError
+
+            raise IcploopError(
+                f"no workspace at {link.parent}",
+                "check --workspace (or ICPLOOP_WORKSPACE), or create it: icploop load FILES "
+                "--workspace PATH (or icploop demo run)",
+            )
         return open_reader(link)[0]
     return connect(settings.resolved_analytics_url())

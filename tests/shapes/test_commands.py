@@ -9,6 +9,7 @@ suite by itself; one with required arguments fails here until ``ARGUMENTS`` says
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,12 @@ WRITERS = {
     "icp delete", "icp export", "icp import", "icp object", "icp publish", "icp step",
     "review decide", "experiment add", "experiment delete", "experiment stop", "user add",
     "user revoke", "user token",
+}  # fmt: skip
+
+#: commands that read the app store alone: on a missing workspace they still answer (empty)
+STORE_ONLY = {
+    "experiment list", "fit list", "fit watch", "flags deliver", "flags list", "flags stuck",
+    "icp list", "icp signers", "icp status", "model list", "watch history", "watch list",
 }  # fmt: skip
 
 #: the shapes run by ``make test`` (every command on each); the others are the full matrix
@@ -191,3 +198,25 @@ def test_command(shapes: Callable[[str], Shape], shape: str, words: str, tmp_pat
             text = written.read_text(encoding="utf-8")
             found = problems(0, text, "", None, loaded.absent)
             assert not found, f"{written.name} of icploop {' '.join(args)}:\n" + "\n".join(found)
+
+
+def test_a_command_that_reads_the_data_refuses_a_missing_workspace(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-workspace"
+    commands = all_commands()
+    answered = []
+    for words in runnable():
+        if commands[words].params and "--workspace" not in {
+            o for p in commands[words].params for o in getattr(p, "opts", ())
+        }:
+            continue
+        args = [a.replace("{out}", str(tmp_path)) for a in ARGUMENTS.get(words, [])]
+        if any("{account" in a for a in args):
+            args = [a.replace("{account}", "A1").replace("{accounts_csv}", "x.csv") for a in args]
+        code, out, err, exception = invoke(*words.split(), *args, "--workspace", str(missing))
+        found = problems(code, out, err, exception, frozenset())
+        assert not found, f"icploop {words} on a missing workspace:\n" + "\n".join(found)
+        if code == 0:
+            answered.append(words)
+        shutil.rmtree(missing, ignore_errors=True)
+    # these read the app store alone, which is opened (and its folder made) on first use
+    assert answered == sorted(STORE_ONLY), answered
