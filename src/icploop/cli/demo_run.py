@@ -113,6 +113,7 @@ def run(
         reasons,
         review,
         segments,
+        status,
     )
     from icploop.demo.generator import generate_company
 
@@ -139,7 +140,7 @@ def run(
             source_url=None,
             source_tables=None,
         )
-        ingest.status(json_output=False, workspace=ws)
+        status.status(json_output=False, workspace=ws)
         _section("3. Retention")
         metrics.metrics_report(
             by="seats_band", cohort=None, as_of=None, as_json=False, workspace=ws

@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "--max-rejects, all but the refused rows, which are written to --rejects).",
     ),
     "status": (
-        "ingest",
+        "status",
         "Show each table's row count and date range, the history of loads, and where the data "
         "ends (the default as-of date of every command).",
     ),
