@@ -57,3 +57,15 @@ def test_an_unknown_view_or_outcome_is_a_clear_error(workspace: Path) -> None:
 def test_early_warning_lists_evidence_for_each_watched_segment(workspace: Path) -> None:
     rows = _json("segments", "--view", "early-warning", "--workspace", str(workspace))
     assert rows and all("evidence" in r and "heading_for_high_churn" in r for r in rows)  # type: ignore[union-attr]
+
+
+def test_why_we_win_says_how_many_rows_it_leaves_out(workspace: Path) -> None:
+    args = ["segments", "--view", "why-win", "--workspace", str(workspace)]
+    every = _json(*args)
+    assert isinstance(every, dict)
+    rows = len(every["win_rates"])
+    cut = runner.invoke(app, [*args, "--top", "2"])
+    assert cut.exit_code == 0, cut.output
+    assert f"{rows - 6} more: --top 0 or --json" in cut.stdout
+    whole = runner.invoke(app, [*args, "--top", "0"])
+    assert "more: --top 0" not in whole.stdout

@@ -212,11 +212,13 @@ def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> 
                 }
             )
             return
-        print_frame(result_w.table.head(top * 3), "Win rate beside first-year retention")
+        print_frame(_first(result_w.table, top * 3), "Win rate beside first-year retention")
+        _say_hidden(result_w.table, top * 3)
         if not ranking.empty:
             console.print("Use cases by retention and expansion, best first:")
-            for line in ranking["sentence"].head(top):
+            for line in _first(ranking, top)["sentence"]:
                 console.print(f"- {line}")
+            _say_hidden(ranking, top)
         console.print(sentence)
     else:
         warning = segment_early_warning(accounts)
@@ -224,8 +226,21 @@ def show_view(backend: Any, as_of: dt.date, view: str, top: int, json: bool) -> 
             print_json(warning.drop(columns=["cohorts"], errors="ignore").to_dict("records"))
             return
         flagged = warning[warning["heading_for_high_churn"]]
-        for sentence in (flagged if not flagged.empty else warning.head(top))["evidence"]:
+        shown = flagged if not flagged.empty else warning
+        for sentence in _first(shown, top)["evidence"]:
             console.print(f"- {sentence}")
+        _say_hidden(shown, top)
+
+
+def _first(frame: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The first ``top`` rows (all with 0)."""
+    return frame.head(top) if top else frame
+
+
+def _say_hidden(frame: pd.DataFrame, top: int) -> None:
+    """The line under a cut list: how many rows it leaves out and how to see them."""
+    if top and len(frame) > top:
+        console.print(f"{len(frame) - top} more: --top 0 or --json")
 
 
 def print_frame(frame: pd.DataFrame, title: str) -> None:
