@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session, sessionmaker
 
+from icploop import formatting as fmt
 from icploop.config import Settings
 from icploop.engine import connect
 from icploop.fit.words import signal_label, signal_sentence
@@ -68,9 +69,10 @@ class WebState:
         self.store: sessionmaker[Session] = open_store(settings)
         self.sessions = Sessions(load_secret(settings.workspace))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
-        # the numbers behind a fit signal, in words, wherever a page shows a signal
+        # the numbers behind a fit signal, in words, wherever a page shows a signal; p-values
+        # as people read them
         self.templates.env.globals.update(
-            signal_label=signal_label, signal_sentence=signal_sentence
+            signal_label=signal_label, signal_sentence=signal_sentence, q=fmt.q
         )
         self._link = duckdb_file(settings)
         self._current: Generation | None = None

@@ -1,0 +1,48 @@
+"""Every web page of the demo company reads as people write numbers: no raw floats, no midnight
+timestamps, no "nan". The pages come from the app itself, so a new page joins by itself."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.routing import iter_route_contexts
+
+from tests.review.test_raw_values import raw_values
+
+from .conftest import WebWorld
+
+#: path values for pages about one thing (the rest is the tagged account of a CSM)
+VALUES = {"flag_id": "1", "number": "1", "review_id": "1", "job_id": "1"}
+#: GET routes that are not pages people read
+NOT_PAGES = {"login_form", "openapi", "static", "swagger_ui_html", "redoc_html"}
+HIDDEN = re.compile(r"<svg.*?</svg>|<style>.*?</style>|<script.*?</script>|<[^>]+>", re.S)
+
+
+def pages(web: WebWorld) -> list[str]:
+    """The concrete path of every GET page route (not the API) of the app."""
+    out = []
+    for route in iter_route_contexts(web.app.routes):
+        if route.path_format is None or "GET" not in (route.methods or ()):
+            continue
+        if route.name in NOT_PAGES or route.path_format.startswith(("/api", "/docs")):
+            continue
+        fill = lambda m: VALUES.get(m.group(1), web.csm_account)  # noqa: E731
+        out.append(re.sub(r"\{(\w+)\}", fill, route.path_format))
+    return out
+
+
+def test_no_web_page_shows_a_raw_value(web: WebWorld) -> None:
+    clients = [web.login(role)[0] for role in ("revops", "admin", "sales_manager")]
+    read, leaks = 0, {}
+    for path in pages(web):
+        for client in clients:  # the first role that may read the page
+            response = client.get(path)
+            if response.status_code not in (401, 403):
+                break
+        if response.status_code != 200 or "html" not in response.headers.get("content-type", ""):
+            continue
+        read += 1
+        if found := raw_values(HIDDEN.sub(" ", response.text)):
+            leaks[path] = found[:3]
+    assert leaks == {}
+    assert read >= 10, "the scan reads the app's pages"
