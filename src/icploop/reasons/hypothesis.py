@@ -333,6 +333,9 @@ def check_hypothesis(
 def _fmt(e: Effect, ratio: bool, unit: str = "") -> str:
     if not np.isfinite(e.estimate):
         return "n/a"
+    if not (np.isfinite(e.lo) and np.isfinite(e.hi)):
+        # an estimate without an interval (no slow ticket on one side): the interval is unknown
+        return f"{e.estimate:.2f} (interval n/a)" if ratio else f"{e.estimate:+.2f}{unit}"
     if ratio:
         return f"{e.estimate:.2f} ({e.lo:.2f}-{e.hi:.2f})"
     return f"{e.estimate:+.2f}{unit} ({e.lo:+.2f} to {e.hi:+.2f})"
