@@ -96,7 +96,11 @@ def _monthly_rows(folder: Path) -> None:
                     "currency": sub.currency,
                 }
             )
-    pd.DataFrame(rows).to_csv(folder / "subscriptions.csv", index=False)
+    # a renewal within a month leaves two periods in it: one row per month, as a billing export
+    monthly = pd.DataFrame(rows).groupby(["subscription_id", "account_id", "period_start"])
+    monthly.agg(mrr=("mrr", "max"), currency=("currency", "first")).reset_index().to_csv(
+        folder / "subscriptions.csv", index=False
+    )
 
 
 def _blank_attributes(folder: Path) -> None:
