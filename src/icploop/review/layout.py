@@ -133,6 +133,49 @@ def headline(pack: dict[str, Any], f: _Fmt) -> Blocks:
             ),
         ),
         *_caveats(h.get("caveats")),
+        *_bridge(pack, f),
+        *_champions(pack),
+    ]
+
+
+BRIDGE_COLUMNS = (
+    ("start", "mrr_start"), ("new", "new"), ("reactivation", "reactivation"),
+    ("expansion", "expansion"), ("contraction", "contraction"), ("churn", "churn"),
+    ("fx", "fx"), ("end", "mrr_end"), ("net change", "net_change"),
+)  # fmt: skip
+
+
+def _bridge(pack: dict[str, Any], f: _Fmt) -> Blocks:
+    """The MRR bridge of the last four quarters (packs stored before it have none)."""
+    b = pack.get("mrr_bridge")
+    if not b:
+        return []
+    rows = tuple(
+        (r["period"] + (" (to date)" if r["partial"] else ""),
+         *(f.cell(r[key]) for _, key in BRIDGE_COLUMNS))
+        for r in b["rows"]
+    )  # fmt: skip
+    head = ("quarter", *(f.head(name) for name, _ in BRIDGE_COLUMNS))
+    return [Heading("MRR bridge, last four quarters"), Table(head, rows), *_caveats(b["caveats"])]
+
+
+def _champions(pack: dict[str, Any]) -> Blocks:
+    """How many accounts keep every champion of the close in the same role 30, 90, 180 days on."""
+    c = pack.get("champion_stability")
+    if not c:
+        return []
+    rows = tuple(
+        (f"{h['days']} days", fmt.count(h["accounts"]), fmt.count(h["in_place"]),
+         fmt.pct(h["share"]) if h["share"] is not None else "- (no account reached the day)")
+        for h in c["horizons"]
+    )  # fmt: skip
+    return [
+        Heading("Champion stability after close"),
+        Paragraph(
+            "Accounts with a champion at close that still have every one of them in the same "
+            "role that many days after close (accounts closed at least that long ago)."
+        ),
+        Table(("days after close", "accounts", "champions in place", "share"), rows),
     ]
 
 

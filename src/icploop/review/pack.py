@@ -17,6 +17,7 @@ from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
 from icploop.review.executive import executive_evidence
 from icploop.review.loop_state import fit_tag_mix, previous_review
+from icploop.review.movement import movement_evidence
 from icploop.review.policy import ProposalPolicy
 from icploop.review.proposals import draft_proposals
 from icploop.review.quarters import Quarter, latest_full_quarter
@@ -86,6 +87,7 @@ def build_pack(
     evidence = analytics_evidence(tables, accounts, deals, quarter)
     tell("churn reasons and cost to serve", 0.5)
     reasons_cost = reasons_and_cost(backend, tables, quarter.end)
+    movement = movement_evidence(backend, tables, quarter.end)
     tell("retention-adjusted scorecard and experiments", 0.6)
     alignment = alignment_section(backend, session, accounts, quarter.end)
     tell("searching segments and thresholds for proposals", 0.65)
@@ -112,6 +114,7 @@ def build_pack(
         "fit_tags": fit_tag_mix(session, accounts, quarter),
         "icp_in_force": rules_in_force(session, quarter.end).to_dict(),
         "close_rates": evidence["close_rates"],
+        **movement,
         "alignment": alignment,
         "synthesis": evidence["synthesis"],
         "proposals": {"summary": summary, "items": items},
