@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from icploop.errors import IcploopError
+from icploop.formatting import finite
 from icploop.review.blocks import Block, Bullets, Caveat, Heading, Paragraph, Proposal, Table
 from icploop.review.charts import render_charts
 from icploop.review.layout import document
@@ -101,8 +102,20 @@ def render_markdown(pack: dict[str, Any]) -> str:
 
 
 def render_json(pack: dict[str, Any]) -> str:
-    """Everything the pack says, machine-readable (the same dict the review stores)."""
-    return json.dumps(pack, indent=2, default=str) + "\n"
+    """Everything the pack says, machine-readable (the same dict the review stores); an unknown
+    number (NaN, an infinity) is null, since JSON has no NaN."""
+    return json.dumps(_json_ready(pack), indent=2, default=str) + "\n"
+
+
+def _json_ready(value: Any) -> Any:
+    """``value`` with every NaN or infinite float, at any depth, replaced by None."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float):
+        return finite(value)
+    return value
 
 
 def parse_formats(text: str) -> list[str]:
