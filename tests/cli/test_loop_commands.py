@@ -256,3 +256,25 @@ def test_icp_delete_removes_a_draft_for_its_author_or_revops_and_keeps_history(
         assert (event.actor, event.object_id) == (REVOPS, "1")
         assert event.details["lines"] == ["seats_at_close >= 75"]
     engine.dispose()
+
+
+def test_fit_show_tells_an_unknown_account_from_an_untagged_one(workspace: Path) -> None:
+    ws = ("--workspace", str(workspace))
+    unknown = runner.invoke(app, ["fit", "show", "no-such-account", *ws])
+    assert unknown.exit_code == 1 and "unknown account 'no-such-account'" in unknown.output
+    deals = json.loads(icploop("deals", "check", *ws, "--json"))["deals"]
+    untagged = deals[0]["account_id"]  # no tagging run yet: a known account without a tag
+    result = runner.invoke(app, ["fit", "show", untagged, *ws])
+    assert result.exit_code == 1 and "has no fit tag yet" in result.output
+
+
+def test_deals_check_says_how_many_at_risk_deals_it_leaves_out(workspace: Path) -> None:
+    ws = ("--workspace", str(workspace))
+    at_risk = [
+        d for d in json.loads(icploop("deals", "check", *ws, "--json"))["deals"] if d["at_risk"]
+    ]
+    assert len(at_risk) > 3
+    cut = icploop("deals", "check", *ws, "--top", "3")
+    assert f"{len(at_risk) - 3} more at risk: --top 0 or --json" in cut
+    whole = icploop("deals", "check", *ws, "--top", "0")
+    assert all(d["deal_id"] in whole for d in at_risk) and "more at risk" not in whole

@@ -27,6 +27,7 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.errors import IcploopError
 from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
@@ -165,6 +166,15 @@ def show(account: str, workspace: WorkspaceOption = None, json: JsonOption = Fal
     with user_errors(), open_store(settings_for(workspace))() as session:
         tags = fit_tags.history(session, account)
         if not tags:
+            warehouse = open_warehouse(workspace)
+            accounts = warehouse.optional("accounts")
+            if (
+                accounts is None
+                or not accounts.filter(accounts.account_id == account).count().execute()
+            ):
+                raise IcploopError(
+                    f"unknown account {account!r}", "icploop fit list shows the tagged accounts"
+                )
             fit_tags.current_tag(session, account)  # raises the helpful error
         if json:
             print_json({"account_id": account, "history": [tag_json(t) for t in tags]})

@@ -148,6 +148,7 @@ def deals_check(
         Path | None, typer.Option(help="ICP YAML (default the version in force).")
     ] = None,
     workspace: WorkspaceOption = None,
+    top: Annotated[int, typer.Option(help="At-risk deals to list (0 for all).")] = 20,
     json: JsonOption = False,
 ) -> None:
     """Open opportunities in the warehouse and the traits that put them at risk."""
@@ -175,10 +176,13 @@ def deals_check(
         )
         for p in patterns:
             console.print(f"- {p.describe()}")
-        for r in at_risk.head(20).to_dict("records"):
+        shown = at_risk if top <= 0 else at_risk.head(top)
+        for r in shown.to_dict("records"):
             console.print(
                 f"{r['deal_id']} ({r['account_id']}, closes {r['close_date']}): {r['risks']}"
             )
+        if len(shown) < len(at_risk):
+            console.print(f"{len(at_risk) - len(shown)} more at risk: --top 0 or --json")
 
 
 def register(app: typer.Typer) -> None:
