@@ -41,7 +41,8 @@ def test_a_proposal_is_sized_by_the_mrr_its_accounts_lost() -> None:
 def test_the_executive_page_comes_first_and_fills_the_first_pdf_page(
     demo_pack: dict[str, Any], tmp_path: Path
 ) -> None:
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
+
     doc = document(demo_pack)
     executive = doc.sections[0]
     assert executive.id == "executive" and executive.time_box == "read before the meeting"

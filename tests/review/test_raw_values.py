@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from icploop.review.render import write_pack
@@ -33,7 +32,8 @@ def test_the_scan_finds_what_it_looks_for() -> None:
 
 
 def _pdf_text(path: Path) -> str:
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
+
     document = pdfium.PdfDocument(str(path))
     try:
         return "\n".join(page.get_textpage().get_text_range() for page in document)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from icploop.review.render import parse_formats, write_pack
 
@@ -42,7 +41,8 @@ def test_markdown_and_json_say_what_the_pack_says(
 def test_the_pdf_renders_pages_that_are_not_blank(
     demo_pack: dict[str, Any], tmp_path: Path
 ) -> None:
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
+
     (pdf,) = write_pack(demo_pack, ["pdf"], tmp_path)
     document = pdfium.PdfDocument(str(pdf))
     assert len(document) >= 2
@@ -127,10 +127,11 @@ def test_every_caveat_of_the_pack_appears_in_html_markdown_and_pdf(
     import copy
     import html
 
+    import pypdfium2 as pdfium
+
     from icploop.review.pdf import _text
     from icploop.review.render import markdown_text
 
-    pdfium = pytest.importorskip("pypdfium2")
     pack = copy.deepcopy(demo_pack)
     # the data end's caveats are the headline's in the latest quarter's pack (build_pack)
     lists = _caveat_lists({k: v for k, v in pack.items() if k != "data_end"})

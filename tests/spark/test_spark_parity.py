@@ -44,7 +44,6 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehous
     """The demo company in DuckDB and, read from its Parquet export, in Spark."""
     if not java_available():
         pytest.skip("the Spark tests need a Java runtime (17+) on the PATH or in JAVA_HOME")
-    pytest.importorskip("pyspark", reason="the Spark tests need icploop's spark extra")
     from icploop.demo.generator import generate_company
     from icploop.ingest.load import load_paths
 
