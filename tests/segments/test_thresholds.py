@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import ibis
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from icploop.errors import IcploopError
-from icploop.segments.thresholds import find_threshold, round_ceiling, round_floor
+from icploop.segments.thresholds import decide, find_threshold, round_ceiling, round_floor
 
 
 def _seats_frame(seed: int, n: int, planted: bool) -> pd.DataFrame:
@@ -33,7 +34,18 @@ def test_planted_cut_is_inside_its_bootstrap_interval_and_the_permutation_p_is_s
     assert re.match(rf"accounts under {r.cut:g} seats churn \d\.\dx more", r.recommendation)
     assert 45 <= r.cut <= 55
     assert "in year one (95% CI " in r.recommendation
-    assert r.recommendation.endswith(f"recommended floor: {r.recommended:g} seats")
+    # the floor says where it comes from: the upper end of the cut's interval (50 here, a round
+    # number already), rounded up to a round number when it is not (226 -> 250)
+    assert r.recommendation.endswith(
+        f"recommended floor: {r.recommended:g} seats (the upper end of the cut's 95% interval, "
+        f"{r.cut_hi:g}" + (")" if r.recommended == r.cut_hi else ", rounded up to a round number)")
+    )
+    wider = decide(replace(r, cut_hi=226.0), r.adjusted_p, 1, 0.05)
+    assert wider.recommended == 250
+    assert wider.recommendation.endswith(
+        "recommended floor: 250 seats (the upper end of the cut's 95% interval, 226, rounded up "
+        "to a round number)"
+    )
 
 
 def test_null_data_rarely_gives_a_small_permutation_p() -> None:
@@ -66,7 +78,11 @@ def test_a_ceiling_is_recommended_when_the_risk_is_above_the_cut() -> None:
     r = find_threshold(table, "seats", "churned", unit="seats")
     assert r.worse_side == "above"
     assert r.recommended is not None and r.recommended <= r.cut_lo
-    assert "recommended ceiling" in r.recommendation
+    assert r.recommendation.endswith(
+        f"recommended ceiling: {r.recommended:g} seats (the lower end of the cut's 95% interval, "
+        f"{r.cut_lo:g}"
+        + (")" if r.recommended == r.cut_lo else ", rounded down to a round number)")
+    )
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,8 @@ def find_threshold(
     [0.1, 0.9]) with ``min_support`` accounts (default max(30, 5/p0)) on each side; the
     statistic is Pearson's chi-squared. Rows missing either column are left out. The
     recommendation reads like "accounts under 50 seats churn 3.1x more in year one (95% CI
-    2.4-4.0, n=812); recommended floor: 75 seats", with ``unit`` ("seats"), ``event_phrase``
+    2.4-4.0, n=812); recommended floor: 75 seats (the upper end of the cut's 95% interval, 62,
+    rounded up to a round number)", with ``unit`` ("seats"), ``event_phrase``
     ("churn") and ``horizon_phrase`` (" in year one") as given; ``percent`` shows a fraction
     (a discount) as a percentage. Seeded: same inputs, same output.
     """
@@ -270,6 +271,7 @@ def decide(
         found.ratio_hi,
         found.n_below if found.worse_side == "below" else found.n_above,
         recommended,
+        found.cut_hi if found.worse_side == "below" else found.cut_lo,
         adjusted_p,
         n_attributes,
         clear,
@@ -350,6 +352,7 @@ def _phrase(
     hi: float,
     n_side: int,
     recommended: float | None,
+    cut_end: float,
     p_perm: float,
     n_attributes: int,
     clear: bool,
@@ -378,8 +381,11 @@ def _phrase(
             else f"the ratio's interval includes 1; permutation p = {p_perm:.2f}{corrected}"
         )
         return f"{head}; no reliable cut ({why}): no limit recommended"
-    kind = "floor" if side == "below" else "ceiling"
-    return f"{head}; recommended {kind}: {_show(recommended, percent)}{u}"
+    kind, end, way = ("floor", "upper", "up") if side == "below" else ("ceiling", "lower", "down")
+    why = f"the {end} end of the cut's {100 * level:.0f}% interval, {_show(cut_end, percent)}"
+    if _show(recommended, percent) != _show(cut_end, percent):
+        why += f", rounded {way} to a round number"
+    return f"{head}; recommended {kind}: {_show(recommended, percent)}{u} ({why})"
 
 
 def _show(x: float, percent: bool) -> str:
