@@ -106,26 +106,27 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
     workspace: Path, tmp_path: Path
 ) -> None:
     ws = ("--workspace", str(workspace))
-    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")  # syncs the org
+    # the run syncs the org and, with no ICP published, drafts version 1 from the evidence
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")
     doc = tmp_path / "icp.yaml"
     doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 75}\n")
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
-    refused = runner.invoke(app, ["icp", "publish", "1", *ws, "--as", REVOPS])
+    refused = runner.invoke(app, ["icp", "publish", "2", *ws, "--as", REVOPS])
     assert refused.exit_code == 1 and "still needs the approval of" in refused.output
     signers = _one_per_role(workspace, ("revops", "cs_manager", "ae", "sales_manager", "marketing"))
-    objection = icploop("icp", "object", "1", *ws, "--as", signers["ae"],
+    objection = icploop("icp", "object", "2", *ws, "--as", signers["ae"],
                         "--criterion", "seats_at_close >= 75", "--comment", "show SMB renewals")  # fmt: skip
     objection_id = objection.split()[1]
     icploop("icp", "answer", objection_id, *ws, "--as", REVOPS, "--text", "SMB churns 2.8x")
-    refused = runner.invoke(app, ["icp", "approve", "1", *ws, "--as", signers["ae"]])
+    refused = runner.invoke(app, ["icp", "approve", "2", *ws, "--as", signers["ae"]])
     assert refused.exit_code == 1 and "a team's approval is given by its lead" in refused.output
     for role in ("revops", "cs_manager", "sales_manager", "marketing"):
-        icploop("icp", "approve", "1", *ws, "--as", signers[role])
-    state = json.loads(icploop("icp", "signoff", "1", *ws, "--json"))
+        icploop("icp", "approve", "2", *ws, "--as", signers[role])
+    state = json.loads(icploop("icp", "signoff", "2", *ws, "--json"))
     assert state["ready"] and state["signoffs"][0]["answer"] == "SMB churns 2.8x"
-    icploop("icp", "publish", "1", *ws, "--as", REVOPS, "--effective", "2026-10-01")
+    icploop("icp", "publish", "2", *ws, "--as", REVOPS, "--effective", "2026-10-01")
     status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
-    assert status["in_force"] == 1
+    assert status["in_force"] == 2
     # the day before it took effect, no version was in force yet
     before = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-09-30", "--json"))
     assert before["in_force"] is None and before["steps"] == []
@@ -134,10 +135,10 @@ def test_an_icp_version_is_imported_published_and_its_steps_tracked(
         "marketing_timeline",
         "cs_acknowledge",
     }
-    denied = runner.invoke(app, ["icp", "step", "1", "marketing_timeline", *ws, "--as", REVOPS])
+    denied = runner.invoke(app, ["icp", "step", "2", "marketing_timeline", *ws, "--as", REVOPS])
     assert denied.exit_code == 1 and "may not" in denied.output
     icploop(
-        "icp", "step", "1", "marketing_timeline", *ws, "--as", MARKETING, "--note", "live 1 Nov"
+        "icp", "step", "2", "marketing_timeline", *ws, "--as", MARKETING, "--note", "live 1 Nov"
     )
     status = json.loads(icploop("icp", "status", *ws, "--as-of", "2026-10-20", "--json"))
     assert "marketing_timeline" not in {s["step"] for s in status["overdue"]}
@@ -232,18 +233,19 @@ def test_icp_delete_removes_a_draft_for_its_author_or_revops_and_keeps_history(
     workspace: Path, tmp_path: Path
 ) -> None:
     ws = ("--workspace", str(workspace))
-    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")  # syncs the org
+    # the run syncs the org and, with no ICP published, drafts version 1 from the evidence
+    icploop("fit", "run", *ws, "--as-of", "2026-10-31", "--no-send", "--json")
     people = _one_per_role(workspace, ("csm",))
     doc = tmp_path / "icp.yaml"
     doc.write_text("criteria:\n  - {attribute: seats_at_close, op: '>=', value: 75}\n")
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
-    other = runner.invoke(app, ["icp", "delete", "1", *ws, "--as", people["csm"]])
+    other = runner.invoke(app, ["icp", "delete", "2", *ws, "--as", people["csm"]])
     assert other.exit_code == 1 and "Traceback" not in other.output
     assert other.output.startswith("error:")
-    assert "deleted" in icploop("icp", "delete", "1", *ws, "--as", REVOPS)
+    assert "deleted" in icploop("icp", "delete", "2", *ws, "--as", REVOPS)
     icploop("icp", "import", str(doc), *ws, "--as", REVOPS)
     listed = json.loads(icploop("icp", "list", *ws, "--json"))
-    assert [v["number"] for v in listed] == [2]  # a deleted draft's number is not given again
+    assert [v["number"] for v in listed] == [3, 1]  # a deleted draft's number is not given again
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -253,7 +255,7 @@ def test_icp_delete_removes_a_draft_for_its_author_or_revops_and_keeps_history(
     engine = make_engine(f"sqlite:///{workspace}/app.db")
     with Session(engine) as session:
         [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "icp.delete"))
-        assert (event.actor, event.object_id) == (REVOPS, "1")
+        assert (event.actor, event.object_id) == (REVOPS, "2")
         assert event.details["lines"] == ["seats_at_close >= 75"]
     engine.dispose()
 

@@ -122,6 +122,8 @@ def run_command(
                 highlight=False,
             )
         say(f"  notices of overdue steps sent: {len(summary.notices)}")
+        if summary.icp_draft:
+            say(f"  {summary.icp_draft.line()}", markup=False, highlight=False)
         for warning in summary.warnings:
             say(f"  note: {warning}", markup=False, highlight=False)
         if not summary.changed:

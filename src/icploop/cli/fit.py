@@ -32,8 +32,9 @@ from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, load_fit_config
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
 from icploop.icp.in_force import published_periods
+from icploop.review.first_draft import offer
 from icploop.store import fit_tags
-from icploop.store.database import open_store
+from icploop.store.database import open_store, utcnow
 from icploop.store.models import FitTag
 
 fit_app = typer.Typer(
@@ -87,16 +88,19 @@ def run(
         with store() as session:
             periods = published_periods(session)
         warehouse = open_warehouse(workspace)
+        day = data_as_of(warehouse, as_of)
         with as_writer(settings, "icploop fit run", wait):
             report = run_tagging(
                 warehouse.backend,
                 store,
-                data_as_of(warehouse, as_of),
+                day,
                 load_fit_config(config),
                 load_routing(routing),
                 send=send,
                 icp_periods=periods,
             )
+            with store() as session, session.begin():
+                offered = offer(warehouse.backend, session, day, utcnow())
         if json:
             print_json(
                 {
@@ -109,6 +113,7 @@ def run(
                     "champion_departure_flags": report.departure_flags,
                     "warnings": sorted(set(report.warnings)),
                     "by_segment": report.by_segment.to_dict("records"),
+                    "icp_draft": offered.to_dict() if offered else None,
                 }
             )
             return
@@ -120,6 +125,8 @@ def run(
             f"watch list, {len(report.departure_flags)} champion departures flagged."
         )
         print_tag_mix(report.by_segment)
+        if offered:
+            console.print(offered.line(), markup=False, highlight=False)
         for warning in sorted(set(report.warnings))[:10]:
             console.print(f"[yellow]routing:[/] {warning}")
 

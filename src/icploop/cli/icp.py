@@ -330,6 +330,7 @@ def status(
 ) -> None:
     """The version in force on the day, its implementation steps, and every step past due."""
     from icploop.icp.in_force import rules_in_force
+    from icploop.review.first_draft import open_draft
 
     day = deadline_day(as_of)
     with user_errors(), open_store(settings_for(workspace))() as session:
@@ -363,7 +364,18 @@ def status(
             print_json(payload)
             return
         if current is None:
-            console.print(f"no ICP version is in force on {day}")
+            waiting = open_draft(session)
+            console.print(
+                f"no ICP version is in force on {day}; "
+                + (
+                    f"draft version {waiting.version} waits: publish it with "
+                    f"`icploop icp publish {waiting.version}`"
+                    if waiting
+                    else "`icploop fit run` drafts one from the evidence"
+                ),
+                markup=False,
+                highlight=False,
+            )
         else:
             console.print(f"ICP version {current.number} in force since {current.effective_date}")
             for s in payload["steps"]:

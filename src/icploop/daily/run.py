@@ -46,6 +46,7 @@ from icploop.icp.notify import notify_overdue
 from icploop.ingest.load import LOADS_TABLE, load_paths
 from icploop.ingest.mapping import Mapping
 from icploop.ingest.read import discover, sha256_of
+from icploop.review.first_draft import DraftOffer, offer
 from icploop.store.audit import audit
 from icploop.store.database import open_store, utcnow
 from icploop.store.fit_tags import watch_count
@@ -99,6 +100,9 @@ class DailySummary:
     """The reduced review pack's files, written when this run acted on a drop."""
     notices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    icp_draft: DraftOffer | None = None
+    """With no ICP published: the draft offered from the evidence (see
+    :mod:`icploop.review.first_draft`)."""
 
     @property
     def changed(self) -> bool:
@@ -112,6 +116,7 @@ class DailySummary:
             or self.watch_added
             or self.micro_review
             or self.notices
+            or (self.icp_draft is not None and self.icp_draft.created)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +137,7 @@ class DailySummary:
             "micro_review_pack": self.micro_review_pack,
             "notices": self.notices,
             "warnings": self.warnings,
+            "icp_draft": self.icp_draft.to_dict() if self.icp_draft else None,
         }
 
 
@@ -237,6 +243,8 @@ def _loop(
     summary.flags_held = tagging.flags_held
     summary.watch_added = tagging.watch_added
     summary.warnings += sorted(set(tagging.warnings))
+    with store() as session, session.begin():
+        summary.icp_draft = offer(backend, session, as_of, clock())
     say(STEPS[2], 2, len(STEPS))
     held = (
         f"{len(summary.flags_held)} older flag(s) recorded, not sent: their data is more than "

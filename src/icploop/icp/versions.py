@@ -137,6 +137,26 @@ def create_draft(
     require_role(session, actor, PUBLISHERS, "draft ICP versions")
     if kinds is not None:
         check_content(content, kinds, source)
+    return _store_draft(session, content, actor, now, review_id, required)
+
+
+def offer_draft(
+    session: Session, content: IcpContent, actor: str, now: dt.datetime
+) -> IcpVersionRecord:
+    """A draft stored by the product itself under the name ``actor`` (the ICP offered from the
+    evidence when none is in force): no person's role is checked, since a draft puts nothing in
+    force; a person approves and publishes it like any other."""
+    return _store_draft(session, content, actor, now, None, DEFAULT_REQUIRED)
+
+
+def _store_draft(
+    session: Session,
+    content: IcpContent,
+    actor: str,
+    now: dt.datetime,
+    review_id: int | None,
+    required: tuple[str, ...],
+) -> IcpVersionRecord:
     number = _next_number(session)
     record = IcpVersionRecord(
         number=number,
