@@ -51,6 +51,16 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def json_tree(value: Any) -> Any:
+    """``value`` with every scalar, in dicts and lists at any depth, through :func:`json_value`
+    (what an API route answers: no NaN, no numpy scalar)."""
+    if isinstance(value, dict):
+        return {k: json_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_tree(v) for v in value]
+    return json_value(value)
+
+
 def is_unknown(value: Any) -> bool:
     """True for None, NaN and infinities (pandas' NA and NaT included)."""
     if value is None:

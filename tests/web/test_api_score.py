@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -115,3 +116,15 @@ def test_the_deal_checks_page_lists_open_deals_at_risk_with_reasons_in_words(
     mine = re.search(r'id="summary">\d+ of (\d+) open deals', own)
     assert mine is not None and int(mine.group(1)) < total
     assert web.login("marketing")[0].get("/deals").status_code == 403
+    # the API gives the same checks: every deal to RevOps, the AE's own to the AE
+    api = web.client()
+    body = api.get("/api/v1/deals", headers=web.bearer("revops")).json()
+    assert len(body["deals"]) == total and sum(d["at_risk"] for d in body["deals"]) == at_risk
+    assert body["ae_patterns"] == [html.unescape(p) for p in patterns]
+    risky = api.get("/api/v1/deals", params={"risky": True}, headers=web.bearer("revops"))
+    assert len(risky.json()["deals"]) == at_risk
+    own_api = api.get("/api/v1/deals", headers=web.bearer("ae")).json()["deals"]
+    assert len(own_api) == int(mine.group(1))
+    me = api.get("/api/v1/me", headers=web.bearer("ae")).json()["person_id"]
+    assert own_api and {d["ae"] for d in own_api} == {me}
+    assert api.get("/api/v1/deals", headers=web.bearer("marketing")).status_code == 403

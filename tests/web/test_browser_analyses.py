@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,10 @@ def _money(value: float) -> str:
     return f"{value:,.0f}".replace("-", "−")
 
 
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
 @pytest.mark.slow
 def test_each_analysis_page_shows_what_the_api_gives_to_the_role_that_uses_it(
     web: WebWorld, served: str, browser: Any, tmp_path: Any
@@ -55,32 +58,64 @@ def test_each_analysis_page_shows_what_the_api_gives_to_the_role_that_uses_it(
         for col in ("new", "expansion", "contraction", "churn", "mrr_end"):
             assert line.locator(f"td[data-col='{col}']").inner_text() == _money(r[col]), col
 
-    # Marketing reads the forecast and asks what a higher bad-fit share would do
+    # Marketing reads the forecast and asks what a higher bad-fit share would do: the page
+    # says what the API says for the same inputs
     marketing = _login(browser, served, web.people["marketing"])
     marketing.goto("/forecast")
-    assert marketing.inner_text("#forecast").startswith("NRR forecast for")
+    forecast = api.get("/api/v1/forecast", headers=web.bearer("marketing")).json()
+    assert marketing.inner_text("#forecast") == forecast["sentence"]
+    for g in forecast["groups"]:
+        cells = marketing.locator(f"tr[data-group='{g['group']}'] td")
+        assert cells.nth(1).inner_text() == f"{g['accounts']:,}"
+    assert marketing.inner_text("#retention-value") == forecast["retention"]["sentence"]
     marketing.fill("input[name=bad_share]", "0.25")
     with marketing.expect_navigation():
         marketing.locator("form:has(input[name=bad_share]) button").first.click()
-    assert marketing.inner_text("#bad-fit").startswith("Closing 25% bad-fit deals")
+    higher = api.get("/api/v1/forecast", params={"bad_share": 0.25},
+                     headers=web.bearer("marketing")).json()  # fmt: skip
+    assert marketing.inner_text("#bad-fit") == higher["bad_fit"]["sentence"]
+    assert higher["bad_fit"]["sentence"].startswith("Closing 25% bad-fit deals")
     shots.take(marketing, "forecast")
 
-    # Marketing compares the ICPs and reads survival by segment, curves as the API gives them
+    # Marketing compares the ICPs and reads survival by segment, both as the API gives them
     marketing.goto("/segments/compare")
-    assert marketing.locator("tr[data-view]").count() == 4
+    views = api.get("/api/v1/segments/compare", headers=web.bearer("marketing")).json()["views"]
+    assert marketing.locator("tr[data-view]").count() == len(views) == 4
+    for v in views:
+        line = marketing.locator(f"tr[data-view='{v['view']}']")
+        for col in ("account_share", "mrr_share", "retained_mrr_share", "churned_mrr_share"):
+            assert line.locator(f"td[data-col='{col}']").inner_text() == _pct(v[col]), col
     shots.take(marketing, "icp-comparison")
     marketing.goto("/survival?by=segment")
     groups = api.get("/api/v1/survival?by=segment", headers=web.bearer("marketing")).json()
-    assert marketing.locator("polyline.km").count() == len(groups["groups"])
+    curves = marketing.locator("polyline.km")
+    shown = {curves.nth(i).get_attribute("data-group") for i in range(curves.count())}
+    assert shown == {g["group"] for g in groups["groups"]}
     shots.take(marketing, "survival")
 
-    # Sales: an AE sees the checks of their own open deals
+    # Sales: an AE sees the checks of their own open deals, those the API gives the AE
     ae = _login(browser, served, web.people["ae"])
     ae.goto("/deals?risky=false")
-    summary = re.match(r"(\d+) of (\d+) open deals at risk", ae.inner_text("#summary"))
-    assert summary is not None
-    assert ae.locator("tr[data-deal]").count() == int(summary.group(2))
+    deals = api.get("/api/v1/deals", headers=web.bearer("ae")).json()["deals"]
+    at_risk = sum(bool(d["at_risk"]) for d in deals)
+    assert ae.inner_text("#summary") == f"{at_risk} of {len(deals)} open deals at risk"
+    rows = ae.locator("tr[data-deal]")
+    assert [rows.nth(i).get_attribute("data-deal") for i in range(rows.count())] == [
+        str(d["deal_id"]) for d in deals
+    ]
     shots.take(ae, "deal-checks")
+
+    # the VP of CS reads cost to serve by tier, as the API gives it
+    cs = _login(browser, served, web.people["cs_manager"])
+    cs.goto("/reasons")
+    cost = api.get("/api/v1/reasons", headers=web.bearer("cs_manager")).json()["cost"]
+    assert cost["tiers"]
+    for t in cost["tiers"]:
+        line = cs.locator(f"tr[data-tier='{t['tier']}']")
+        assert line.locator("td[data-col='accounts']").inner_text() == str(t["accounts"])
+        assert line.locator("td[data-col='revenue']").inner_text() == f"{t['revenue']:,.0f}"
+        assert line.locator("td[data-col='cost']").inner_text() == f"{t['cost']:,.0f}"
+    shots.take(cs, "cost-to-serve")
 
     # Marketing scores a list of leads: the download holds the tiers the API gives
     backend = open_analytics(Settings(workspace=web.workspace))

@@ -151,6 +151,12 @@ def test_the_reasons_page_ranks_reasons_with_evidence_and_lists_tier_moves(web: 
     # each sample of evidence links to its account, and tier moves are listed with links too
     assert len(re.findall(r'href="/accounts/A\d+"', text)) >= 5
     assert "would add about" in text
+    # the API gives the same reasons and cost to serve
+    body = web.client().get("/api/v1/reasons", headers=web.bearer("cs_manager")).json()
+    assert body["reasons"]["pareto"]["reasons"][0]["label"] in text
+    for tier in body["cost"]["tiers"]:
+        shown = re.search(rf'data-tier="{tier["tier"]}">.*?data-col="cost">([^<]+)<', text)
+        assert shown is not None and shown.group(1) == f"{tier['cost']:,.0f}"
 
 
 def test_the_alignment_page_shows_the_scorecard_and_records_an_experiment(web: WebWorld) -> None:

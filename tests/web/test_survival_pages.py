@@ -101,6 +101,19 @@ def test_the_forecast_page_gives_the_forecast_and_what_ifs_that_answer_their_inp
     assert re.search(r'id="retention-value">Lifting annual net retention from \d+% to \d+%', more)
     assert "over 2 years" in more
     assert client.get("/forecast", params={"bad_share": 2}).status_code in (400, 422)
+    # the API gives the same forecast and what-ifs for the same inputs
+    api = web.client()
+    inputs = {"bad_share": 0.25, "points": 10, "years": 2}
+    body = api.get("/api/v1/forecast", params=inputs, headers=web.bearer("marketing")).json()
+    assert body["sentence"] == expected.sentence and body["nrr"] == expected.nrr
+    assert body["bad_fit"]["share"] == 0.25 and body["retention"]["years"] == 2
+    shown = client.get("/forecast", params=inputs).text.replace("&#39;", "'")
+    assert f'id="bad-fit">{body["bad_fit"]["sentence"]}<' in shown
+    assert f'id="retention-value">{body["retention"]["sentence"]}<' in shown
+    assert [g["group"] for g in body["groups"]] == groups
+    assert api.get("/api/v1/forecast", params={"bad_share": 2},
+                   headers=web.bearer("marketing")).status_code == 422  # fmt: skip
+    assert api.get("/api/v1/forecast").status_code == 401
 
 
 def test_the_icp_comparison_page_puts_the_four_shares_side_by_side(web: WebWorld) -> None:
@@ -118,3 +131,6 @@ def test_the_icp_comparison_page_puts_the_four_shares_side_by_side(web: WebWorld
     assert "owner_ae" not in page.text and "csm =" not in page.text
     ranked = re.findall(r'data-use-case="(\w+)">\1: first-year churn \d+% \(([\d.]+)x', page.text)
     assert ranked and not re.search(r"\bnan\b", page.text, re.I)
+    api = web.client().get("/api/v1/segments/compare", headers=web.bearer("marketing")).json()
+    assert [v["view"] for v in api["views"]] == views
+    assert [u["use_case"] for u in api["use_cases"]] == [u for u, _ratio in ranked]

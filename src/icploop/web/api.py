@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from icploop.flags.tags_in_force import fit_tags_in_force
-from icploop.formatting import json_value
+from icploop.formatting import json_tree, json_value
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
 from icploop.icp.in_force import published_periods, rules_in_force
@@ -31,10 +31,14 @@ from icploop.web.auth import revoke_token, tokens_of
 from icploop.web.deps import DB, guard_api, web_state
 from icploop.web.errors import ERROR_RESPONSES, NotFound
 from icploop.web.flag_notes import contexts
+from icploop.web.forecasts import forecast_view
 from icploop.web.pressure import release_sessions
+from icploop.web.routes.analyses import BadShare, Margin, Points, Years
 from icploop.web.routes.audit import audit_query
+from icploop.web.routes.reasons import reasons_of
+from icploop.web.routes.segments import icp_comparison
 from icploop.web.scope import flag_inbox
-from icploop.web.scoring import score_frame
+from icploop.web.scoring import deal_checks_of, deals_seen_by, score_frame
 from icploop.web.state import WebState
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(guard_api)], responses=ERROR_RESPONSES)
@@ -476,6 +480,51 @@ def ltv(
     ``icploop ltv --json``)."""
     state = web_state(request)
     return numbers.ltv_of(state, state.as_of(), by or None)
+
+
+@router.get("/forecast", name="api_forecast", response_model=dict[str, Any])
+def forecast(
+    request: Request,
+    bad_share: BadShare = 0.06,
+    points: Points = 5.0,
+    years: Years = 3,
+    margin: Margin = 0.8,
+) -> dict[str, Any]:
+    """NRR 12 months ahead from the fit-tag mix (interval, groups, backtest) and the what-ifs:
+    cohort NRR at a bad-fit share of new MRR of ``bad_share``, and what ``points`` more annual
+    retention is worth over ``years`` (same as ``icploop forecast nrr`` and ``icploop whatif
+    bad-fit`` / ``whatif retention``, and the forecast page)."""
+    state = web_state(request)
+    view = forecast_view(state, state.as_of(), bad_share, points, years, margin)
+    return json_tree(view.to_dict())
+
+
+@router.get("/deals", name="api_deals", response_model=dict[str, Any])
+def deals(request: Request, user: ApiUser, risky: bool = False) -> dict[str, Any]:
+    """Open opportunities checked against the ICP in force: the criteria, do-not-close rules and
+    AE patterns in words, and per deal what puts it at risk (same as ``icploop deals check
+    --json`` and the deals page); an AE gets their own deals, ``risky`` only those at risk."""
+    state = web_state(request)
+    checks = deal_checks_of(state, state.as_of())
+    return json_tree({**checks, "deals": deals_seen_by(checks, user, risky)})
+
+
+@router.get("/segments/compare", name="api_icp_compare", response_model=dict[str, Any])
+def icp_compare(request: Request) -> dict[str, Any]:
+    """The value-based ICP against the win-rate, intent and lookalike ICPs (shares of accounts,
+    MRR, retained and churned MRR) and the use cases ranked by retention and expansion (same
+    as ``icploop segments --view compare`` and the comparison page)."""
+    state = web_state(request)
+    return json_tree(icp_comparison(state, state.as_of()))
+
+
+@router.get("/reasons", name="api_reasons", response_model=dict[str, Any])
+def reasons(request: Request) -> dict[str, Any]:
+    """Churn reasons (Pareto, the support hypothesis) and cost to serve by tier with the
+    recommended tier moves, each None with ``*_unavailable`` saying why when its data is
+    missing (the same numbers as the reasons page and the review pack)."""
+    state = web_state(request)
+    return json_tree(reasons_of(state, state.as_of()))
 
 
 @router.get("/audit", name="api_audit", response_model=list[schemas.AuditOut])

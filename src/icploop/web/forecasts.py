@@ -1,9 +1,10 @@
-"""The NRR forecast and the what-ifs for the web: what ``icploop forecast nrr`` and ``icploop
-whatif bad-fit`` / ``whatif retention`` give, from the fit tags in force."""
+"""The NRR forecast and the what-ifs for the page and the API: what ``icploop forecast nrr`` and
+``icploop whatif bad-fit`` / ``whatif retention`` give, from the fit tags in force."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -16,7 +17,13 @@ from icploop.icp.in_force import published_periods
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import paying_months
 from icploop.metrics.tables import CanonicalTables
-from icploop.scoring.economics import tag_mix_and_nrr
+from icploop.scoring.economics import (
+    BadFitWhatIf,
+    RetentionValue,
+    bad_fit_whatif,
+    retention_value,
+    tag_mix_and_nrr,
+)
 from icploop.scoring.features import customer_history
 from icploop.scoring.forecast import backtest, forecast_nrr_at
 from icploop.web.state import WebState
@@ -70,3 +77,58 @@ def forecast_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
         return {k: json_value(v) if not isinstance(v, dict | list) else v for k, v in out.items()}
 
     return state.cached(("forecast", as_of, history.source, fingerprint), work)
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    """The forecast (:func:`forecast_of`) and its two what-ifs; a what-if is None when the data
+    cannot give it (no account tagged bad fit; no trailing 12-month NRR)."""
+
+    forecast: dict[str, Any]
+    bad_fit: BadFitWhatIf | None
+    retention: RetentionValue | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The forecast's fields, ``bad_fit`` and ``retention`` with their sentence."""
+        bad, value = self.bad_fit, self.retention
+        return {
+            **self.forecast,
+            "bad_fit": None
+            if bad is None
+            else {
+                "current_share": bad.current_share,
+                "share": bad.new_share,
+                "current_nrr": bad.current_nrr,
+                "nrr": bad.new_nrr,
+                "sentence": bad.sentence,
+            },
+            "retention": None
+            if value is None
+            else {
+                "retention": value.retention,
+                "improved": value.improved,
+                "years": value.years,
+                "revenue": value.revenue,
+                "revenue_improved": value.revenue_improved,
+                "margin_gain": value.margin_gain,
+                "sentence": value.sentence,
+            },
+        }
+
+
+def forecast_view(
+    state: WebState,
+    as_of: dt.date,
+    bad_share: float = 0.06,
+    points: float = 5.0,
+    years: int = 3,
+    margin: float = 0.8,
+) -> ForecastView:
+    """The forecast on ``as_of`` with what a bad-fit share of new MRR of ``bad_share`` would do
+    to cohort NRR and what ``points`` more annual retention is worth over ``years`` at gross
+    ``margin`` (the defaults of ``icploop whatif``)."""
+    forecast = forecast_of(state, as_of)
+    mix, base = forecast["mix"], forecast["trailing_nrr"]
+    bad = bad_fit_whatif(mix, forecast["tag_nrr"], bad_share) if "bad_fit" in mix else None
+    value = retention_value(forecast["arr"], base, points, years, margin) if base else None
+    return ForecastView(forecast, bad, value)

@@ -62,7 +62,9 @@ ACTIONS: dict[str, frozenset[str]] = {
 }
 
 #: What a read-only API token may do: the actions that change nothing.
-READ_ONLY_ACTIONS: frozenset[str] = frozenset({"read", "flags.read", "audit.read", "tokens.read"})
+READ_ONLY_ACTIONS: frozenset[str] = frozenset(
+    {"read", "flags.read", "deals.read", "audit.read", "tokens.read"}
+)
 
 #: Routes anyone may reach (name of the route in the app).
 PUBLIC_ROUTES: frozenset[str] = frozenset({"login_form", "login", "static"})
@@ -146,6 +148,10 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_data_end": "read",
     "api_survival": "read",
     "api_ltv": "read",
+    "api_forecast": "read",
+    "api_deals": "deals.read",
+    "api_icp_compare": "read",
+    "api_reasons": "read",
     "api_metrics_headline": "read",
     "api_metrics_bridge": "read",
     "api_segments": "read",

@@ -15,6 +15,7 @@ from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.apply import is_deal_batch, score_with, warehouse_inputs
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.features import customer_history, deal_history
+from icploop.store.models import Person
 from icploop.web.state import WebState
 
 
@@ -73,3 +74,12 @@ def deal_checks_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
         }
 
     return state.cached(("deal_checks", as_of, key), work)
+
+
+def deals_seen_by(checks: dict[str, Any], user: Person, risky: bool) -> list[dict[str, Any]]:
+    """The checked deals ``user`` reads (an AE: their own; everyone else: all), only those at
+    risk when ``risky``."""
+    deals: list[dict[str, Any]] = checks["deals"]
+    if user.role == "ae":
+        deals = [d for d in deals if d.get("ae") == user.person_id]
+    return [d for d in deals if d["at_risk"]] if risky else deals

@@ -16,18 +16,23 @@ from starlette.datastructures import UploadFile
 from icploop import model_files
 from icploop.errors import IcploopError
 from icploop.metrics.movements import MOVEMENT_COLUMNS
-from icploop.scoring.economics import bad_fit_whatif, retention_value
 from icploop.spreadsheet import neutralise_frame
 from icploop.web import dashboard as numbers
 from icploop.web.charts import movement_chart
 from icploop.web.deps import User, web_state
-from icploop.web.forecasts import forecast_of
+from icploop.web.forecasts import forecast_view
 from icploop.web.pressure import release_sessions
 from icploop.web.routes.common import data_context, page_router, render
 from icploop.web.scoring import deal_checks_of as deal_checks
-from icploop.web.scoring import score_frame
+from icploop.web.scoring import deals_seen_by, score_frame
 
 router = page_router()
+
+#: the what-ifs' inputs, as the forecast page and ``GET /api/v1/forecast`` take them
+BadShare = Annotated[float, Query(ge=0, le=1, description="bad-fit share of new MRR")]
+Points = Annotated[float, Query(ge=-50, le=50, description="points of annual retention gained")]
+Years = Annotated[int, Query(ge=1, le=10, description="years the retention gain is valued over")]
+Margin = Annotated[float, Query(gt=0, le=1, description="gross margin")]
 
 
 @router.get("/bridge", name="bridge_page", response_class=HTMLResponse)
@@ -133,10 +138,8 @@ def deals_page(
     what puts it at risk. An AE sees their own deals."""
     data = data_context(request)
     checks = deal_checks(web_state(request), data["as_of"])
-    deals = checks["deals"]
-    if user.role == "ae":
-        deals = [d for d in deals if d.get("ae") == user.person_id]
-    shown = [d for d in deals if d["at_risk"]] if risky else deals
+    deals = deals_seen_by(checks, user, risky=False)
+    shown = deals_seen_by(checks, user, risky)
     return render(
         request,
         "deals.html",
@@ -155,30 +158,23 @@ def deals_page(
 def forecast_page(
     request: Request,
     user: User,
-    bad_share: Annotated[float, Query(ge=0, le=1)] = 0.06,
-    points: Annotated[float, Query(ge=-50, le=50)] = 5.0,
-    years: Annotated[int, Query(ge=1, le=10)] = 3,
-    margin: Annotated[float, Query(gt=0, le=1)] = 0.8,
+    bad_share: BadShare = 0.06,
+    points: Points = 5.0,
+    years: Years = 3,
+    margin: Margin = 0.8,
 ) -> HTMLResponse:
     """NRR 12 months ahead from the fit-tag mix (interval, groups, backtest), what a different
     bad-fit share of new deals would do to cohort NRR, and what more retention is worth."""
     data = data_context(request)
-    forecast = forecast_of(web_state(request), data["as_of"])
-    bad_fit = (
-        bad_fit_whatif(forecast["mix"], forecast["tag_nrr"], bad_share)
-        if forecast["mix"] and "bad_fit" in forecast["mix"]
-        else None
-    )
-    base = forecast["trailing_nrr"]
-    value = retention_value(forecast["arr"], base, points, years, margin) if base else None
+    view = forecast_view(web_state(request), data["as_of"], bad_share, points, years, margin)
     return render(
         request,
         "forecast.html",
         {
             **data,
-            "f": forecast,
-            "bad_fit": bad_fit,
-            "value": value,
+            "f": view.forecast,
+            "bad_fit": view.bad_fit,
+            "value": view.retention,
             "bad_share": bad_share,
             "points": points,
             "years": years,
