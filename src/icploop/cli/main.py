@@ -106,6 +106,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # modules imported beside the one that registers, because they add commands to its sub-apps
 _COMPANIONS: dict[str, tuple[str, ...]] = {"demo": ("demo_run",)}
+# command groups whose commands several modules hold: each further module's ``extend(group)``
+# adds its commands to the group its first module registers (the modules stay independent)
+_EXTENSIONS: dict[str, tuple[str, ...]] = {"icp": ("icp_signoff", "icp_outcomes")}
 
 # module -> its commands as Click commands, once imported and registered
 _loaded: dict[str, dict[str, Any]] = {}
@@ -121,6 +124,10 @@ def module_commands(module: str) -> dict[str, Any]:
         # a callback makes Typer build a group even when the module registers one command
         holder.callback()(lambda: None)
         mod.register(holder)
+        for extension in _EXTENSIONS.get(module, ()):
+            sub_app = next(g for g in holder.registered_groups if g.name == module).typer_instance
+            assert sub_app is not None
+            importlib.import_module(f"icploop.cli.{extension}").extend(sub_app)
         group = typer.main.get_command(holder)
         assert isinstance(group, TyperGroup)
         _loaded[module] = dict(group.commands)

@@ -9,7 +9,6 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from icploop.attributes import AttributeCatalog
 from icploop.cli.common import (
     AsOfOption,
     JsonOption,
@@ -25,11 +24,8 @@ from icploop.formatting import q as fmt_q
 from icploop.metrics.tables import CanonicalTables
 from icploop.segments.catalog import (
     OUTCOMES,
-    OutcomeSpec,
-    column_outcome,
     outcome_spec,
-    scan_thresholds,
-    search_outcome,
+    search_with_thresholds,
 )
 from icploop.segments.compare import compare_icp_views
 from icploop.segments.early_warning import segment_early_warning
@@ -41,33 +37,6 @@ from icploop.segments.why_we_win import why_we_win
 #: what ``--json`` says of each recommended threshold
 THRESHOLD_FIELDS = ("attribute", "cut", "worse_side", "n_below", "n_above", "rate_below",
                     "rate_above", "permutation_p", "adjusted_p", "recommended")  # fmt: skip
-
-
-def run_search(
-    frame: pd.DataFrame,
-    spec: OutcomeSpec,
-    depth: int,
-    min_size: int | None,
-    catalog: AttributeCatalog,
-    attributes: list[str] | None = None,
-    exclude: list[str] | None = None,
-) -> tuple[Any, list[Any], OutcomeSpec]:
-    """The segment search and, for binary outcomes, the thresholds of the measures searched
-    (over the accounts exposed for the outcome's horizon); the spec as the column read it."""
-    if spec.custom:
-        frame, spec = column_outcome(frame, spec)
-    result = search_outcome(
-        frame,
-        spec,
-        depth,
-        min_size,
-        catalog=catalog,
-        attributes=attributes,
-        exclude=exclude or (),
-    )
-    found = scan_thresholds(frame, spec, catalog, attributes, exclude or ())
-    thresholds = [t for t in found if t.recommended is not None]
-    return result, thresholds, spec
 
 
 VIEWS = ("findings", "compare", "why-win", "early-warning")
@@ -144,14 +113,14 @@ def segments_command(
             return
         frame = outcome_frame(backend, day, spec)
         catalog = attribute_catalog(CanonicalTables.from_backend(backend), frame, (spec.column,))
-        result, thresholds, spec = run_search(
+        result, thresholds, spec = search_with_thresholds(
             frame,
             spec,
             depth,
             min_size,
             catalog,
             split_names(attributes) if attributes else None,
-            split_names(exclude) if exclude else None,
+            split_names(exclude) if exclude else (),
         )
         findings = result.findings()
         if json:

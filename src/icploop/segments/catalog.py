@@ -309,3 +309,24 @@ def search_outcome(
         )
     caveats = [*([exposure] if exposure else []), *notes.values(), *result.caveats]
     return replace(result, caveats=tuple(caveats))
+
+
+def search_with_thresholds(
+    frame: pd.DataFrame,
+    spec: OutcomeSpec,
+    depth: int,
+    min_size: int | None,
+    catalog: AttributeCatalog,
+    attributes: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+) -> tuple[SegmentSearchResult, list[ThresholdResult], OutcomeSpec]:
+    """What ``icploop segments`` reports: the segment search of ``spec`` and, for a binary
+    outcome, the recommended thresholds of the measures searched (:func:`scan_thresholds`);
+    with the spec as the column read it (a ``column:NAME`` outcome learns its kind here)."""
+    if spec.custom:
+        frame, spec = column_outcome(frame, spec)
+    result = search_outcome(
+        frame, spec, depth, min_size, catalog=catalog, attributes=attributes, exclude=exclude
+    )
+    found = scan_thresholds(frame, spec, catalog, attributes, exclude)
+    return result, [t for t in found if t.recommended is not None], spec
