@@ -30,23 +30,31 @@ from icploop.ingest.sql import table_exists
 from icploop.ingest.validate import Problems
 from icploop.metrics.facts import ACCOUNT_MONTHS, account_months
 
-# The subscription periods with their currency, implicit end and the rate at their start.
+# The subscription periods with their currency, implicit end and the rate at their start. An
+# open-ended period ends the day before the next period of its subscription ({end}); the ASOF join
+# to fx_rates is made for the periods in another currency than the reporting one only (most
+# loads have none, and the join sorts every row it is given).
 _RATED = """
 WITH subs AS (
     SELECT s.subscription_id, s.account_id, s.period_start, s.mrr, s.discount_mrr,
-           s.discount_kind, s.seats,
-           COALESCE(s.period_end, CAST(lead(s.period_start) OVER (
-               PARTITION BY s.subscription_id ORDER BY s.period_start) - 1 AS DATE)) AS period_end,
+           s.discount_kind, s.seats, {end} AS period_end,
            COALESCE(s.currency, a.currency, $1) AS cur
     FROM main.subscriptions s LEFT JOIN main.accounts a USING (account_id)
     WHERE COALESCE(s.charge_type, 'recurring') = 'recurring'
 ),
 rated AS (
-    SELECT subs.*, CASE WHEN subs.cur = $1 THEN 1.0 ELSE f.rate END AS rate
+    SELECT subs.*, CAST(1.0 AS DOUBLE) AS rate FROM subs WHERE subs.cur = $1
+    UNION ALL
+    SELECT subs.*, f.rate
     FROM subs ASOF LEFT JOIN main.fx_rates f
       ON f.currency = subs.cur AND subs.period_start >= f.valid_from
+    WHERE subs.cur <> $1
 )
 """
+_NEXT_START = (
+    "COALESCE(s.period_end, CAST(lead(s.period_start) OVER ("
+    "PARTITION BY s.subscription_id ORDER BY s.period_start) - 1 AS DATE))"
+)
 
 RATED = "_rated"
 """The temp table of rated subscription periods, made once per load by :func:`check_and_rebuild`."""
@@ -57,7 +65,8 @@ WITH horizon AS (
     FROM main.subscriptions
 ),
 months AS (
-    SELECT rated.*, CAST(unnest(generate_series(
+    SELECT account_id, period_start, period_end, mrr, discount_mrr, discount_kind, seats, cur,
+           rate, CAST(unnest(generate_series(
         date_trunc('month', period_start),
         date_trunc('month', COALESCE(period_end, horizon.d)),
         INTERVAL 1 MONTH)) AS DATE) AS month
@@ -97,9 +106,12 @@ def _rate_subscriptions(con: Any, reporting: str) -> None:
     """Temp table ``_rated``: each recurring subscription period with its currency (its own,
     else the account's, else ``reporting``), its implicit end and the FX rate valid at its start
     (NULL when ``fx_rates`` has none)."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {RATED} AS {_RATED} SELECT * FROM rated", [reporting]
-    )
+    open_ended = con.execute(
+        "SELECT count(*) FROM main.subscriptions WHERE period_end IS NULL "
+        "AND COALESCE(charge_type, 'recurring') = 'recurring'"
+    ).fetchall()[0][0]
+    rated = _RATED.format(end=_NEXT_START if open_ended else "s.period_end")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RATED} AS {rated} SELECT * FROM rated", [reporting])
 
 
 def _mrr_problems(
@@ -143,8 +155,10 @@ def _mrr_problems(
         found.extents[(label, "currency", no_rate(cur))] = (int(n), first, last)
         found.hidden += max(0, int(n) - sum(1 for m in missing if m[0] == src and m[2] == cur))
     mixed = con.execute(
-        "WITH multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
-        f"FROM {RATED} GROUP BY account_id HAVING count(DISTINCT cur) > 1) "
+        f"WITH several AS (SELECT account_id FROM {RATED} GROUP BY account_id "
+        "HAVING min(cur) <> max(cur)), "
+        "multi AS (SELECT account_id, string_agg(DISTINCT cur, ', ' ORDER BY cur) AS curs "
+        f"FROM {RATED} SEMI JOIN several USING (account_id) GROUP BY account_id) "
         f"SELECT {where_file}, r.cur, r.account_id, m.curs "
         f"FROM {RATED} r JOIN multi m USING (account_id) {locate} ORDER BY 1, 2 LIMIT 50"
     ).fetchall()

@@ -319,6 +319,7 @@ def column_checks(table: Table, staged: str) -> list[Check]:
     one scan: each refused row and column with the first check it fails."""
     kinds: dict[str, list[str]] = {}
     cases = []
+    conds = []
     for j, column in enumerate(table.columns):
         checks = _column_checks(column, j)
         if not checks:
@@ -326,13 +327,15 @@ def column_checks(table: Table, staged: str) -> list[Check]:
         kinds[column.name] = [expected for _, expected in checks]
         when = " ".join(f"WHEN {cond} THEN {i}" for i, (cond, _) in enumerate(checks))
         cases.append(f"CASE {when} END AS {ident(column.name)}")
+        conds += [f"({cond})" for cond, _ in checks]
     if not cases:
         return []
     names = ", ".join(ident(c) for c in kinds)
+    # only the rows failing a check are unpivoted (a clean load unpivots none)
     sql = (
         f"SELECT _src, _rid, _row, col, CAST(NULL AS VARCHAR) AS value, a, NULL AS b FROM ("
-        f"UNPIVOT (SELECT _src, _rid, _row, {', '.join(cases)} FROM {staged}) "
-        f"ON {names} INTO NAME col VALUE a)"
+        f"UNPIVOT (SELECT _src, _rid, _row, {', '.join(cases)} FROM {staged} "
+        f"WHERE {' OR '.join(conds)}) ON {names} INTO NAME col VALUE a)"
     )
 
     def expected(col: str, a: int | None, b: int | None, files: Callable[[int], str]) -> str:
@@ -417,9 +420,10 @@ def overlap_check(staged: str) -> Check:
     it (monthly exports list each month's start only); two such starts in one month overlap.
     """
     sql = (
-        "SELECT _src, _rid, _row, 'period_start' AS col, v AS value, a, b FROM ("
-        "SELECT _src, _rid, _row, subscription_id || ' from ' || CAST(period_start AS VARCHAR) "
-        "AS v, lag(period_end) OVER w AS prev_end, lag(period_start) OVER w AS prev_start, "
+        "SELECT _src, _rid, _row, 'period_start' AS col, "
+        "subscription_id || ' from ' || CAST(s AS VARCHAR) AS value, a, b FROM ("
+        "SELECT _src, _rid, _row, subscription_id, "
+        "lag(period_end) OVER w AS prev_end, lag(period_start) OVER w AS prev_start, "
         "period_start AS s, lag(_src) OVER w AS a, lag(_row) OVER w AS b FROM "
         f"{staged} WHERE period_start IS NOT NULL AND subscription_id IS NOT NULL "
         "WINDOW w AS (PARTITION BY subscription_id ORDER BY period_start, _src, _row)) "
