@@ -202,6 +202,17 @@ def _check_value(key: str, value: Any, where: str) -> None:
         raise IcploopError(f"{where}: {key} = {value!r} is not valid", f"use {example}")
 
 
+def existing_workspace(workspace: Path) -> Path:
+    """``workspace``, when the folder exists; a command that only reads refuses a missing one
+    rather than leave an empty folder behind."""
+    if not workspace.is_dir():
+        raise IcploopError(
+            f"there is no workspace at {workspace}",
+            "check --workspace (or ICPLOOP_WORKSPACE); icploop init or icploop load makes one",
+        )
+    return workspace
+
+
 def write_workspace_settings(workspace: Path, **values: str) -> dict[str, str]:
     """Record ``values`` (keys of ``WORKSPACE_KEYS``) in the workspace's settings file, keeping
     the others; creates the workspace folder. Returns the settings now recorded."""

@@ -74,6 +74,7 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     inbox = tmp_path / "inbox"
     cut_company(october, inbox, SEPTEMBER)
     settings = Settings(workspace=tmp_path / "ws", base_url="https://icp.example.com")
+    settings.workspace.mkdir()  # a store is never opened in a folder that does not exist
     publish_icp(settings)
     with webhook_receiver() as receiver, smtp_server() as (mail, port):
         monkeypatch.setenv("ICPLOOP_WEBHOOK_URL", receiver.url)

@@ -24,6 +24,7 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
+from icploop.config import existing_workspace
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.evaluate import Evaluation
@@ -213,8 +214,11 @@ def points_command(
 def list_command(workspace: WorkspaceOption = None) -> None:
     """Stored versions."""
     with user_errors():
-        for v in model_files.versions(settings_for(workspace).workspace):
+        stored = model_files.versions(existing_workspace(settings_for(workspace).workspace))
+        for v in stored:
             console.print(v)
+        if not stored:
+            console.print("no fit model stored yet: icploop model train makes one")
 
 
 def register(app: typer.Typer) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from icploop.config import Settings
+from icploop.config import Settings, existing_workspace
 from icploop.daily.micro import act_on_drop
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
@@ -187,6 +187,8 @@ def run_daily(
     files do not load (nothing else is done then) or the workspace holds no data."""
     summary = DailySummary(today=today)
     say = progress or (lambda _step, _done, _total: None)
+    if options.inbox is None:
+        existing_workspace(settings.workspace)  # nothing to load: there must be a workspace
     with writer_lock(settings.workspace, "icploop run", wait, on_wait):
         say(STEPS[0], 0, len(STEPS))
         if options.inbox is not None:

@@ -17,7 +17,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from icploop.config import Settings
+from icploop.config import Settings, existing_workspace
 from icploop.errors import IcploopError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -69,10 +69,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def open_store(settings: Settings) -> sessionmaker[Session]:
-    """A session factory for the workspace's app store, migrated to the newest schema."""
+    """A session factory for the workspace's app store, migrated to the newest schema.
+
+    The store in the workspace folder is made on first use, but never the folder itself: a
+    command on a workspace that does not exist refuses (``icploop init`` and ``icploop load``
+    make one) instead of leaving an empty one behind."""
     url = settings.resolved_database_url()
     if url.startswith("sqlite:///") and not settings.database_url:
-        settings.workspace.mkdir(parents=True, exist_ok=True)
+        existing_workspace(settings.workspace)
     engine = make_engine(url)
     migrate(engine)
     return sessionmaker(engine, expire_on_commit=False)
