@@ -8,8 +8,9 @@ segment closed from ``start`` to ``end`` (or ``as_of`` while it runs); the contr
 - ``{"kind": "period", "start": ..., "end": ...}``: the same segment over other dates;
 - none: the same segment in the period of the same length just before ``start``.
 
-Five outcomes are compared, each with a 95% interval for both sides and for the difference
-(experiment - control; Newcombe's hybrid score interval for rates, Welch's for means):
+Five outcomes are compared by the measurement engine (:mod:`icploop.alignment.measurement`),
+each with a 95% interval for both sides and for the difference (experiment - control;
+Newcombe's hybrid score interval for rates, Welch's for means):
 
 - ``win_rate``: won / decided deals (open deals left out);
 - ``avg_discount``: mean discount off list of the won deals;
@@ -30,38 +31,37 @@ values are compared as data, never turned into SQL.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from icploop.alignment.measurement import LEVEL, MIN_ACCOUNTS, NOT_YET, Metric, measure
 from icploop.alignment.scorecard import records
 from icploop.errors import IcploopError
 from icploop.rules import Kind, Rule, as_text, frame_kinds
-from icploop.segments import stats
 
-LEVEL = 0.95
-MIN_ACCOUNTS = 30
-NOT_YET = "not yet measurable"
 FIT_TAGS = ("strong_fit", "near_fit", "bad_fit")
 
-#: metric, label, kind (rate or mean), which direction is better, lag in days after the start
-METRICS: tuple[tuple[str, str, str, str, int], ...] = (
-    ("win_rate", "win rate (decided deals)", "rate", "higher", 90),
-    ("avg_discount", "average discount (won deals)", "mean", "lower", 90),
-    ("bad_fit_rate", "bad-fit tag rate (90-day tags)", "rate", "lower", 90),
-    ("first_year_churn", "first-year churn", "rate", "lower", 365),
-    ("nrr_12m", "12-month NRR (mean of accounts)", "mean", "higher", 365),
+#: the outcomes compared, each with its lag in days after the start
+METRICS: tuple[tuple[Metric, int], ...] = (
+    (Metric("win_rate", "win rate (decided deals)", "rate", "higher"), 90),
+    (Metric("avg_discount", "average discount (won deals)", "mean", "lower"), 90),
+    (Metric("bad_fit_rate", "bad-fit tag rate (90-day tags)", "rate", "lower"), 90),
+    (Metric("first_year_churn", "first-year churn", "rate", "lower"), 365),
+    (Metric("nrr_12m", "12-month NRR (mean of accounts)", "mean", "higher"), 365),
 )
 SUMMARY_COLUMNS = (
     "metric", "label", "better", "experiment", "experiment_low", "experiment_high", "control",
     "control_low", "control_high", "difference", "ci_low", "ci_high", "n_experiment",
     "n_control", "verdict",
 )  # fmt: skip
+#: the engine's words for the sides, as an experiment's summary names them
+EXPERIMENT_NAMES = {
+    "changed": "experiment", "changed_low": "experiment_low", "changed_high": "experiment_high",
+    "n_changed": "n_experiment",
+}  # fmt: skip
 LAG_CAVEAT = (
     "outcomes lag the change: deals closed in its first weeks were mostly worked before it, fit "
     "tags come 90 days after close, and first-year churn and 12-month NRR need a full year"
@@ -205,65 +205,6 @@ def _in_range(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
     return (closes >= start) & (closes <= end)
 
 
-def _rate_side(values: pd.Series, level: float) -> tuple[float, float, float, float, float]:
-    k, n = float(values.sum()), float(values.size)
-    lo, hi = stats.wilson_interval(k, n, level)
-    return (k / n if n else math.nan), float(lo), float(hi), k, n
-
-
-def _mean_side(values: pd.Series, level: float) -> tuple[float, float, float]:
-    n = values.size
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if n < 2:
-        return mean, math.nan, math.nan
-    half = float(stats_t(level, n - 1) * values.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half
-
-
-def stats_t(level: float, df: int) -> float:
-    """The two-sided Student t quantile of ``level`` with ``df`` degrees of freedom."""
-    return float(sps.t.ppf(0.5 + level / 2, df))
-
-
-def _row(
-    name: str, label: str, kind: str, better: str, exp: pd.Series, ctl: pd.Series, level: float
-) -> dict[str, Any]:
-    if kind == "rate":
-        e, elo, ehi, k1, n1 = _rate_side(exp, level)
-        c, clo, chi, k0, n0 = _rate_side(ctl, level)
-        d, lo, hi = (float(x) for x in stats.rate_difference(k1, n1, k0, n0, level))
-    else:
-        e, elo, ehi = _mean_side(exp, level)
-        c, clo, chi = _mean_side(ctl, level)
-        welch = stats.welch_test(
-            e, exp.var(ddof=1) if exp.size > 1 else math.nan, exp.size,
-            c, ctl.var(ddof=1) if ctl.size > 1 else math.nan, ctl.size, level,
-        )  # fmt: skip
-        d, lo, hi = (float(x) for x in welch[:3])
-    return {
-        "metric": name, "label": label, "better": better, "experiment": e,
-        "experiment_low": elo, "experiment_high": ehi, "control": c, "control_low": clo,
-        "control_high": chi, "difference": float(d), "ci_low": float(lo), "ci_high": float(hi),
-        "n_experiment": int(exp.size), "n_control": int(ctl.size),
-    }  # fmt: skip
-
-
-def _verdict(row: dict[str, Any], too_early: bool, min_accounts: int) -> str:
-    if too_early or row["n_experiment"] < min_accounts:
-        return NOT_YET
-    lo, hi = row["ci_low"], row["ci_high"]
-    if row["n_control"] < min_accounts or np.isnan(lo) or np.isnan(hi):
-        return "no clear difference"
-    lower_is_better = row["better"] == "lower"
-    if hi < 0:
-        return "better" if lower_is_better else "worse"
-    if lo > 0:
-        return "worse" if lower_is_better else "better"
-    return "no clear difference"
-
-
 def _control_cohort(
     rules: tuple[Rule, ...], start: dt.date, end: dt.date, control: dict[str, Any] | None
 ) -> tuple[Cohort, str]:
@@ -348,25 +289,29 @@ def measure_experiment(
             **{t: (float((tagged == t).mean()) if tagged.size else None) for t in FIT_TAGS},
         }
 
-    rows = []
+    lags = {m.name: lag for m, lag in METRICS}
+    ready = {metric: start + dt.timedelta(days=lag) for metric, lag in lags.items()}
+    rows = measure(
+        [m for m, _ in METRICS],
+        {metric: (sides["experiment"][metric], sides["control"][metric]) for metric in lags},
+        {metric: as_of < day for metric, day in ready.items()},
+        min_accounts,
+        level,
+    )
     caveats = [LAG_CAVEAT]
-    for metric, label, kind, better, lag in METRICS:
-        row = _row(metric, label, kind, better, sides["experiment"][metric],
-                   sides["control"][metric], level)  # fmt: skip
-        too_early = as_of < start + dt.timedelta(days=lag)
-        row["verdict"] = _verdict(row, too_early, min_accounts)
-        rows.append(row)
-        if too_early:
+    for row in rows:
+        label, short, metric = row["label"], row["shortfall"], row["metric"]
+        if short == "too early":
             caveats.append(
-                f"{label}: needs {lag} days after the start ({start + dt.timedelta(days=lag)}); "
+                f"{label}: needs {lags[metric]} days after the start ({ready[metric]}); "
                 "not yet measurable"
             )
-        elif row["n_experiment"] < min_accounts:
+        elif short == "few changed":
             caveats.append(
-                f"{label}: {row['n_experiment']} observed on the experiment side "
+                f"{label}: {row['n_changed']} observed on the experiment side "
                 f"(< {min_accounts}); not yet measurable"
             )
-        elif row["n_control"] < min_accounts:
+        elif short == "few control":
             caveats.append(
                 f"{label}: only {row['n_control']} observed in the control (< {min_accounts}); "
                 "the comparison stays uncertain"
@@ -386,7 +331,10 @@ def measure_experiment(
         experiment=experiment,
         control=control_cohort,
         control_kind=control_kind,
-        summary=pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)),
+        summary=pd.DataFrame(
+            [{EXPERIMENT_NAMES.get(k, k): v for k, v in row.items()} for row in rows],
+            columns=list(SUMMARY_COLUMNS),
+        ),
         tag_mix=tag_mix,
         caveats=tuple(caveats),
     )

@@ -14,8 +14,11 @@ those closed in the same number of quarters before it, on three outcomes:
   MRR-weighted cohort NRR of the retention report: a change aimed at which accounts are closed is
   about accounts, and the per-account mean has a Welch interval (higher is better).
 
-Rates get Newcombe's hybrid score interval for the difference, the NRR mean Welch's; all are 95%
-intervals of ``after - before``. Outcomes lag a change: cohorts must close, be tagged at day 90 and,
+A version is measured as an experiment on every account whose control is the earlier period:
+the comparison and its verdict are the measurement engine's
+(:mod:`icploop.alignment.measurement`), worded here as before/after. Rates get Newcombe's hybrid
+score interval for the difference, the NRR mean Welch's; all are 95% intervals of
+``after - before``. Outcomes lag a change: cohorts must close, be tagged at day 90 and,
 for churn and NRR, live a year. Until enough time has passed, or while the after cohorts hold fewer
 than ``min_accounts`` accounts with the outcome observed, a metric reads "not yet measurable".
 Definitions are written out in ``docs/icp.md``.
@@ -25,29 +28,32 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from icploop.alignment.measurement import BETTER, UNCLEAR, Metric, measure
 from icploop.errors import IcploopError
 from icploop.icp.versions import timeline
-from icploop.segments.stats import rate_difference, welch_test
 from icploop.store.fit_tags import current_tags_frame
 
 Verdict = Literal["improved", "worse", "no clear change", "not yet measurable"]
 VERDICTS: tuple[str, ...] = ("improved", "worse", "no clear change", "not yet measurable")
 
 BAD_FIT = "bad_fit"
-LEVEL = 0.95
 
-#: metric, label, kind (rate or mean), which direction is better
-METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("bad_fit_rate", "bad-fit tag rate", "rate", "lower"),
-    ("first_year_churn", "first-year churn", "rate", "lower"),
-    ("nrr_12m", "12-month NRR (mean of accounts)", "mean", "higher"),
+METRICS: tuple[Metric, ...] = (
+    Metric("bad_fit_rate", "bad-fit tag rate", "rate", "lower"),
+    Metric("first_year_churn", "first-year churn", "rate", "lower"),
+    Metric("nrr_12m", "12-month NRR (mean of accounts)", "mean", "higher"),
 )
+#: the engine's words as a before/after comparison says them (the changed side is "after")
+CHANGE_WORDS = {
+    "changed": "after", "control": "before", "n_changed": "n_after", "n_control": "n_before",
+    "events_changed": "events_after", "events_control": "events_before",
+}  # fmt: skip
+VERDICT_WORDS = {BETTER: "improved", UNCLEAR: "no clear change"}
 
 SUMMARY_COLUMNS = (
     "metric", "label", "better", "before", "after", "difference", "ci_low", "ci_high",
@@ -141,71 +147,6 @@ def current_tags(tags: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["close_date"].notna()].reset_index(drop=True)
 
 
-def _rate_row(
-    before: pd.Series, after: pd.Series, name: str, label: str, better: str
-) -> dict[str, Any]:
-    k1, n1 = float(after.sum()), float(after.size)
-    k0, n0 = float(before.sum()), float(before.size)
-    d, lo, hi = rate_difference(k1, n1, k0, n0, LEVEL)
-    return {
-        "metric": name,
-        "label": label,
-        "better": better,
-        "before": k0 / n0 if n0 else np.nan,
-        "after": k1 / n1 if n1 else np.nan,
-        "difference": float(d),
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "n_before": int(n0),
-        "n_after": int(n1),
-        "events_before": k0,
-        "events_after": k1,
-    }
-
-
-def _mean_row(
-    before: pd.Series, after: pd.Series, name: str, label: str, better: str
-) -> dict[str, Any]:
-    d, lo, hi, _ = welch_test(
-        after.mean() if after.size else np.nan,
-        after.var(ddof=1) if after.size > 1 else np.nan,
-        after.size,
-        before.mean() if before.size else np.nan,
-        before.var(ddof=1) if before.size > 1 else np.nan,
-        before.size,
-        LEVEL,
-    )
-    return {
-        "metric": name,
-        "label": label,
-        "better": better,
-        "before": float(before.mean()) if before.size else np.nan,
-        "after": float(after.mean()) if after.size else np.nan,
-        "difference": float(d),
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "n_before": int(before.size),
-        "n_after": int(after.size),
-        "events_before": np.nan,
-        "events_after": np.nan,
-    }
-
-
-def _verdict(row: dict[str, Any], too_early: bool, min_accounts: int) -> str:
-    if too_early or int(row["n_after"]) < min_accounts:
-        return "not yet measurable"
-    lo, hi = float(row["ci_low"]), float(row["ci_high"])
-    if np.isnan(lo) or np.isnan(hi) or int(row["n_before"]) < min_accounts:
-        # a small before side never grows: the comparison stays open rather than "not yet"
-        return "no clear change"
-    lower_is_better = row["better"] == "lower"
-    if hi < 0:
-        return "improved" if lower_is_better else "worse"
-    if lo > 0:
-        return "worse" if lower_is_better else "improved"
-    return "no clear change"
-
-
 def measure_change(
     outcomes: pd.DataFrame,
     tags: pd.DataFrame,
@@ -255,16 +196,19 @@ def measure_change(
     tagged = current_tags(tags, outcomes)
     tb, ta = _in_window(tagged, before_w), _in_window(tagged, after_w)
 
-    rows = []
-    for name, label, kind, better in METRICS:
-        if name == "bad_fit_rate":
-            b, a = (tb["tag"] == BAD_FIT).astype(float), (ta["tag"] == BAD_FIT).astype(float)
-        else:
-            b = before[name].dropna().astype(float)
-            a = after[name].dropna().astype(float)
-        row = (_rate_row if kind == "rate" else _mean_row)(b, a, name, label, better)
-        row["verdict"] = _verdict(row, too_early, min_accounts)
-        rows.append(row)
+    bad_before, bad_after = (tb["tag"] == BAD_FIT), (ta["tag"] == BAD_FIT)
+    sides = {
+        m.name: (bad_after, bad_before)
+        if m.name == "bad_fit_rate"
+        else (after[m.name].dropna(), before[m.name].dropna())
+        for m in METRICS
+    }
+    measured = measure(METRICS, sides, dict.fromkeys(sides, too_early), min_accounts)
+    rows = [
+        {**{CHANGE_WORDS.get(k, k): v for k, v in row.items()},
+         "verdict": VERDICT_WORDS.get(row["verdict"], row["verdict"])}
+        for row in measured
+    ]  # fmt: skip
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
     caveats = [LAG_CAVEAT]
@@ -274,7 +218,7 @@ def measure_change(
             f"have passed since the change took effect on {effective}: nothing is measurable yet"
         )
     for row in rows:
-        if row["verdict"] == "not yet measurable" and not too_early:
+        if row["shortfall"] == "few changed":
             caveats.append(
                 f"{row['label']}: {row['n_after']} after-change accounts with the outcome "
                 f"observed (< {min_accounts}); not yet measurable"
