@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -187,3 +188,23 @@ def test_the_alignment_page_shows_the_scorecard_and_records_an_experiment(web: W
                        "change_kind": "campaign", "change": "c", "start": "2025-01-01",
                        "csrf_token": csm_csrf})  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_the_reasons_page_says_how_many_rows_it_leaves_out_and_shows_them_all(
+    web: WebWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icploop.web.routes import reasons as route
+
+    monkeypatch.setitem(route.SHOWN, "objections", 2)
+    client, _ = web.login("cs_manager")
+    body = web.client().get("/api/v1/reasons", headers=web.bearer("cs_manager")).json()
+    clusters = len(body["reasons"]["pareto"]["unmatched_clusters"])
+    objections = len(body["reasons"]["objections"]["by_reason"])
+    assert clusters > route.SHOWN["clusters"] and objections > 2
+    page = client.get("/reasons").text
+    assert page.count("no reason matched") == route.SHOWN["clusters"]
+    assert f"{clusters - route.SHOWN['clusters']} more groups of unmatched reasons" in page
+    assert f"{objections - 2} more objections" in page
+    every = client.get("/reasons?all=true").text
+    assert every.count("no reason matched") == clusters
+    assert "more groups of unmatched reasons" not in every and "more objections" not in every

@@ -37,6 +37,9 @@ from icploop.store import fit_tags
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import FitTag
 
+#: routing warnings printed by ``fit run`` (the rest are counted; ``--json`` lists them all)
+SHOWN_WARNINGS = 10
+
 fit_app = typer.Typer(
     help="The 90-day fit tag: run, show, list, override, quick check, watch list."
 )
@@ -127,8 +130,11 @@ def run(
         print_tag_mix(report.by_segment)
         if offered:
             console.print(offered.line(), markup=False, highlight=False)
-        for warning in sorted(set(report.warnings))[:10]:
+        warnings = sorted(set(report.warnings))
+        for warning in warnings[:SHOWN_WARNINGS]:
             console.print(f"[yellow]routing:[/] {warning}")
+        if len(warnings) > SHOWN_WARNINGS:
+            console.print(f"{len(warnings) - SHOWN_WARNINGS} more routing warnings: --json")
 
 
 def print_tag_mix(by_segment: object) -> None:

@@ -29,6 +29,9 @@ from icploop.reasons.objections import returning_objections
 from icploop.reasons.pareto import churn_reasons
 from icploop.reasons.taxonomy import load_taxonomy
 
+#: groups of unmatched reasons printed (the rest are counted; ``--json`` lists them all)
+SHOWN_CLUSTERS = 3
+
 reasons_app = typer.Typer(
     help="Churn reasons from evidence: the Pareto table, hypothesis checks, returning objections.",
     invoke_without_command=True,
@@ -100,10 +103,13 @@ def pareto_command(
                 "sample": "sample evidence",
             },
         )
-        for c in result.clusters[:3]:
+        for c in result.clusters[:SHOWN_CLUSTERS]:
             console.print(
                 f'unmatched: {c["accounts"]} accounts say "{c["texts"][0]}" ({", ".join(c["terms"])})'
             )
+        if len(result.clusters) > SHOWN_CLUSTERS:
+            hidden = len(result.clusters) - SHOWN_CLUSTERS
+            console.print(f"{hidden} more groups of unmatched reasons: --json")
         for caveat in result.caveats:
             console.print(f"[yellow]caveat:[/] {caveat}")
 
