@@ -29,11 +29,10 @@ DEMO_EXPERIMENT = "hospitality-2023"
 
 def demo_logins(workspace: Path) -> dict[str, str]:
     """Give one demo person of each role the demo password (and add a demo admin)."""
-    from sqlalchemy import select
-
     from icploop.config import load_settings
     from icploop.store.database import open_store, utcnow
     from icploop.store.models import Person
+    from icploop.store.people import first_active
     from icploop.web.auth import hash_password
 
     logins: dict[str, str] = {}
@@ -53,11 +52,7 @@ def demo_logins(workspace: Path) -> dict[str, str]:
             session.flush()
         hashed = hash_password(DEMO_PASSWORD)
         for role in DEMO_ROLES:
-            person = session.scalars(
-                select(Person)
-                .where(Person.role == role, Person.active.is_(True))
-                .order_by(Person.person_id)
-            ).first()
+            person = first_active(session, role)
             if person is not None:
                 person.password_hash = person.password_hash or hashed
                 logins[role] = person.person_id

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from sqlalchemy import select
 
 from icploop.cli.common import (
     ActorOption,
@@ -37,6 +36,7 @@ from icploop.flags import (
 )
 from icploop.flags.channels import ChannelSettings, configured_channels
 from icploop.flags.credibility import claims
+from icploop.flags.inbox import flag_list
 from icploop.flags.outbox import blocked_channels
 from icploop.flags.triage import flag_history, set_flag_state
 from icploop.formatting import pct
@@ -66,12 +66,7 @@ def list_flags(
     """Flags, newest first, and each channel that cannot deliver (with what waits for it)."""
     settings = settings_for(workspace)
     with user_errors(), open_store(settings)() as session:
-        query = select(Flag).order_by(Flag.id.desc())
-        if status:
-            query = query.where(Flag.status == status)
-        if state:
-            query = query.where(Flag.state == state, Flag.status != "draft")
-        flags = list(session.scalars(query))
+        flags = flag_list(session, status=status, state=state)
         rows = [
             {
                 "id": f.id,

@@ -11,8 +11,6 @@ import sys
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from icploop.cli.common import (
     JsonOption,
@@ -24,9 +22,11 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 from icploop.ingest.schema import ROLES
+from icploop.store import Session
 from icploop.store.audit import audit
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Person
+from icploop.store.people import by_login
 from icploop.store.tokens import end_tokens
 from icploop.web.auth import (
     check_password_strength,
@@ -103,9 +103,7 @@ def add(
         check_password_strength(password)
         store = open_store(settings_for(workspace))
         with store() as session, session.begin():
-            person = session.scalars(
-                select(Person).where(func.lower(Person.email) == email.lower())
-            ).first() or session.get(Person, email)
+            person = by_login(session, email)
             created = person is None
             if person is not None and person.role != role:
                 end_tokens(session, person.person_id, "role changed", "cli", utcnow())
@@ -131,9 +129,7 @@ def add(
 
 
 def _person(session: Session, email: str) -> Person:
-    person = session.scalars(
-        select(Person).where(func.lower(Person.email) == email.lower())
-    ).first() or session.get(Person, email)
+    person = by_login(session, email)
     if person is None:
         raise IcploopError(f"no person {email!r}", "add them first: icploop user add")
     return person

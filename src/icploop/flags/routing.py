@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icploop.safe_yaml import read_yaml, validate
 from icploop.store.models import Flag, Person
+from icploop.store.people import first_active
 
 CHANNELS = ("webhook", "email", "crm_csv")
 PERSON_ROLES = ("ae", "revops", "cs_manager")
@@ -110,18 +110,13 @@ def _active(session: Session, person_id: str | None) -> Person | None:
     return person if person is not None and person.active else None
 
 
-def _first_with_role(session: Session, role: str) -> Person | None:
-    query = select(Person).where(Person.role == role, Person.active.is_(True))
-    return session.scalars(query.order_by(Person.person_id).limit(1)).first()
-
-
 def _revops_lead(session: Session, rules: RoutingRules, warnings: list[str]) -> Person | None:
     if rules.revops_lead:
         lead = _active(session, rules.revops_lead)
         if lead is None:
             warnings.append(f"RevOps lead {rules.revops_lead!r} is not an active person")
         return lead
-    lead = _first_with_role(session, "revops")
+    lead = first_active(session, "revops")
     if lead is None:
         warnings.append("no RevOps lead: nobody active has the role revops")
     return lead
@@ -137,7 +132,7 @@ def _csm_manager(session: Session, flag: Flag, warnings: list[str]) -> Person | 
             f"the manager {csm.manager_id!r} of CSM {csm.person_id!r} is not an active person; "
             "falling back to the role cs_manager"
         )
-    manager = _first_with_role(session, "cs_manager")
+    manager = first_active(session, "cs_manager")
     if manager is None:
         who = f"CSM {flag.csm!r}" if flag.csm else "the flag (no CSM)"
         warnings.append(f"no CS manager for {who}: no manager_id and nobody active is cs_manager")

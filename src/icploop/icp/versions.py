@@ -92,6 +92,12 @@ def list_versions(session: Session) -> list[IcpVersionRecord]:
     return list(session.scalars(query.options(selectinload(IcpVersionRecord.steps))))
 
 
+def versions_from_review(session: Session, review_id: int) -> list[IcpVersionRecord]:
+    """The versions drafted from one quarterly review's decisions, oldest first."""
+    query = select(IcpVersionRecord).where(IcpVersionRecord.review_id == review_id)
+    return list(session.scalars(query.order_by(IcpVersionRecord.number)))
+
+
 def stored_content(record: IcpVersionRecord) -> tuple[IcpContent, list[str]]:
     """A stored version's content as it reads, and what of it does not (see
     :func:`icploop.icp.document.readable_content`); the parts left out are logged."""

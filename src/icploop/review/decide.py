@@ -82,6 +82,11 @@ def _undecided_review(session: Session, quarter: str) -> Review | None:
     return latest
 
 
+def list_reviews(session: Session, limit: int = 100) -> list[Review]:
+    """The latest ``limit`` reviews, newest first."""
+    return list(session.scalars(select(Review).order_by(Review.id.desc()).limit(limit)))
+
+
 def get_review(session: Session, review_id: int | None = None) -> Review:
     """Review ``review_id``, or the latest one; an IcploopError when there is none."""
     query = select(Review).options(selectinload(Review.proposals))

@@ -1,10 +1,11 @@
-"""Writing the audit log: every change to the app store says who, what and when."""
+"""The audit log: every change to the app store says who, what and when; reading it back."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icploop.store.database import utcnow
@@ -38,6 +39,33 @@ def audit(
     )
     session.add(event)
     return event
+
+
+def events(
+    session: Session, actor: str = "", action: str = "", limit: int = 100, offset: int = 0
+) -> list[AuditEvent]:
+    """A page of events, newest first; ``actor`` keeps one actor's, ``action`` the actions that
+    start with it (taken literally: ``%`` and ``_`` match themselves)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def events_about(
+    session: Session, action: str, object_type: str, object_ids: list[str]
+) -> list[AuditEvent]:
+    """The events of one action on some objects of one type, oldest first."""
+    if not object_ids:
+        return []
+    query = select(AuditEvent).where(
+        AuditEvent.action == action,
+        AuditEvent.object_type == object_type,
+        AuditEvent.object_id.in_(object_ids),
+    )
+    return list(session.scalars(query.order_by(AuditEvent.id)))
 
 
 MAX_TEXT = 2000

@@ -180,6 +180,14 @@ def list_current(session: Session, tag: str | None = None) -> list[FitTag]:
     return list(session.scalars(query))
 
 
+def current_tags_of(session: Session, account_ids: list[str]) -> dict[str, str]:
+    """The tag in force of each of these accounts that has one."""
+    query = select(FitTag.account_id, FitTag.tag).where(
+        FitTag.current.is_(True), FitTag.account_id.in_(account_ids)
+    )
+    return {str(account_id): str(tag) for account_id, tag in session.execute(query).all()}
+
+
 def _supersede(session: Session, old: FitTag, method: str, actor: str, reason: str) -> FitTag:
     old.current = False
     new = FitTag(

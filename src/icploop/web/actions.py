@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from icploop.errors import IcploopError
 from icploop.flags import create_flag, edit_evidence, load_routing, send_flag
+from icploop.flags.inbox import may_see_flag
 from icploop.flags.records import SendResult
 from icploop.flags.triage import set_flag_state
 from icploop.icp import versions
-from icploop.store import fit_tags
+from icploop.store import Session, fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import (
     FitTag,
@@ -30,7 +29,7 @@ from icploop.web import queries
 from icploop.web.errors import Forbidden, NotFound
 from icploop.web.flag_notes import add_context
 from icploop.web.permissions import step_roles
-from icploop.web.scope import may_see_flag, require_owner
+from icploop.web.scope import require_owner
 from icploop.web.state import WebState
 
 

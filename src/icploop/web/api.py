@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
+from icploop.flags.inbox import flag_list
 from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.formatting import json_tree, json_value
 from icploop.icp import signoff, versions
@@ -22,6 +22,7 @@ from icploop.icp.document import account_kinds
 from icploop.icp.in_force import published_periods, rules_in_force
 from icploop.scoring.train import TIERS
 from icploop.store import fit_tags
+from icploop.store.audit import events
 from icploop.store.database import utcnow
 from icploop.store.models import FitTag, Flag, IcpVersionRecord, Person, WatchItem
 from icploop.warehouse import AS_OF_RANGE, today_or
@@ -34,10 +35,8 @@ from icploop.web.flag_notes import contexts
 from icploop.web.forecasts import forecast_view
 from icploop.web.pressure import release_sessions
 from icploop.web.routes.analyses import BadShare, Margin, Points, Years
-from icploop.web.routes.audit import audit_query
 from icploop.web.routes.reasons import reasons_of
 from icploop.web.routes.segments import icp_comparison
-from icploop.web.scope import flag_inbox
 from icploop.web.scoring import deal_checks_of, deals_seen_by, score_frame
 from icploop.web.state import WebState
 
@@ -138,10 +137,7 @@ def accounts(
         )
     )  # fmt: skip
     shown = [r["account_id"] for r in result.rows]
-    query = select(FitTag.account_id, FitTag.tag).where(
-        FitTag.current.is_(True), FitTag.account_id.in_(shown)
-    )
-    tags = {str(account_id): str(tag) for account_id, tag in session.execute(query).all()}
+    tags = fit_tags.current_tags_of(session, shown)
     items = [schemas.AccountRow(**r, fit_tag=tags.get(r["account_id"])) for r in result.rows]
     return schemas.AccountList(items=items, total=result.total, page=page, page_size=page_size)
 
@@ -203,9 +199,7 @@ def flags(
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.FlagList:
     """The flags in the token owner's inbox, newest first."""
-    rows = list(
-        session.scalars(flag_inbox(session, user).limit(page_size).offset((page - 1) * page_size))
-    )
+    rows = flag_list(session, user, limit=page_size, offset=(page - 1) * page_size)
     notes = contexts(session, [f.id for f in rows])
     items = [flag_out(f, [n.details.get("text", "") for n in notes.get(f.id, [])]) for f in rows]
     return schemas.FlagList(items=items, page=page, page_size=page_size)
@@ -536,10 +530,8 @@ def audit_log(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[schemas.AuditOut]:
     """Audit events, newest first (admins)."""
-    query = audit_query(actor, action).limit(page_size).offset((page - 1) * page_size)
-    return [
-        schemas.AuditOut.model_validate(e, from_attributes=True) for e in session.scalars(query)
-    ]
+    rows = events(session, actor, action, page_size, (page - 1) * page_size)
+    return [schemas.AuditOut.model_validate(e, from_attributes=True) for e in rows]
 
 
 @router.get("/tokens", name="api_tokens", response_model=list[schemas.TokenOut])

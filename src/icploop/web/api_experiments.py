@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from icploop.icp.experiments import (
     add_experiment,
@@ -19,6 +18,7 @@ from icploop.icp.experiments import (
     stop_experiment,
 )
 from icploop.review.alignment import experiment_attributes
+from icploop.store import Session
 from icploop.store.models import Experiment, Person
 from icploop.web import dashboard as numbers
 from icploop.web.api import ApiUser

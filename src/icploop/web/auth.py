@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
+from icploop.store import Session, tokens
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import ApiToken, Person
@@ -234,13 +231,10 @@ def create_token(
 def tokens_of(session: Session, person_id: str | None = None) -> list[tuple[ApiToken, str]]:
     """Every token of ``person_id`` (of everyone when None), newest first, with its state
     (:func:`icploop.store.tokens.token_state`)."""
-    query = select(ApiToken).order_by(ApiToken.id.desc())
-    if person_id is not None:
-        query = query.where(ApiToken.person_id == person_id)
     now = utcnow()
     return [
         (row, token_state(row, session.get(Person, row.person_id), now))
-        for row in session.scalars(query)
+        for row in tokens.tokens(session, person_id)
     ]
 
 
@@ -268,7 +262,7 @@ def token_holder(session: Session, header: str | None) -> tuple[Person, ApiToken
     if not header or not header.lower().startswith("bearer "):
         return None
     digest = token_hash(header[7:].strip())
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).one_or_none()
+    row = tokens.by_hash(session, digest)
     if row is None:
         return None
     person = session.get(Person, row.person_id)
@@ -276,45 +270,5 @@ def token_holder(session: Session, header: str | None) -> tuple[Person, ApiToken
     if person is None or token_state(row, person, now) != "active":
         return None
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        _touch(session, row.id, now)
+        tokens.record_use(session, row.id, now)
     return person, row
-
-
-_touching: set[tuple[str, int]] = set()
-_touching_lock = threading.Lock()
-TOUCH_WAIT_MS = 200
-
-
-def _touch(session: Session, token_id: int, now: dt.datetime) -> None:
-    """Record a token's use, to the minute, in a short transaction of its own.
-
-    A write per request would serialise every API call on the store's write lock, and a write
-    in the request's own transaction would hold that lock to the end of the request: under load
-    SQLite then answered "database is locked". So one request at a time records the use of one
-    token, waits at most ``TOUCH_WAIT_MS`` for the lock, and gives up when the store is busy
-    (the time is bookkeeping: the next request a minute on records it)."""
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    key = (str(engine.url), token_id)
-    with _touching_lock:
-        if key in _touching:
-            return
-        _touching.add(key)
-    try:
-        with engine.connect() as con:
-            sqlite = con.dialect.name == "sqlite"
-            if sqlite:
-                con.exec_driver_sql(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
-            try:
-                con.execute(
-                    update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-                )
-                con.commit()
-            except OperationalError:
-                con.rollback()
-            finally:
-                if sqlite:  # the pooled connection goes back with the usual wait
-                    con.exec_driver_sql("PRAGMA busy_timeout = 5000")
-    finally:
-        with _touching_lock:
-            _touching.discard(key)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
+from icploop.store import Session
 from icploop.store.models import Person
 from icploop.web.auth import UNSAFE_METHODS, csrf_ok, session_person, token_holder
 from icploop.web.errors import Forbidden, NotAuthenticated

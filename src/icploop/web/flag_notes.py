@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from icploop.errors import IcploopError
-from icploop.store.audit import audit
+from icploop.store import Session
+from icploop.store.audit import audit, events_about
 from icploop.store.models import AuditEvent, Flag
 
 MAX_CONTEXT_CHARS = 1000
@@ -38,17 +36,7 @@ def add_context(session: Session, flag: Flag, text: str, actor: str) -> AuditEve
 
 def contexts(session: Session, flag_ids: list[int]) -> dict[int, list[AuditEvent]]:
     """The context notes of some flags, oldest first."""
-    if not flag_ids:
-        return {}
-    rows = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.action == ACTION,
-            AuditEvent.object_type == "flag",
-            AuditEvent.object_id.in_([str(i) for i in flag_ids]),
-        )
-        .order_by(AuditEvent.id)
-    )
+    rows = events_about(session, ACTION, "flag", [str(i) for i in flag_ids])
     out: dict[int, list[AuditEvent]] = {}
     for row in rows:
         out.setdefault(int(row.object_id), []).append(row)

@@ -19,8 +19,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from sqlalchemy import TextClause, event
-from sqlalchemy.orm import ORMExecuteState, Session
+from icploop.store import Session
+from icploop.store.writes import end_if_only_read
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -32,7 +32,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _sessions: contextvars.ContextVar[list[Session] | None] = contextvars.ContextVar(
     "icploop_request_sessions", default=None
 )
-_WROTE = "icploop_wrote"
 
 
 def register_session(session: Session) -> None:
@@ -42,47 +41,10 @@ def register_session(session: Session) -> None:
         holder.append(session)
 
 
-@event.listens_for(Session, "after_flush")
-def _mark_written(session: Session, _context: Any) -> None:
-    session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _mark_statement(state: ORMExecuteState) -> None:
-    # writes by statement (UPDATE ... WHERE, text SQL) flush nothing, so they are marked here
-    statement = state.statement
-    if (
-        state.is_insert
-        or state.is_update
-        or state.is_delete
-        or (
-            isinstance(statement, TextClause)
-            and not str(statement).lstrip().upper().startswith("SELECT")
-        )
-    ):
-        state.session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _clear_written(session: Session) -> None:
-    session.info.pop(_WROTE, None)
-
-
-@event.listens_for(Session, "after_rollback")
-def _clear_after_rollback(session: Session) -> None:
-    session.info.pop(_WROTE, None)
-
-
 def release_sessions() -> int:
     """End the read-only transactions of this request's store sessions (their connections go
     back to the pool; the next query takes one again); how many were released."""
-    released = 0
-    for session in _sessions.get() or ():
-        pending = session.new or session.dirty or session.deleted
-        if session.in_transaction() and not pending and not session.info.get(_WROTE):
-            session.commit()
-            released += 1
-    return released
+    return sum(end_if_only_read(session) for session in _sessions.get() or ())
 
 
 RETRY_AFTER = 1

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 import duckdb
 from fastapi.templating import Jinja2Templates
 from ibis.backends import BaseBackend
-from sqlalchemy.orm import Session, sessionmaker
 
 from icploop import formatting as fmt
 from icploop.config import Settings
@@ -30,6 +29,7 @@ from icploop.engine import connect
 from icploop.fit.words import signal_label, signal_sentence
 from icploop.generations import current, duckdb_file, open_generation
 from icploop.metrics.data_end import DataEnd
+from icploop.store import SessionFactory
 from icploop.store.database import open_store
 from icploop.warehouse import Warehouse
 from icploop.web.auth import Sessions, load_secret
@@ -66,7 +66,7 @@ class WebState:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store: sessionmaker[Session] = open_store(settings)
+        self.store: SessionFactory = open_store(settings)
         self.sessions = Sessions(load_secret(settings.workspace))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         # the numbers behind a fit signal, in words, wherever a page shows a signal; p-values

@@ -6,21 +6,20 @@ from typing import Annotated
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from icploop.fit.config import SIGNALS
 from icploop.flags import FIT_ISSUES
+from icploop.flags.inbox import account_flags
 from icploop.ingest.schema import FIT_TAGS
 from icploop.segments.catalog import OUTCOMES
 from icploop.segments.selectors import segment_members
 from icploop.store import fit_tags
-from icploop.store.models import FitTag, Flag
 from icploop.web import actions, queries
 from icploop.web import dashboard as numbers
 from icploop.web.charts import bar_chart
 from icploop.web.deps import DB, User, web_state
 from icploop.web.routes.common import back, page_router, render
-from icploop.web.scope import may_see_flag, owns_account
+from icploop.web.scope import owns_account
 
 router = page_router()
 PAGE_SIZE = 50
@@ -75,12 +74,7 @@ def accounts_page(
         )
     )
     shown = [r["account_id"] for r in result.rows]
-    current = {
-        t.account_id: t.tag
-        for t in session.scalars(
-            select(FitTag).where(FitTag.current.is_(True), FitTag.account_id.in_(shown))
-        )
-    }
+    current = fit_tags.current_tags_of(session, shown)
     return render(
         request,
         "accounts.html",
@@ -109,13 +103,7 @@ def account_page(request: Request, session: DB, user: User, account_id: str) -> 
     mrr = state.analytics(lambda b: queries.mrr_history(b, account_id))
     usage = state.analytics(lambda b: queries.usage_summary(b, account_id))
     history = fit_tags.history(session, account_id)
-    flags = [
-        f
-        for f in session.scalars(
-            select(Flag).where(Flag.account_id == account_id).order_by(Flag.id)
-        )
-        if may_see_flag(session, user, f)
-    ]
+    flags = account_flags(session, user, account_id)
     return render(
         request,
         "account.html",

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
 from icploop.store.audit import audit
 from icploop.store.models import Person
+from icploop.store.people import by_login
 from icploop.web.auth import csrf_ok, verify_hash
 from icploop.web.deps import DB, User, web_state
 from icploop.web.routes.common import page_router
@@ -61,9 +61,7 @@ def _printable(text: str, limit: int = 120) -> str:
 def _find(state: WebState, email: str) -> tuple[str | None, str | None]:
     """The person id and password hash of an active login named by ``email`` (or id)."""
     with state.store() as session:
-        person = session.scalars(
-            select(Person).where(func.lower(Person.email) == email.strip().lower())
-        ).first() or session.get(Person, email.strip())
+        person = by_login(session, email.strip())
         if person is None or not person.active:
             return None, None
         return person.person_id, person.password_hash

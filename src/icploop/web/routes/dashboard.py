@@ -7,14 +7,13 @@ import datetime as dt
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
 from icploop.icp import versions
 from icploop.review.decide import get_review
 from icploop.review.layout import section_blocks
 from icploop.review.render import blocks_html
-from icploop.store import fit_tags
+from icploop.store import Session, fit_tags
 from icploop.web import dashboard as numbers
 from icploop.web.charts import line_chart
 from icploop.web.deps import DB, User, web_state

@@ -7,16 +7,14 @@ from typing import Annotated
 
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import case
 
 from icploop.flags import FIT_ISSUES
+from icploop.flags.inbox import flag_list
 from icploop.flags.triage import FLAG_STATES
-from icploop.store.models import Flag
 from icploop.web import actions
 from icploop.web.deps import DB, User
 from icploop.web.flag_notes import contexts
 from icploop.web.routes.common import back, page_router, render
-from icploop.web.scope import flag_inbox
 
 router = page_router()
 PAGE_SIZE = 50
@@ -38,15 +36,15 @@ def flags_page(
 ) -> HTMLResponse:
     """The flags in the person's inbox grouped by triage state (drafts first, then new,
     acknowledged, resolved) and by account within it."""
-    query = flag_inbox(session, user)
-    if status in ("draft", "sent", "recorded"):
-        query = query.where(Flag.status == status)
-    if state in FLAG_STATES:
-        query = query.where(Flag.state == state, Flag.status != "draft")
-    rank = case({"new": 1, "acknowledged": 2, "resolved": 3}, value=Flag.state, else_=4)
-    group = case((Flag.status == "draft", 0), else_=rank)
-    query = query.order_by(None).order_by(group, Flag.account_id, Flag.id.desc())
-    flags = list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    flags = flag_list(
+        session,
+        user,
+        status=status if status in ("draft", "sent", "recorded") else None,
+        state=state if state in FLAG_STATES else None,
+        by_triage=True,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     groups = [
         (key[0], key[1], list(items))
         for key, items in groupby(

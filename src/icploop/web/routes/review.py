@@ -7,16 +7,16 @@ from typing import Annotated, Any
 import yaml
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from icploop.errors import IcploopError
 from icploop.icp.document import account_kinds
+from icploop.icp.versions import versions_from_review
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.review.render import render_html
 from icploop.safe_yaml import parse_yaml
 from icploop.store.database import utcnow
-from icploop.store.models import IcpVersionRecord, Review
+from icploop.store.models import Review
 from icploop.web.deps import DB, User, web_state
 from icploop.web.errors import NotFound
 from icploop.web.jobs import Progress
@@ -38,7 +38,7 @@ def _review(session: DB, review_id: int) -> Review:
 @router.get("/review", name="review_list", response_class=HTMLResponse)
 def review_list(request: Request, session: DB, user: User) -> HTMLResponse:
     """Every review, newest first, and the button that builds the next one."""
-    reviews = list(session.scalars(select(Review).order_by(Review.id.desc()).limit(100)))
+    reviews = decisions.list_reviews(session)
     return render(request, "review_list.html", {"reviews": reviews})
 
 
@@ -84,9 +84,7 @@ def job_page(request: Request, user: User, job_id: int) -> HTMLResponse:
 def review_page(request: Request, session: DB, user: User, review_id: int) -> HTMLResponse:
     """One review: its proposals with their evidence and a decision form each."""
     review = _review(session, review_id)
-    drafts = session.scalars(
-        select(IcpVersionRecord).where(IcpVersionRecord.review_id == review.id)
-    ).all()
+    drafts = versions_from_review(session, review.id)
     payloads: dict[int, str] = {
         p.id: yaml.safe_dump(p.edited_payload or p.payload, sort_keys=False)
         for p in review.proposals
