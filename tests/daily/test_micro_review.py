@@ -79,5 +79,8 @@ def test_a_drop_builds_the_reduced_pack_for_the_cohorts_that_fell_and_mails_revo
         assert any(f"Affected close cohort {cohort['cohort']}:" in c for c in caveats)
     markdown = next(p for p in acted.paths if p.suffix == ".md").read_text()
     assert "Micro-review: cohort NRR fell" in markdown and "Churn cohort" in markdown
+    # its title reads for people: what it is and the day of its data, not a storage key
+    assert f"Micro-review, {pack['as_of']}" in markdown.splitlines()[0]
+    assert "-micro" not in markdown
     assert "Close rate and discount" not in markdown
     assert dt.date.fromisoformat(pack["as_of"]) <= as_of

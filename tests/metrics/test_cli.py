@@ -91,3 +91,6 @@ def test_metrics_bridge_adds_up_in_text_and_json(tmp_path: Path) -> None:
     out = runner.invoke(app, ["metrics", "--workspace", str(ws), "--cohort", "quarter", "--json"])
     groups = {g["close_cohort"]: g for g in json.loads(out.stdout)["breakdown"]["groups"]}
     assert groups["2023Q1"]["logo_ever"] == 2 and groups["2023Q1"]["logo_retention_to_date"] == 0.5
+    for g in groups.values():  # the MRR base for people: whole currency units, no cents
+        assert f"{g['mrr_base']:,.0f} " in cohort.output
+        assert f"{g['mrr_base']:,.2f}" not in cohort.output

@@ -168,7 +168,10 @@ def test_without_concentration_the_top_use_case_share_stays_near_its_overall_sha
     conc = result.concentration
     assert conc is not None
     assert conc.top_accounts == 400
-    assert conc.top_share_lo <= 0.25 + 0.05  # the most common of 4 equal use cases, by chance
+    assert conc.top_share_lo <= 0.25 + 0.05  # one of 4 equal use cases
+    # the line speaks of the use case ranked first by retention and expansion
+    assert conc.use_case == result.use_cases.iloc[0]["use_case"]  # type: ignore[union-attr]
+    assert f"use {conc.use_case}, the use case that retains and grows most" in conc.sentence
     assert set(result.table["attribute"]) >= {"use_case", "segment"}
 
 
@@ -203,6 +206,11 @@ def test_use_cases_rank_by_retention_and_expansion_not_by_how_common_they_are() 
     assert "x the" in best.sentence and "NRR" in best.sentence
     conc = use_case_concentration(acc)
     assert conc is not None and conc.use_case == "alerts"  # the big accounts, not the best
+    best = use_case_concentration(acc, use_case="forecasting")
+    assert best is not None and best.top_share < best.overall_share  # small accounts retain
+    assert best.sentence.startswith(
+        f"{best.top_using} of 300 top-LTV accounts use forecasting, the use case that retains"
+    )
     null = use_case_ranking(use_case_accounts(seed=17, planted=False))
     assert null.churn_ratio.between(0.75, 1.25).all()
     assert null.nrr_12m.between(0.7, 0.9).all()  # 80% stay at about their MRR

@@ -171,7 +171,7 @@ def metrics_report(
             b.add_row(
                 *(str(getattr(r, d)) for d in dims),
                 str(r.n_accounts),
-                number(r.mrr_base),
+                money(r.mrr_base),
                 pct(r.nrr, 1),
                 pct(r.grr, 1),
                 *([pct(r.logo_retention_to_date, 1)] if cohorts else []),

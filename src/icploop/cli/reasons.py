@@ -21,7 +21,7 @@ from icploop.cli.common import (
     print_json,
     user_errors,
 )
-from icploop.formatting import money
+from icploop.formatting import money, unknown
 from icploop.formatting import q as fmt_q
 from icploop.reasons.evidence import ReasonTables
 from icploop.reasons.hypothesis import MEASURE_LABELS, check_hypothesis
@@ -149,7 +149,7 @@ def test_command(
                     "retained": r,
                     "effect": f"{eff.estimate:.2f} ({eff.lo:.2f} to {eff.hi:.2f})"
                     if math.isfinite(eff.lo)
-                    else "n/a (no accounts show it)",
+                    else unknown("no accounts show it"),
                     "p": fmt_q(eff.p_value),
                 }
             )

@@ -98,6 +98,7 @@ def reduced_pack(
     return {
         **pack,
         "quarter": f"{pack['quarter']}-micro",
+        "title": f"Micro-review, {fmt.day(pack['as_of'])}",
         "sections": sections,
         "headline": headline,
         "micro_review": {"drops": list(drops.drops), "cohorts": cohorts},

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.formatting import unknown
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.reasons.classify import ReasonClassifier
@@ -332,10 +333,11 @@ def check_hypothesis(
 
 def _fmt(e: Effect, ratio: bool, unit: str = "") -> str:
     if not np.isfinite(e.estimate):
-        return "n/a"
+        return unknown("too few accounts on one side to estimate")
     if not (np.isfinite(e.lo) and np.isfinite(e.hi)):
         # an estimate without an interval (no slow ticket on one side): the interval is unknown
-        return f"{e.estimate:.2f} (interval n/a)" if ratio else f"{e.estimate:+.2f}{unit}"
+        no_interval = "interval unknown: no slow ticket on one side"
+        return f"{e.estimate:.2f} ({no_interval})" if ratio else f"{e.estimate:+.2f}{unit}"
     if ratio:
         return f"{e.estimate:.2f} ({e.lo:.2f}-{e.hi:.2f})"
     return f"{e.estimate:+.2f}{unit} ({e.lo:+.2f} to {e.hi:+.2f})"

@@ -713,7 +713,7 @@ def document(pack: dict[str, Any]) -> Document:
             )
         )
     return Document(
-        f"Quarterly ICP review {pack['quarter']}",
+        pack.get("title") or f"Quarterly ICP review {pack['quarter']}",
         f"As of {fmt.day(pack['as_of'])}{review}.",
         tuple(sections),
     )

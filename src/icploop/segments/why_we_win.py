@@ -207,9 +207,11 @@ def use_case_concentration(
     top_share: float = 0.1,
     top_n: int | None = None,
     level: float = 0.95,
+    use_case: str | None = None,
 ) -> UseCaseConcentration | None:
     """Among the top-LTV accounts (the top ``top_share`` of accounts with an LTV, or the
-    ``top_n`` highest), how many use the most common use case, against its share overall.
+    ``top_n`` highest), how many use ``use_case`` (default: their most common use case),
+    against its share overall.
 
     Ties at the LTV cut are broken by order in the frame. Returns None when no account has both
     an LTV and a use case.
@@ -225,14 +227,19 @@ def use_case_concentration(
     n_top = top_n if top_n is not None else max(1, int(np.ceil(top_share * len(ltv))))
     n_top = min(n_top, len(ltv))
     top = use.iloc[np.argsort(-ltv.to_numpy(float), kind="stable")[:n_top]]
-    case = str(top.value_counts().index[0])
+    case = str(top.value_counts().index[0]) if use_case is None else use_case
     k = int((top == case).sum())
     overall_k = int((use == case).sum())
     overall = overall_k / len(use)
     lo, hi = wilson_interval(k, n_top, level)
     p = float(sps.binomtest(k, n_top, overall).pvalue) if 0 < overall < 1 else 1.0
+    which = (
+        f"one use case: {case}"
+        if use_case is None
+        else f"{case}, the use case that retains and grows most"
+    )
     sentence = (
-        f"{k} of {n_top} top-LTV accounts use one use case: {case} "
+        f"{k} of {n_top} top-LTV accounts use {which} "
         f"({100 * k / n_top:.0f}%, {100 * level:.0f}% CI {100 * float(lo):.0f}-"
         f"{100 * float(hi):.0f}%), against {100 * overall:.0f}% of all {len(use):,} accounts"
     )
@@ -261,12 +268,16 @@ def why_we_win(
     top_n: int | None = None,
     level: float = 0.95,
 ) -> WhyWeWin:
-    """``win_rate_table`` and ``use_case_concentration`` together (see each for the rules)."""
+    """``win_rate_table``, ``use_case_ranking`` and ``use_case_concentration`` together (see
+    each for the rules): the concentration is that of the use case that retains and grows most
+    (the most common one among the top-LTV accounts only when no use case can be ranked)."""
     acc = as_frame(accounts)
     table = win_rate_table(deals, acc, attributes, min_deals=min_deals, level=level)
+    ranking = use_case_ranking(acc)
+    best = None if ranking.empty else str(ranking.iloc[0]["use_case"])
     conc = (
-        use_case_concentration(acc, top_share=top_share, top_n=top_n, level=level)
+        use_case_concentration(acc, top_share=top_share, top_n=top_n, level=level, use_case=best)
         if "use_case" in acc.columns and "ltv" in acc.columns
         else None
     )
-    return WhyWeWin(table=table, concentration=conc, level=level, use_cases=use_case_ranking(acc))
+    return WhyWeWin(table=table, concentration=conc, level=level, use_cases=ranking)
