@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 
 from icploop.flags.credibility import (
     FlaggedAccount,
-    add_months,
     flagger_credibility,
     score_flaggers,
     verdict,
 )
 from icploop.flags.records import create_flag, send_flag
 from icploop.flags.routing import RoutingRules
+from icploop.metrics.calendar import add_months
 from icploop.store.models import FitTag
 
 from .conftest import NOW

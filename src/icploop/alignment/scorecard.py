@@ -41,8 +41,10 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.fit.config import TAG_AFTER_DAYS
 from icploop.formatting import json_value
 from icploop.formatting import q as fmt_q
+from icploop.metrics.calendar import add_months
 from icploop.segments import stats
 
 LEVEL = 0.95
@@ -58,7 +60,6 @@ NONE_LABEL = "(none)"
 UNTAGGED = "untagged"
 BAD_FIT = "bad_fit"
 TAG_GROUPS = ("strong_fit", "near_fit", "bad_fit", UNTAGGED)
-TAG_DAYS = 90
 
 #: the ``by`` choices and the column of the outcomes frame each reads
 BY = {"ae": "closing_ae", "lead_source": "lead_source", "campaign": "campaign"}
@@ -77,10 +78,6 @@ TEAM_COLUMNS = (
     "churn_difference", "difference_low", "difference_high", "p_value", "q_value",
     "stands_apart", "direction",
 )  # fmt: skip
-
-
-def _months_back(day: dt.date, months: int) -> dt.date:
-    return (pd.Timestamp(day) - pd.DateOffset(months=months)).date()
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -113,12 +110,14 @@ def with_campaign(outcomes: pd.DataFrame, deals: ir.Table) -> pd.DataFrame:
     return base.merge(campaigns, on="account_id", how="left")
 
 
-def tags_in_force(tags: pd.DataFrame | None, as_of: dt.date) -> pd.Series:
+def tags_in_force(
+    tags: pd.DataFrame | None, as_of: dt.date, tag_after_days: int = TAG_AFTER_DAYS
+) -> pd.Series:
     """account_id -> fit tag known at ``as_of``.
 
     ``tags`` has ``account_id`` and ``tag``; with ``current`` only current tags count; with
     ``tagged_on`` (a date) only tags given by ``as_of``; else with ``close_date`` only accounts
-    90 days past close by ``as_of`` (the tag day). The last row of an account wins.
+    ``tag_after_days`` past close by ``as_of`` (the tag day, the fit configuration's). The last row of an account wins.
     """
     if tags is None or tags.empty:
         return pd.Series(dtype=object)
@@ -131,7 +130,7 @@ def tags_in_force(tags: pd.DataFrame | None, as_of: dt.date) -> pd.Series:
         frame = frame[pd.to_datetime(frame["tagged_on"]).dt.date <= as_of]
     elif "close_date" in frame.columns:
         closes = pd.to_datetime(frame["close_date"])
-        frame = frame[(closes + pd.Timedelta(days=TAG_DAYS)).dt.date <= as_of]
+        frame = frame[(closes + pd.Timedelta(days=tag_after_days)).dt.date <= as_of]
     frame = frame.drop_duplicates("account_id", keep="last")
     return pd.Series(frame["tag"].astype(str).to_numpy(), index=frame["account_id"].to_numpy())
 
@@ -150,7 +149,7 @@ def tag_history(outcomes: pd.DataFrame, tags: pd.Series, as_of: dt.date) -> TagH
     """Per fit tag, the 12-month NRR of accounts with a full first year that started in the
     ``HISTORY_MONTHS`` before the last fully observed start month."""
     first = pd.to_datetime(outcomes["first_month"]).dt.date
-    lo = _months_back(as_of, 12 + HISTORY_MONTHS)
+    lo = add_months(as_of, -(12 + HISTORY_MONTHS))
     hist = outcomes[outcomes["nrr_12m"].notna() & (first >= lo) & (outcomes["start_mrr"] > 0)]
     start = hist["start_mrr"].to_numpy(dtype="float64")
     ratio = hist["nrr_12m"].to_numpy(dtype="float64")
@@ -392,7 +391,7 @@ def scorecard(
             else "build the frame with icploop.segments.outcomes.account_outcomes"
         )
         raise IcploopError(f"the outcomes frame lacks {', '.join(sorted(missing))}", hint)
-    window = (_months_back(as_of, 3 * window_quarters) + dt.timedelta(days=1), as_of)
+    window = (add_months(as_of, -3 * window_quarters) + dt.timedelta(days=1), as_of)
     closes = pd.to_datetime(outcomes["close_date"]).dt.date
     frame = outcomes[
         (closes >= window[0]) & (closes <= window[1]) & (outcomes["start_mrr"] > 0)

@@ -33,10 +33,16 @@ SIGNAL_SOURCES = {
 }
 
 
+#: the default day after close when an account is tagged (its 90-day fit tag)
+TAG_AFTER_DAYS = 90
+
+
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    tag_after_days: int = Field(90, description="days after close when an account is tagged")
+    tag_after_days: int = Field(
+        TAG_AFTER_DAYS, description="days after close when an account is tagged"
+    )
     watch_days: int = Field(180, description="days after close when a near-fit account is reviewed")
     recent_window_days: int = Field(
         30, description="the last days before day 90 that show current use"

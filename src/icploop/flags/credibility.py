@@ -13,7 +13,6 @@ A claim whose 12 months the data does not cover yet, with no outcome, is pending
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from icploop.fit.config import TAG_AFTER_DAYS
+from icploop.metrics.calendar import add_months
 from icploop.store.models import FitTag, Flag
 
 WINDOW_MONTHS = 12
@@ -59,13 +60,6 @@ class FlaggerCredibility:
     def borne_out_share(self) -> float | None:
         """Share of decided flags borne out by churn or contraction."""
         return self.borne_out / self.decided if self.decided else None
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` later, clipped to the month's end (31 Jan + 1 = 28/29 Feb)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def verdict(
@@ -114,7 +108,7 @@ def score_flaggers(
     ]
 
 
-def claims(session: Session, tag_after_days: int = 90) -> list[FlaggedAccount]:
+def claims(session: Session, tag_after_days: int = TAG_AFTER_DAYS) -> list[FlaggedAccount]:
     """Every claim in the store: each sent or recorded flag, at its data date (else the day it
     was sent), and each override of a tag across the bad-fit line, at the deal's day 90."""
     rows = session.execute(

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from icploop.alignment.measurement import BETTER, UNCLEAR, Metric, measure
 from icploop.errors import IcploopError
 from icploop.icp.versions import timeline
+from icploop.metrics.calendar import add_months
 from icploop.store.fit_tags import current_tags_frame
 
 Verdict = Literal["improved", "worse", "no clear change", "not yet measurable"]
@@ -70,14 +71,7 @@ LAG_CAVEAT = (
 def add_quarters(day: dt.date, quarters: int) -> dt.date:
     """``day`` moved by whole quarters (3 months each, negative goes back); a day the target month
     lacks becomes its last day (31 May + 1 quarter = 31 August, 30 November + 1 = 28 February)."""
-    months = day.year * 12 + day.month - 1 + 3 * quarters
-    year, month = divmod(months, 12)
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month + 1, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable: every month has 28 days")  # pragma: no cover
+    return add_months(day, 3 * quarters)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of
+from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of, period_label
 from icploop.metrics.movements import (
     DEFAULT_SETTINGS,
     MOVEMENT_COLUMNS,
@@ -156,17 +156,11 @@ def _finish(
     for col in MONEY_COLUMNS:
         frame[col] = frame[col].astype("float64") / 100
     pidx = [int(p) for p in frame.pidx]
-    frame["period"] = [_label(p, period) for p in pidx]
+    frame["period"] = [period_label(p, period) for p in pidx]
     frame["period_start"] = [date_of(p * size) for p in pidx]
     frame["period_end"] = [date_of(min(p * size + size - 1, as_of_m)) for p in pidx]
     frame["partial"] = [p * size + size - 1 > as_of_m for p in pidx]
     return frame[["period", "period_start", "period_end", "partial", *dims, *MONEY_COLUMNS]]
-
-
-def _label(p: int, period: Period) -> str:
-    if period == "quarter":
-        return f"{p // 4}Q{p % 4 + 1}"
-    return f"{p // 12}-{p % 12 + 1:02d}"
 
 
 def _caveats(frame: pd.DataFrame, period: Period, size: int, as_of_m: int) -> tuple[str, ...]:
@@ -176,7 +170,7 @@ def _caveats(frame: pd.DataFrame, period: Period, size: int, as_of_m: int) -> tu
     last_p = as_of_m // size
     if last_p * size + size - 1 > as_of_m:
         out.append(
-            f"{_label(last_p, period)} is not over: its bridge ends at "
+            f"{period_label(last_p, period)} is not over: its bridge ends at "
             f"{date_of(as_of_m):%B %Y}, the as-of month"
         )
     return tuple(out)

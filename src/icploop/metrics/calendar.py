@@ -7,6 +7,7 @@ joins, and no dialect-specific interval arithmetic is needed. Dates come back on
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from typing import Literal
 
@@ -47,28 +48,20 @@ def date_of(index: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def period_index(index: ir.IntegerValue, period: Period) -> ir.IntegerValue:
-    """The calendar period (month, quarter or year) that a month index falls in, as an index."""
-    return index // PERIOD_MONTHS[period]
-
-
-def period_label(index: ir.IntegerValue, period: Period) -> ir.StringValue:
-    """A readable label of a period index: ``2024-03``, ``2024Q1`` or ``2024``."""
+def period_label(index: int, period: Period) -> str:
+    """A period index (the month index // the period's months) as people read it: ``2024-03``, ``2024Q1`` or
+    ``2024``."""
     if period == "year":
-        return index.cast("string")
+        return str(index)
     if period == "quarter":
-        year = (index // 4).cast("string")
-        return year + "Q" + (index % 4 + 1).cast("string")
-    month = (index % 12 + 1).cast("string")
-    return (index // 12).cast("string") + "-" + month.lpad(2, "0")
+        return f"{index // 4}Q{index % 4 + 1}"
+    return f"{index // 12}-{index % 12 + 1:02d}"
 
 
-def quarter_label(day: dt.date) -> str:
-    """The quarter label (``2024Q1``) of a Python date."""
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-
-
-def period_end_month(period_idx: int, period: Period) -> int:
-    """The month index of the last month of a period index."""
-    size = PERIOD_MONTHS[period]
-    return period_idx * size + size - 1
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (earlier when negative), clipped to the month's end
+    (31 January + 1 = 28 or 29 February; 31 May - 3 = 28 or 29 February): the one month shift
+    of every Python date in icploop."""
+    index = index_of(day) + months
+    year, month = index // 12, index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

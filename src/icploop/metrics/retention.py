@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of
+from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of, period_label
 from icploop.metrics.facts import as_of_view, stored_facts, with_neighbours
 from icploop.metrics.movements import (
     DEFAULT_SETTINGS,
@@ -438,7 +438,7 @@ def _finish(
     money = ["mrr_base", "mrr_retained", "mrr_retained_capped", "mrr_start", "mrr_end"]
     for col in [*money, *MOVEMENT_COLUMNS]:
         frame[col] = frame[col].astype("float64").fillna(0.0)
-    frame["period"] = [_label(int(p), period) for p in frame.pidx]
+    frame["period"] = [period_label(int(p), period) for p in frame.pidx]
     frame["period_end"] = [date_of(min(int(p) * size + size - 1, as_of_m)) for p in frame.pidx]
     frame["nrr"] = _ratio(frame.mrr_retained, frame.mrr_base)
     frame["grr"] = _ratio(frame.mrr_retained_capped, frame.mrr_base)
@@ -452,14 +452,6 @@ def _finish(
     )
     frame["small_group"] = frame.n_accounts < min_group
     return frame[["period", "period_end", *dims, *RETENTION_COLUMNS[2:], "small_group"]]
-
-
-def _label(p: int, period: Period) -> str:
-    if period == "year":
-        return str(p)
-    if period == "quarter":
-        return f"{p // 4}Q{p % 4 + 1}"
-    return f"{p // 12}-{p % 12 + 1:02d}"
 
 
 def _caveats(frame: pd.DataFrame, dims: list[str], min_group: int) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 
-from icploop.metrics.calendar import index_of
+from icploop.metrics.calendar import index_of, month_start
 from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, movements, paying_months
 from icploop.metrics.tables import CanonicalTables, account_dimensions
@@ -99,7 +99,7 @@ def first_year_churn(
     d = d.filter(d.first_m + 12 <= index_of(as_of))
     return d.select(
         "account_id",
-        first_month=ibis.date(d.first_m // 12, d.first_m % 12 + 1, 1),
+        first_month=month_start(d.first_m),
         churned_first_year=d.event & (d.duration <= 12),
     )
 

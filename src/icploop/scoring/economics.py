@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.metrics.calendar import add_months
 from icploop.metrics.lifetime import cac_payback, simple_ltv
 
 
@@ -72,9 +73,7 @@ def tag_mix_and_nrr(
     nrr = (
         known.groupby("tag")["mrr_12m"].sum() / known.groupby("tag")["start_mrr"].sum()
     ).to_dict()
-    recent = tagged[
-        pd.to_datetime(tagged["close_date"]) >= pd.Timestamp(day) - pd.DateOffset(months=12)
-    ]
+    recent = tagged[pd.to_datetime(tagged["close_date"]) >= pd.Timestamp(add_months(day, -12))]
     base = recent if not recent.empty else tagged
     mix = base.groupby("tag")["start_mrr"].sum().to_dict()
     return {k: float(v) for k, v in mix.items() if k in nrr}, {k: float(v) for k, v in nrr.items()}

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from icploop.errors import IcploopError
+from icploop.metrics.calendar import add_months
 from icploop.scoring.features import (
     TARGETS,
     FeatureSet,
@@ -247,7 +248,7 @@ def similarity_to_recent_wins(
     """Lookalike score: per attribute, the share of wins of the ``months`` before ``split`` that
     share the row's value (numbers by quintile of those wins), averaged over attributes."""
     closes = pd.to_datetime(wins["close_date"])
-    start = pd.Timestamp(split) - pd.DateOffset(months=months)
+    start = pd.Timestamp(add_months(split, -months))
     recent = wins[(closes < pd.Timestamp(split)) & (closes >= start)]
     if recent.empty:
         return np.full(len(frame), np.nan)

@@ -36,7 +36,7 @@ from icploop.attributes import (
 )
 from icploop.errors import IcploopError
 from icploop.metrics.activation import first_value, never_activated
-from icploop.metrics.calendar import index_of
+from icploop.metrics.calendar import index_of, month_start
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
@@ -241,7 +241,7 @@ def customer_history(
     labelled = age >= 12
     outcomes = out.select(
         "account_id",
-        first_month=ibis.date(out.first_m // 12, out.first_m % 12 + 1, 1),
+        first_month=month_start(out.first_m),
         start_mrr=out.start.cast("float64") / 100,
         mrr_12m=ibis.ifelse(labelled, out.at12.fill_null(0).cast("float64") / 100, None),
         first_year_churn=ibis.ifelse(

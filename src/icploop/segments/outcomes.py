@@ -24,7 +24,7 @@ from icploop.attributes import (
 )
 from icploop.errors import IcploopError
 from icploop.metrics.activation import first_value, never_activated
-from icploop.metrics.calendar import index_of
+from icploop.metrics.calendar import index_of, month_start
 from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
@@ -88,7 +88,7 @@ def account_outcomes(
     duration = out.duration
     frame = out.select(
         account_id=out.account_id,
-        first_month=ibis.date(out.first_m // 12, out.first_m % 12 + 1, 1),
+        first_month=month_start(out.first_m),
         first_year_churn=ibis.ifelse(
             age >= 12, (event & (duration <= 12)).cast("int8"), ibis.null("int8")
         ),

@@ -16,6 +16,7 @@ from ibis.backends import BaseBackend
 
 from icploop.formatting import json_value
 from icploop.metrics.bridge import mrr_bridge, start_of_last
+from icploop.metrics.calendar import add_months
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.headline import headline
 from icploop.metrics.retention import retention
@@ -58,7 +59,7 @@ def nrr_trend(state: WebState, as_of: dt.date, quarters: int = 8) -> list[dict[s
 
     def work(backend: BaseBackend) -> list[dict[str, Any]]:
         tables = CanonicalTables.from_backend(backend)
-        start = (pd.Timestamp(as_of) - pd.DateOffset(months=3 * quarters)).date().replace(day=1)
+        start = add_months(as_of, -3 * quarters).replace(day=1)
         frame = retention(tables, as_of, period="quarter", start=start).frame
         rows = frame[["period", "nrr", "grr", "logo_churn_rate", "n_accounts"]].tail(quarters)
         return [{k: json_value(v) for k, v in r.items()} for r in rows.to_dict("records")]
