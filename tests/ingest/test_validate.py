@@ -42,6 +42,28 @@ CASES = {
             "an amount (a number below 10^16, at most 2 decimals kept)",
         ),
     ),
+    "a decimal comma (not read as thousands separators)": (
+        "deals.csv",
+        'deal_id,account_id,outcome,amount\nd1,a1,won,"1.295,50"\n',
+        Problem(
+            "deals.csv",
+            2,
+            "amount",
+            "1.295,50",
+            "an amount (a number below 10^16, at most 2 decimals kept)",
+        ),
+    ),
+    "a comma that does not group thousands": (
+        "deals.csv",
+        'deal_id,account_id,outcome,amount\nd1,a1,won,"12,5"\n',
+        Problem(
+            "deals.csv",
+            2,
+            "amount",
+            "12,5",
+            "an amount (a number below 10^16, at most 2 decimals kept)",
+        ),
+    ),
     "a bad date": (
         "deals.csv",
         "deal_id,account_id,outcome,close_date\nd1,a1,won,2024-02-30\n",
@@ -300,3 +322,20 @@ def test_typed_parquet_values_are_checked_and_shown_as_the_file_holds_them(
         Problem("accounts.parquet", 2, "intent_score", "inf", "a number"),
         Problem("accounts.parquet", 3, "intent_score", "101.0", "at most 100"),
     ]
+
+
+def test_numbers_with_thousands_separators_are_read_as_numbers(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    write(
+        "accounts.csv",
+        "account_id,name,currency,employees,seats_at_close\n"
+        'a1,Acme,USD,"1,295","1,000"\na2,Beta,USD,80,75\n',
+    )
+    deals = 'deal_id,account_id,outcome,amount\nd1,a1,won,"1,295.50"\nd2,a2,won,"12,345,678"\n'
+    load_paths(backend, [write("deals.csv", deals).parent])
+    accounts = backend.table("accounts").order_by("account_id").to_pandas()
+    assert accounts["employees"].tolist() == [1295, 80]
+    assert accounts["seats_at_close"].tolist() == [1000, 75]
+    amounts = backend.table("deals").order_by("deal_id").to_pandas()["amount"]
+    assert [float(a) for a in amounts] == [1295.5, 12345678.0]

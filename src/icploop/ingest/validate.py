@@ -68,18 +68,36 @@ class Problems:
             raise ValidationError(ordered, self.hidden, hint, self.extents)
 
 
+#: a number written with thousands separators, as spreadsheets export them: ``1,295``,
+#: ``-12,345,678.50``. Only groups of exactly three digits after the first comma: ``1,5`` or
+#: ``1.295,50`` (a decimal comma) is not this form, and is refused as it stands.
+GROUPED_NUMBER = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"
+
+
+def _number(x: str, sql_type: str) -> str:
+    """Text ``x`` as a number of ``sql_type``; a number in thousands-separator form
+    (:data:`GROUPED_NUMBER`) is read without its commas. NULL when it is neither."""
+    plain = f"TRY_CAST({x} AS {sql_type})"
+    grouped = (
+        f"CASE WHEN regexp_full_match(trim({x}), '{GROUPED_NUMBER}') "
+        f"THEN TRY_CAST(replace(trim({x}), ',', '') AS {sql_type}) END"
+    )
+    value = f"COALESCE({plain}, {grouped})"
+    if sql_type == "DOUBLE":
+        return f"CASE WHEN isfinite({value}) THEN {value} END"
+    return value
+
+
 def typed(column: Column, x: str) -> str:
     """SQL turning text ``x`` into the column's canonical type; NULL when it does not convert.
 
-    Money (``decimal``) is DECIMAL(18,2): exact cents up to 10^16. Dates outside 1900-2200 are
-    treated as bad (they are typos or placeholder values such as 0001-01-01 or 9999-12-31).
+    Numbers may be written with thousands separators (``1,295``, ``1,295.50``); any other text
+    with a comma is refused. Money (``decimal``) is DECIMAL(18,2): exact cents up to 10^16.
+    Dates outside 1900-2200 are treated as bad (they are typos or placeholder values such as
+    0001-01-01 or 9999-12-31).
     """
-    if column.type == "int":
-        return f"TRY_CAST({x} AS BIGINT)"
-    if column.type == "float":
-        return f"CASE WHEN isfinite(TRY_CAST({x} AS DOUBLE)) THEN TRY_CAST({x} AS DOUBLE) END"
-    if column.type == "decimal":
-        return f"TRY_CAST({x} AS DECIMAL(18,2))"
+    if column.type in ("int", "float", "decimal"):
+        return _number(x, SQL_TYPES[column.type])
     if column.type == "date":
         return _date_in_range(f"TRY_CAST({x} AS DATE)")
     if column.type == "bool":
