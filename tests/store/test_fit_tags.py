@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
+from icploop.flags.overrides import override_signal
 from icploop.store import fit_tags
 from icploop.store.database import migrate
 from icploop.store.models import AuditEvent, FitTag
@@ -103,7 +104,7 @@ def test_an_override_supersedes_the_tag_and_keeps_the_computed_value(session: Se
         "icp_segment_match",
         "adoption_trajectory",
     ):
-        fit_tags.override_signal(
+        override_signal(
             session, "C", signal, "strong", "usage is in a second workspace", actor="csm.kim"
         )
     session.commit()
@@ -121,7 +122,7 @@ def test_an_override_supersedes_the_tag_and_keeps_the_computed_value(session: Se
 def test_an_override_without_a_reason_is_refused(session: Session) -> None:
     fit_tags.record_run(session, _fit_frame(), AS_OF, {}, 180)
     with pytest.raises(IcploopError, match="needs a reason"):
-        fit_tags.override_signal(session, "A", "champion_stability", "bad", "  ", actor="csm.kim")
+        override_signal(session, "A", "champion_stability", "bad", "  ", actor="csm.kim")
 
 
 def test_the_quick_check_answers_map_to_a_tag(session: Session) -> None:
@@ -175,3 +176,16 @@ def test_a_snooze_needs_a_later_day_and_a_reason(session: Session) -> None:
     with pytest.raises(IcploopError, match="needs its outcome"):
         fit_tags.review_watch(session, "B", "", "csm.kim", NOON)
     assert fit_tags.watch_history(session, "B") == []
+
+
+def test_the_store_keeps_the_evidence_of_every_signal_the_fit_rubric_names() -> None:
+    from icploop.fit.config import SIGNALS
+
+    assert tuple(fit_tags.EVIDENCE_COLUMNS) == SIGNALS
+
+
+def test_an_unknown_signal_is_refused_before_anything_is_recorded(session: Session) -> None:
+    fit_tags.record_run(session, _fit_frame(), AS_OF, {}, 180)
+    with pytest.raises(IcploopError, match="unknown signal 'usage'"):
+        override_signal(session, "A", "usage", "bad", "a reason", actor="csm.kim")
+    assert len(fit_tags.history(session, "A")) == 1

@@ -29,13 +29,13 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, load_fit_config
+from icploop.flags.overrides import override_signal
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
 from icploop.icp.in_force import published_periods
 from icploop.review.first_draft import offer
 from icploop.store import fit_tags
 from icploop.store.database import open_store, utcnow
-from icploop.store.models import FitTag
 
 #: routing warnings printed by ``fit run`` (the rest are counted; ``--json`` lists them all)
 SHOWN_WARNINGS = 10
@@ -43,35 +43,6 @@ SHOWN_WARNINGS = 10
 fit_app = typer.Typer(
     help="The 90-day fit tag: run, show, list, override, quick check, watch list."
 )
-
-
-def tag_json(tag: FitTag) -> dict[str, object]:
-    """A tag with its signals as plain data (the shape of ``fit show --json``)."""
-    return {
-        "id": tag.id,
-        "account_id": tag.account_id,
-        "tag": tag.tag,
-        "computed_tag": tag.computed_tag,
-        "method": tag.method,
-        "account_type": tag.account_type,
-        "close_date": tag.close_date,
-        "as_of": tag.as_of,
-        "current": tag.current,
-        "created_by": tag.created_by,
-        "created_at": tag.created_at,
-        "reason": tag.reason,
-        "signals": [
-            {
-                "name": s.name,
-                "computed": s.computed_value,
-                "value": s.value,
-                "evidence": s.evidence,
-                "overridden_by": s.overridden_by,
-                "override_reason": s.override_reason,
-            }
-            for s in tag.signals
-        ],
-    }
 
 
 @fit_app.command("run")
@@ -190,7 +161,7 @@ def show(account: str, workspace: WorkspaceOption = None, json: JsonOption = Fal
                 )
             fit_tags.current_tag(session, account)  # raises the helpful error
         if json:
-            print_json({"account_id": account, "history": [tag_json(t) for t in tags]})
+            print_json({"account_id": account, "history": [fit_tags.tag_record(t) for t in tags]})
             return
         current = next(t for t in tags if t.current)
         console.print(
@@ -252,7 +223,7 @@ def override(
 ) -> None:
     """Confirm or override one signal; the computed value and the previous tag are kept."""
     with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
-        tag = fit_tags.override_signal(session, account, signal, value, reason, actor)
+        tag = override_signal(session, account, signal, value, reason, actor)
         console.print(f"{account}: {signal} = {value}; tag now {tag.tag}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from icploop.errors import IcploopError
-from icploop.fit.config import SIGNALS, Combination
-from icploop.fit.rubric import combine
 from icploop.ingest.schema import FIT_TAGS
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
@@ -26,7 +25,8 @@ from icploop.store.models import AuditEvent, FitSignal, FitTag, WatchItem
 
 SIGNAL_VALUES = ("strong", "near", "bad")
 
-# The numbers behind each signal, kept with it (column names of icploop.fit.tagging.compute_fit).
+# Each signal (in the order of icploop.fit.config.SIGNALS) and the numbers behind it, kept with
+# it (column names of icploop.fit.tagging.compute_fit).
 EVIDENCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "core_use_case_active": ("use_case", "core_active_weeks_recent", "recent_window_days"),
     "champion_stability": (
@@ -112,7 +112,7 @@ def record_run(
                     value=_plain(row.get(name)),
                     evidence={c: _plain(row.get(c)) for c in EVIDENCE_COLUMNS[name]},
                 )
-                for name in SIGNALS
+                for name in EVIDENCE_COLUMNS
             ],
         )
         new_tags.append(tag)
@@ -156,6 +156,35 @@ def current_tag(session: Session, account_id: str) -> FitTag:
             "run `icploop fit run` (accounts are tagged 90 days after close)",
         )
     return tag
+
+
+def tag_record(tag: FitTag) -> dict[str, object]:
+    """A tag with its signals as plain data (the shape of ``icploop fit show --json``)."""
+    return {
+        "id": tag.id,
+        "account_id": tag.account_id,
+        "tag": tag.tag,
+        "computed_tag": tag.computed_tag,
+        "method": tag.method,
+        "account_type": tag.account_type,
+        "close_date": tag.close_date,
+        "as_of": tag.as_of,
+        "current": tag.current,
+        "created_by": tag.created_by,
+        "created_at": tag.created_at,
+        "reason": tag.reason,
+        "signals": [
+            {
+                "name": s.name,
+                "computed": s.computed_value,
+                "value": s.value,
+                "evidence": s.evidence,
+                "overridden_by": s.overridden_by,
+                "override_reason": s.override_reason,
+            }
+            for s in tag.signals
+        ],
+    }
 
 
 def history(session: Session, account_id: str) -> list[FitTag]:
@@ -221,19 +250,19 @@ def _supersede(session: Session, old: FitTag, method: str, actor: str, reason: s
     return new
 
 
-def override_signal(
+def record_override(
     session: Session,
     account_id: str,
     signal: str,
     value: str,
     reason: str,
     actor: str,
-    combination: Combination | None = None,
+    retag: Callable[[dict[str, str | None]], str],
 ) -> FitTag:
-    """A CSM confirms or overrides one signal: a new tag with the signal's new value and the tag
-    the rule gives for the five values; the computed value and the previous tag are kept."""
-    if signal not in SIGNALS:
-        raise IcploopError(f"unknown signal {signal!r}", f"use one of {', '.join(SIGNALS)}")
+    """Record a CSM's confirmation or override of one signal: a new tag with the signal's new
+    value and the tag ``retag`` gives for the signals' values (the fit rubric's rule, applied by
+    :func:`icploop.flags.overrides.override_signal`); the computed value and the previous tag
+    are kept."""
     if value not in SIGNAL_VALUES:
         raise IcploopError(f"unknown signal value {value!r}", "use strong, near or bad")
     if not reason.strip():
@@ -244,8 +273,7 @@ def override_signal(
         if s.name == signal:
             s.value, s.overridden_by, s.overridden_at = value, actor, utcnow()
             s.override_reason = reason
-    values = pd.DataFrame([{s.name: s.value for s in new.signals}])
-    new.tag = str(combine(values, combination or Combination()).iloc[0])
+    new.tag = retag({s.name: s.value for s in new.signals})
     session.flush()
     audit(
         session,

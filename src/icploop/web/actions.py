@@ -12,6 +12,7 @@ from typing import Any
 from icploop.errors import IcploopError
 from icploop.flags import create_flag, edit_evidence, load_routing, send_flag
 from icploop.flags.inbox import may_see_flag
+from icploop.flags.overrides import override_signal
 from icploop.flags.records import SendResult
 from icploop.flags.triage import set_flag_state
 from icploop.icp import versions
@@ -49,7 +50,7 @@ def override(
 ) -> FitTag:
     """A CS person overrides one signal of an account they own."""
     require_owner(session, person, account_id, account_owners(state, account_id))
-    return fit_tags.override_signal(session, account_id, signal, value, reason, person.person_id)
+    return override_signal(session, account_id, signal, value, reason, person.person_id)
 
 
 def quick_check(
