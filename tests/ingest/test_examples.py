@@ -62,3 +62,15 @@ def test_ibm_telco_snapshot_loads_with_periods_derived_from_tenure(backend: Base
         "SELECT CAST(period_start AS VARCHAR) FROM subscriptions WHERE account_id = '5575-GNVDE'"
     ).fetchall()
     assert start == "2018-02-28"  # tenure 34 months before 2020-12-31
+    # the customers still there are ongoing, as the snapshot means: one line with the counts,
+    # and no advice about monthly rows (each customer is one row, not one month)
+    [carried] = [note for note in result.notes if "no end date" in note]
+    stayed = con.execute(  # those who started in the snapshot's month are not carried at all
+        "SELECT count(*) FROM subscriptions WHERE period_end IS NULL "
+        "AND period_start < DATE '2020-12-01'"
+    ).fetchall()
+    assert carried.startswith(
+        f"{stayed[0][0]:,} subscription period(s) of {stayed[0][0]:,} account"
+    )
+    assert "counted as ongoing through December 2020" in carried
+    assert "grain" not in carried and "\n" not in carried

@@ -76,9 +76,11 @@ def test_without_grain_month_the_open_rows_are_carried_forward_with_a_warning(
     result = load_paths(backend, [SAMPLES], parse_mapping(text), reporting_currency="BRL")
     (note,) = [n for n in result.notes if "no end date" in n]
     # bbb7...'s March row bridges its April gap; 21e1...'s only row runs on to April and May
-    assert note.startswith("2 subscription period(s) of 2 account(s) have no end date")
-    assert "through May 2018 (3 account-month(s) without a row" in note
-    assert "grain: month" in note
+    assert note == (
+        "2 subscription period(s) of 2 account(s) have no end date: counted as ongoing to their "
+        "next period or through May 2018 (3 account-month(s) without a row of their own); if "
+        "each row is one month, set 'grain: month' in the mapping"
+    )
 
 
 def test_a_required_lookup_that_finds_nothing_is_a_problem_and_nothing_is_stored(

@@ -19,7 +19,9 @@ the MRR twelve months on (see :mod:`icploop.metrics.facts`), so that metrics nee
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -200,24 +202,54 @@ def _rebuild(con: Any) -> None:
         )
 
 
-def carried_forward(con: Any) -> tuple[int, int, int, Any] | None:
+@dataclass(frozen=True)
+class CarriedForward:
+    """Open-ended recurring periods carried past their own month (see :func:`carried_forward`)."""
+
+    periods: int
+    accounts: int
+    months: int
+    """account-months added after each period's first month"""
+    until: dt.date
+    """the latest month of the data"""
+    bridging: int
+    """periods carried to the next period of their subscription (across months without a row)"""
+    repeated: bool
+    """some subscription has more than one period: the rows may be one month each"""
+
+    def note(self) -> str:
+        """The load's one-line note, with its counts."""
+        to = "to their next period or " if self.bridging else ""
+        said = (
+            f"{self.periods:,} subscription period(s) of {self.accounts:,} account(s) have no end "
+            f"date: counted as ongoing {to}through {self.until:%B %Y} ({self.months:,} "
+            "account-month(s) without a row of their own)"
+        )
+        if self.repeated:
+            said += "; if each row is one month, set 'grain: month' in the mapping"
+        return said
+
+
+def carried_forward(con: Any) -> CarriedForward | None:
     """Open-ended recurring periods that the month rule carries past their own month: to the
     day before the subscription's next period (bridging a gap of months without a row) or, for
-    the last, to the latest month of the data. Returns (periods, accounts, account-months added
-    after each period's first month, the latest month), or None when no period is carried. A
-    monthly export without end dates shows up here."""
+    the last, to the latest month of the data; None when no period is carried. A monthly export
+    without end dates shows up here (its subscriptions have many periods); a snapshot of one
+    period per subscription (the Telco export) carries its ongoing customers as it should."""
     row = con.execute(
         "WITH h AS (SELECT date_trunc('month', max(greatest(period_start, "
         "COALESCE(period_end, period_start)))) AS d FROM main.subscriptions), "
         "s AS (SELECT account_id, period_start, period_end, lead(period_start) OVER ("
-        "PARTITION BY subscription_id ORDER BY period_start) AS nxt FROM main.subscriptions "
+        "PARTITION BY subscription_id ORDER BY period_start) AS nxt, count(*) OVER ("
+        "PARTITION BY subscription_id) AS n FROM main.subscriptions "
         "WHERE COALESCE(charge_type, 'recurring') = 'recurring'), "
-        "c AS (SELECT account_id, datediff('month', date_trunc('month', period_start), "
+        "c AS (SELECT account_id, nxt, datediff('month', date_trunc('month', period_start), "
         "date_trunc('month', COALESCE(CAST(nxt - 1 AS DATE), h.d))) AS added, h.d AS d "
         "FROM s, h WHERE period_end IS NULL) "
-        "SELECT count(*), count(DISTINCT account_id), sum(added), any_value(d) "
+        "SELECT count(*), count(DISTINCT account_id), sum(added), any_value(d), count(nxt), "
+        "(SELECT count(*) FROM s WHERE n > 1) "
         "FROM c WHERE added > 0"
     ).fetchall()[0]
     if not row[0]:
         return None
-    return int(row[0]), int(row[1]), int(row[2]), row[3]
+    return CarriedForward(int(row[0]), int(row[1]), int(row[2]), row[3], int(row[4]), bool(row[5]))

@@ -396,13 +396,7 @@ def _load(
     notes += [note for s in stages.values() if (note := _formula_note(con, s))]
     carried = derive.carried_forward(con) if "subscriptions" in views else None
     if carried is not None:
-        periods, accounts, months, until = carried
-        notes.append(
-            f"{periods:,} subscription period(s) of {accounts:,} account(s) have no end date and "
-            f"count as ongoing until the next period of their subscription or through "
-            f"{until:%B %Y} ({months:,} account-month(s) without a row of their own); if each row of the export is one month, set 'grain: month' in the "
-            "mapping (a month without a row is then zero)"
-        )
+        notes.append(carried.note())
     return LoadResult(
         result[0],
         files,
