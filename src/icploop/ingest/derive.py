@@ -79,16 +79,21 @@ SELECT account_id, month,
        CAST(sum(mrr) AS DOUBLE) AS mrr_local,
        any_value(cur) AS currency,
        ROUND(sum(CAST(mrr AS DOUBLE) * rate), 6) AS mrr,
-       ROUND(COALESCE(sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
-                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_forever,
-       ROUND(COALESCE(sum(CASE WHEN discount_kind = 'limited'
-                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_limited,
+       {{discounts}},
        sum(seats) AS seats
 FROM months
 WHERE period_start <= last_day(month)
   AND (period_end IS NULL OR period_end >= last_day(month))
 GROUP BY account_id, month
 """
+
+
+_DISCOUNTS = """ROUND(COALESCE(sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
+                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_forever,
+       ROUND(COALESCE(sum(CASE WHEN discount_kind = 'limited'
+                    THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_limited"""
+# what _DISCOUNTS gives when no period has a discount, without two sums per account-month
+_NO_DISCOUNTS = "CAST(0 AS DOUBLE) AS discount_forever, CAST(0 AS DOUBLE) AS discount_limited"
 
 
 def check_and_rebuild(
@@ -189,7 +194,8 @@ def _rebuild(con: Any) -> None:
     """Rebuild ``mrr_monthly`` (from the ``_rated`` table, then dropped), ``account_months`` and
     ``deal_use_cases`` from the stored tables."""
     con.execute("DELETE FROM main.mrr_monthly")
-    con.execute(_MRR_MONTHLY)
+    discounted = con.execute(f"SELECT count(discount_mrr) FROM {RATED}").fetchall()[0][0]
+    con.execute(_MRR_MONTHLY.format(discounts=_DISCOUNTS if discounted else _NO_DISCOUNTS))
     con.execute(f"DROP TABLE {RATED}")
     # the metrics' per-account window, done once here instead of in every metric
     con.execute(f"CREATE OR REPLACE TABLE main.{ACCOUNT_MONTHS} AS {account_months_sql()}")

@@ -349,12 +349,18 @@ def formula_note(
     if not columns:
         return None
     parts = []
-    for _, column in columns:
+    flags = []
+    for i, (_, column) in enumerate(columns):
         c = ident(column)
         starts = " OR ".join(f"prefix({c}, {x})" for x in _FORMULA_STARTS)
-        hit = f"(({starts}) AND NOT regexp_full_match({c}, $1))"
-        parts.append(f"count(*) FILTER (WHERE {hit}), min({row}) FILTER (WHERE {hit})")
-    found = con.execute(f"SELECT {', '.join(parts)} FROM {relation}", [NUMBER_SQL_PATTERN])
+        flags.append(f"(({starts}) AND NOT regexp_full_match({c}, $1)) AS _h{i}")
+        parts.append(f"count(*) FILTER (WHERE _h{i}), min(_r) FILTER (WHERE _h{i})")
+    # each value is tested once, and only the rows with a hit reach the counts
+    found = con.execute(
+        f"SELECT {', '.join(parts)} FROM (SELECT {row} AS _r, {', '.join(flags)} "
+        f"FROM {relation}) WHERE {' OR '.join(f'_h{i}' for i in range(len(columns)))}",
+        [NUMBER_SQL_PATTERN],
+    )
     values = found.fetchall()[0]
     hits = [
         (int(values[2 * i + 1]), name, int(values[2 * i]))
