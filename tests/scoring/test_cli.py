@@ -82,7 +82,7 @@ def test_the_report_and_versions_are_stored(workspace: Path, tmp_path: Path) -> 
 
 def test_forecast_and_whatif_commands_answer_in_json(workspace: Path) -> None:
     forecast = json.loads(_run("forecast", "nrr", "--json", "--workspace", str(workspace)))
-    assert forecast["interval"][0] < forecast["nrr"] < forecast["interval"][1]
+    assert forecast["low"] < forecast["nrr"] < forecast["high"]
     assert forecast["backtest"]["mean_abs_error_points"] < 10
     whatif = json.loads(
         _run("whatif", "bad-fit", "--share", "0", "--json", "--workspace", str(workspace))

@@ -1,5 +1,5 @@
 """Shared questions get one answer: the CLI's ``--json``, the REST API and the pack agree on the
-ICP rules in force and on the deal check of the same open deals."""
+ICP rules in force, on the deal check of the same open deals and on the NRR forecast."""
 
 from __future__ import annotations
 
@@ -126,3 +126,17 @@ def test_the_thresholds_of_the_segments_and_of_the_proposals_are_one_scan(
         found = scan[evidence["attribute"]]
         for key in ("cut", "recommended", "n_below", "n_above", "permutation_p"):
             assert evidence[key] == pytest.approx(found[key]), (evidence["attribute"], key)
+
+
+def test_the_nrr_forecast_is_one_answer(whole: Surfaces) -> None:
+    """``icploop forecast nrr --json`` is, field for field, the forecast ``GET /api/v1/forecast``
+    gives (which adds the what-ifs): the interval as ``low``/``high``, the backtest in full."""
+    cli = whole.cli("forecast", "nrr")
+    api = whole.api("forecast")
+    assert cli == {key: api[key] for key in cli}
+    assert cli["low"] < cli["nrr"] < cli["high"]
+    backtest = cli["backtest"]
+    assert backtest["rows"] and backtest["sentence"].startswith(
+        f"Backtest over {len(backtest['rows'])} past forecast dates"
+    )
+    assert set(api) - set(cli) >= {"bad_fit", "retention", "tag_nrr"}

@@ -39,7 +39,7 @@ from icploop.scoring.economics import (
 from icploop.scoring.features import (
     customer_history,
 )
-from icploop.scoring.forecast import backtest, forecast_nrr_at
+from icploop.scoring.forecast import backtest, forecast_answer, forecast_nrr_at
 
 forecast_app = typer.Typer(help="Forecasts from the fit mix.")
 whatif_app = typer.Typer(help="What a change in the fit mix or in retention is worth.")
@@ -66,30 +66,13 @@ def forecast_nrr(
     """NRR 12 months ahead from the fit-tag mix, with an interval and a backtest."""
     with user_errors():
         backend, tables, day = _open(workspace, as_of)
-        tags = fit_tags_of(workspace, backend, day).known_months()
+        history = fit_tags_of(workspace, backend, day)
+        tags = history.known_months()
         paying = _paying(tables, day)
         forecast = forecast_nrr_at(paying, tags, day)
         bt = backtest(paying, tags) if run_backtest else None
         if json:
-            print_json(
-                {
-                    "made_at": forecast.made_at,
-                    "target_month": forecast.target_month,
-                    "nrr": forecast.nrr,
-                    "interval": [forecast.low, forecast.high],
-                    "level": forecast.level,
-                    "groups": forecast.groups.to_dict("records"),
-                    "caveats": list(forecast.caveats),
-                    "backtest": None
-                    if bt is None
-                    else {
-                        "mean_abs_error_points": bt.mean_abs_error_points,
-                        "max_abs_error_points": bt.max_abs_error_points,
-                        "coverage": bt.coverage,
-                        "rows": bt.rows.to_dict("records"),
-                    },
-                }
-            )
+            print_json({"tags_source": history.reason, **forecast_answer(forecast, bt)})
             return
         console.print(forecast.sentence)
         table = Table("group", "accounts", "MRR share", "historical 12-month NRR")

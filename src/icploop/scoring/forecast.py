@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.formatting import json_tree
 from icploop.metrics.calendar import date_of, index_of
 
 HORIZON = 12
@@ -52,6 +54,23 @@ class NrrForecast:
             f"{self.nrr:.1%} ({self.level:.0%} interval {self.low:.1%}-{self.high:.1%})."
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates, NRR with its interval (``low``, ``high``) and ``level``, the
+        sentence, the groups (one record each) and the caveats."""
+        return json_tree(
+            {
+                "made_at": self.made_at,
+                "target_month": self.target_month,
+                "nrr": self.nrr,
+                "low": self.low,
+                "high": self.high,
+                "level": self.level,
+                "sentence": self.sentence,
+                "groups": self.groups.to_dict("records"),
+                "caveats": list(self.caveats),
+            }
+        )
+
 
 @dataclass(frozen=True)
 class Backtest:
@@ -69,6 +88,26 @@ class Backtest:
             f"{self.mean_abs_error_points:.1f} NRR points (worst {self.max_abs_error_points:.1f}); "
             f"the interval held the actual NRR {self.coverage:.0%} of the time."
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the errors in NRR points, the coverage, the sentence and one record per
+        past forecast date."""
+        return json_tree(
+            {
+                "mean_abs_error_points": self.mean_abs_error_points,
+                "max_abs_error_points": self.max_abs_error_points,
+                "coverage": self.coverage,
+                "sentence": self.sentence,
+                "rows": self.rows.to_dict("records"),
+            }
+        )
+
+
+def forecast_answer(forecast: NrrForecast, backtest: Backtest | None) -> dict[str, Any]:
+    """The forecast as every surface gives it (``icploop forecast nrr --json``, ``GET
+    /api/v1/forecast``, the forecast page): :meth:`NrrForecast.to_dict` with ``backtest``
+    (:meth:`Backtest.to_dict`, or None when it was not run)."""
+    return {**forecast.to_dict(), "backtest": None if backtest is None else backtest.to_dict()}
 
 
 def monthly_book(paying: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from icploop.scoring.economics import (
     tag_mix_and_nrr,
 )
 from icploop.scoring.features import customer_history
-from icploop.scoring.forecast import backtest, forecast_nrr_at
+from icploop.scoring.forecast import backtest, forecast_answer, forecast_nrr_at
 from icploop.web.state import WebState
 
 
@@ -48,19 +48,9 @@ def forecast_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
         frame = paying.to_pandas()
         tags = history.known_months()
         forecast = forecast_nrr_at(frame, tags, as_of)
-        bt = backtest(frame, tags)
         out: dict[str, Any] = {
             "tags_source": history.reason,
-            "made_at": forecast.made_at,
-            "target_month": forecast.target_month,
-            "nrr": forecast.nrr,
-            "low": forecast.low,
-            "high": forecast.high,
-            "level": forecast.level,
-            "sentence": forecast.sentence,
-            "groups": forecast.groups.to_dict("records"),
-            "caveats": list(forecast.caveats),
-            "backtest": bt.sentence,
+            **forecast_answer(forecast, backtest(frame, tags)),
         }
         try:
             mix, nrr = tag_mix_and_nrr(history.on(as_of), customer_history(tables, as_of), as_of)
