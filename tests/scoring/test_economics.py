@@ -37,6 +37,19 @@ def test_other_tags_keep_their_proportions_when_the_bad_share_changes() -> None:
     assert bad_fit_whatif(mix, nrr, 0.0).new_nrr == pytest.approx(1.05)
 
 
+def test_no_starting_mrr_gives_an_unknown_answer_with_its_reason() -> None:
+    """Every tag starts at 0 MRR: there is no mix to shift, so no NRR (not a division by 0)."""
+    result = bad_fit_whatif(
+        {"bad_fit": 0, "strong_fit": 0}, {"bad_fit": 0.7, "strong_fit": 1.1}, 0.06
+    )
+    assert (result.current_share, result.current_nrr, result.new_nrr) == (None, None, None)
+    assert result.change_points is None and result.table.empty
+    assert result.sentence == (
+        "Cohort NRR with 6% bad-fit deals: - (no starting MRR: the recent accounts of every "
+        "fit tag start at 0)."
+    )
+
+
 def test_five_points_of_retention_over_three_years() -> None:
     """1,000,000 at 90%: 1,000,000 + 900,000 + 810,000 = 2,710,000; at 95%: 1,000,000 +
     950,000 + 902,500 = 2,852,500: 142,500 more revenue, 114,000 more margin at 80%; ARR after

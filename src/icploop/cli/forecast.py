@@ -26,6 +26,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
+from icploop.formatting import pct
 from icploop.metrics.calendar import index_of
 from icploop.metrics.movements import paying_months
 from icploop.metrics.tables import CanonicalTables
@@ -118,7 +119,8 @@ def whatif_bad_fit(
             )
             return
         console.print(
-            "12-month NRR by fit tag: " + ", ".join(f"{k} {v:.1%}" for k, v in sorted(nrr.items()))
+            "12-month NRR by fit tag: "
+            + ", ".join(f"{k} {pct(v, 1)}" for k, v in sorted(nrr.items()))
         )
         console.print(result.sentence)
 

@@ -16,26 +16,36 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.formatting import unknown
 from icploop.metrics.calendar import add_months
 from icploop.metrics.lifetime import cac_payback, simple_ltv
 
 
 @dataclass(frozen=True)
 class BadFitWhatIf:
-    """NRR of the current mix against the mix with a different bad-fit share."""
+    """NRR of the current mix against the mix with a different bad-fit share. When the mix has
+    no starting MRR the shares and NRRs are unknown (None) and ``unknown_reason`` says why."""
 
-    current_share: float
+    current_share: float | None
     new_share: float
-    current_nrr: float
-    new_nrr: float
+    current_nrr: float | None
+    new_nrr: float | None
     table: pd.DataFrame
+    unknown_reason: str | None = None
 
     @property
-    def change_points(self) -> float:
+    def change_points(self) -> float | None:
+        if self.new_nrr is None or self.current_nrr is None:
+            return None
         return 100 * (self.new_nrr - self.current_nrr)
 
     @property
     def sentence(self) -> str:
+        if self.unknown_reason is not None:
+            return (
+                f"Cohort NRR with {self.new_share:.0%} bad-fit deals: "
+                f"{unknown(self.unknown_reason)}."
+            )
         return (
             f"Closing {self.new_share:.0%} bad-fit deals instead of {self.current_share:.0%} moves "
             f"cohort NRR from {self.current_nrr:.1%} to {self.new_nrr:.1%} "
@@ -83,7 +93,8 @@ def bad_fit_whatif(
     mix: Mapping[str, float], nrr: Mapping[str, float], bad_share: float, bad: str = "bad_fit"
 ) -> BadFitWhatIf:
     """Set the bad-fit share of starting MRR to ``bad_share``, scaling the other tags in
-    proportion, and recompute the mix NRR. ``table`` has NRR for bad-fit shares 0%-30%.
+    proportion, and recompute the mix NRR. ``table`` has NRR for bad-fit shares 0%-30%. When
+    every tag's starting MRR is 0 there is no mix: the answer is unknown, with that reason.
 
     Example: mix 12% bad (NRR 70%), 88% the rest (NRR 108%): 0.12 x 70 + 0.88 x 108 = 103.44%;
     at 6% bad: 0.06 x 70 + 0.94 x 108 = 105.72%.
@@ -91,6 +102,15 @@ def bad_fit_whatif(
     if not 0 <= bad_share <= 1:
         raise IcploopError("the bad-fit share must be between 0 and 1", "e.g. --share 0.06")
     total = sum(mix.values())
+    if total <= 0:
+        return BadFitWhatIf(
+            current_share=None,
+            new_share=bad_share,
+            current_nrr=None,
+            new_nrr=None,
+            table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
+            unknown_reason="no starting MRR: the recent accounts of every fit tag start at 0",
+        )
     shares = {k: v / total for k, v in mix.items()}
     current = shares.get(bad, 0.0)
 
