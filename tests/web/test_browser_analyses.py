@@ -36,7 +36,7 @@ def _money(value: float) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    return "-" if value is None else f"{100 * value:.0f}%"
 
 
 @pytest.mark.slow

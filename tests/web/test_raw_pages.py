@@ -1,5 +1,6 @@
 """Every web page of the demo company reads as people write numbers: no raw floats, no midnight
-timestamps, no "nan". The pages come from the app itself, so a new page joins by itself."""
+timestamps, no "nan", and an unknown value is "-" (with its reason where one is known), never an
+en dash. The pages come from the app itself, so a new page joins by itself."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 from fastapi.routing import iter_route_contexts
 
+from icploop.web.unknown import unknown_mark
 from tests.review.test_raw_values import raw_values
 
 from .conftest import WebWorld
@@ -15,6 +17,10 @@ from .conftest import WebWorld
 VALUES = {"flag_id": "1", "number": "1", "review_id": "1", "job_id": "1"}
 #: GET routes that are not pages people read
 NOT_PAGES = {"login_form", "openapi", "static", "swagger_ui_html", "redoc_html"}
+#: an en dash standing alone in a cell or a span: an unknown value not in the house style
+EN_DASH_UNKNOWN = re.compile(r">\s*–\s*<")
+#: the house mark of an unknown value with its reason
+UNKNOWN_WITH_REASON = re.compile(r'<span class="unknown" title="[^"]+">-</span>')
 HIDDEN = re.compile(r"<svg.*?</svg>|<style>.*?</style>|<script.*?</script>|<[^>]+>", re.S)
 
 
@@ -33,7 +39,7 @@ def pages(web: WebWorld) -> list[str]:
 
 def test_no_web_page_shows_a_raw_value(web: WebWorld) -> None:
     clients = [web.login(role)[0] for role in ("revops", "admin", "sales_manager")]
-    read, leaks = 0, {}
+    read, leaks, reasons = 0, {}, 0
     for path in pages(web):
         for client in clients:  # the first role that may read the page
             response = client.get(path)
@@ -44,5 +50,16 @@ def test_no_web_page_shows_a_raw_value(web: WebWorld) -> None:
         read += 1
         if found := raw_values(HIDDEN.sub(" ", response.text)):
             leaks[path] = found[:3]
+        if EN_DASH_UNKNOWN.search(response.text):
+            leaks.setdefault(path, []).append("– for an unknown value")
+        reasons += len(UNKNOWN_WITH_REASON.findall(response.text))
     assert leaks == {}
+    assert reasons > 0, "unknown values on the demo's pages say why"
     assert read >= 10, "the scan reads the app's pages"
+
+
+def test_the_unknown_mark_carries_its_reason_escaped() -> None:
+    assert unknown_mark() == "-"
+    assert unknown_mark('no "AE" <yet>') == (
+        '<span class="unknown" title="no &#34;AE&#34; &lt;yet&gt;">-</span>'
+    )

@@ -37,6 +37,7 @@ from icploop.web.errors import Busy
 from icploop.web.jobs import JobRunner
 from icploop.web.pressure import ASGIApp, Receive, Scope, Send, release_sessions
 from icploop.web.throttle import LoginThrottle, PasswordPool
+from icploop.web.unknown import unknown_mark
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -70,9 +71,12 @@ class WebState:
         self.sessions = Sessions(load_secret(settings.workspace))
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         # the numbers behind a fit signal, in words, wherever a page shows a signal; p-values
-        # as people read them
+        # as people read them; "-" for an unknown value, with its reason
         self.templates.env.globals.update(
-            signal_label=signal_label, signal_sentence=signal_sentence, q=fmt.q
+            signal_label=signal_label,
+            signal_sentence=signal_sentence,
+            q=fmt.q,
+            unknown=unknown_mark,
         )
         self._link = duckdb_file(settings)
         self._current: Generation | None = None
