@@ -41,16 +41,25 @@ def child_main(steps: dict[str, Callable[..., None]], preload: Sequence[str] = (
     name, args = sys.argv[2], sys.argv[3:]
     for module in preload:
         importlib.import_module(module)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     steps[name](*args)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     peak_mib = own_peak_kib() / 1024
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_mib}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mib": peak_mib}))
     return True
 
 
 def measure(script: str, name: str, args: Sequence[str] = ()) -> tuple[float, float]:
     """Run one step of ``script`` in a child process: (seconds, peak MiB) of the step itself."""
+    seconds, _, peak_mib = measure_cpu(script, name, args)
+    return seconds, peak_mib
+
+
+def measure_cpu(script: str, name: str, args: Sequence[str] = ()) -> tuple[float, float, float]:
+    """:func:`measure` with the step's CPU seconds (all its threads): (seconds, CPU seconds,
+    peak MiB). On a machine shared with other work the wall seconds of two steps run minutes
+    apart can stretch by different factors; their CPU seconds barely move."""
     done = subprocess.run(
         [sys.executable, script, "--child", name, *args],
         capture_output=True,
@@ -60,7 +69,7 @@ def measure(script: str, name: str, args: Sequence[str] = ()) -> tuple[float, fl
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{done.stderr}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return float(result["seconds"]), float(result["peak_mib"])
+    return float(result["seconds"]), float(result["cpu_seconds"]), float(result["peak_mib"])
 
 
 def measure_median(
