@@ -203,7 +203,7 @@ def test_use_cases_rank_by_retention_and_expansion_not_by_how_common_they_are() 
     assert best.use_case == "forecasting"
     assert best.churn_ratio < 0.6 and best.nrr_12m > 1.05
     assert best.sentence.startswith("forecasting: first-year churn")
-    assert "x the" in best.sentence and "NRR" in best.sentence
+    assert "x the" in best.sentence and ", first-year NRR " in best.sentence
     conc = use_case_concentration(acc)
     assert conc is not None and conc.use_case == "alerts"  # the big accounts, not the best
     best = use_case_concentration(acc, use_case="forecasting")

@@ -61,9 +61,11 @@ def use_case_ranking(accounts: pd.DataFrame | ir.Table, *, min_accounts: int = 3
 
     Per use case with at least ``min_accounts`` accounts that have a full year of history:
     ``accounts_full_year``, ``first_year_churn`` (rate), ``churn_ratio`` (that rate over the
-    rate of all accounts), ``nrr_12m`` (MRR 12 months after start over MRR at start, summed over
-    those accounts: retention and expansion in one number; NaN without ``start_mrr`` and
-    ``nrr_12m``) and a ``sentence``. Ranked by NRR, then by the lower churn; without NRR by
+    rate of all accounts), ``nrr_12m`` (first-year NRR: MRR 12 months after start over MRR at
+    start, summed over those accounts: retention and expansion in one number; NaN without
+    ``start_mrr`` and ``nrr_12m``) and a ``sentence``. First-year NRR is not the cohort NRR of
+    ``icploop metrics`` (MRR now over MRR 12 months ago of the accounts paying then, whatever
+    their tenure), which also counts the expansion of older accounts. Ranked by NRR, then by the lower churn; without NRR by
     churn alone. Empty without ``use_case`` and ``first_year_churn``.
     """
     frame = as_frame(accounts)
@@ -111,7 +113,7 @@ def use_case_ranking(accounts: pd.DataFrame | ir.Table, *, min_accounts: int = 3
         f"{r.use_case}: first-year churn {100 * r.first_year_churn:.0f}% "
         f"({r.churn_ratio:.1f}x the {100 * base_churn:.0f}% of all accounts)"
         + (
-            f", NRR {100 * r.nrr_12m:.0f}% against {100 * base_nrr:.0f}% overall"
+            f", first-year NRR {100 * r.nrr_12m:.0f}% against {100 * base_nrr:.0f}% overall"
             if np.isfinite(r.nrr_12m) and np.isfinite(base_nrr)
             else ""
         )
