@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
+from icploop.ingest.paying import account_months
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.expansion import expansion_by_profile
-from icploop.metrics.facts import account_months
 from icploop.metrics.headline import headline
 from icploop.metrics.ltv import segment_ltv
 from icploop.metrics.movements import MovementSettings

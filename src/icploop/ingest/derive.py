@@ -8,7 +8,7 @@ subscription row mentions. Amounts convert to the reporting currency at the ``fx
 valid on the period's start (1 for the reporting currency itself).
 
 ``account_months``: each account's paying months with the previous and next paying month and
-the MRR twelve months on (see :mod:`icploop.metrics.facts`), so that metrics need no window.
+the MRR twelve months on (see :mod:`icploop.ingest.paying`), so that metrics need no window.
 
 ``deal_use_cases``: one row per deal and committed use case (``;``-separated in deals).
 """
@@ -27,10 +27,10 @@ from typing import Any
 import ibis
 
 from icploop.errors import Problem
+from icploop.ingest.paying import ACCOUNT_MONTHS, account_months
 from icploop.ingest.schema import MRR_MONTHLY
 from icploop.ingest.sql import table_exists
 from icploop.ingest.validate import Problems
-from icploop.metrics.facts import ACCOUNT_MONTHS, account_months
 
 # The subscription periods with their currency, implicit end and the rate at their start. An
 # open-ended period ends the day before the next period of its subscription ({end}); the ASOF join

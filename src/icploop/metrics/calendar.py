@@ -14,14 +14,12 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from icploop.ingest.paying import index_of as index_of
+from icploop.ingest.paying import month_index as month_index
+
 Period = Literal["month", "quarter", "year"]
 
 PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
-
-
-def month_index(value: ir.DateValue | ir.TimestampValue) -> ir.IntegerValue:
-    """The month index (``year * 12 + month - 1``) of a date or timestamp column."""
-    return value.year().cast("int64") * 12 + value.month().cast("int64") - 1
 
 
 def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
@@ -36,11 +34,6 @@ def days_between(later: ir.DateValue, earlier: ir.DateValue) -> ir.IntegerValue:
 def month_start(index: ir.IntegerValue) -> ir.DateValue:
     """The first day of the month with the given month index, as a date expression."""
     return ibis.date(index // 12, index % 12 + 1, 1)
-
-
-def index_of(day: dt.date) -> int:
-    """The month index of a Python date (any day of the month maps to that month)."""
-    return day.year * 12 + day.month - 1
 
 
 def date_of(index: int) -> dt.date:

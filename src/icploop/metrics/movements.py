@@ -11,17 +11,27 @@ units at the end. See ``docs/metrics.md`` for the definitions and every edge cas
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
 
-from icploop.errors import IcploopError
-from icploop.metrics.calendar import index_of, month_index, month_start
+from icploop.ingest.paying import (
+    DEFAULT_SETTINGS,
+    DISCOUNT_POLICIES,
+    DiscountPolicy,
+    MovementSettings,
+    paying_months,
+    policy_mrr,
+)
+from icploop.metrics.calendar import index_of, month_start
 
-DiscountPolicy = Literal["none", "forever_only", "all_recurring"]
-DISCOUNT_POLICIES: tuple[str, ...] = ("none", "forever_only", "all_recurring")
+# how MRR is measured and which months pay are defined with the stored account months
+# (icploop.ingest.paying); the metrics name them here
+__all__ = [
+    "DEFAULT_SETTINGS", "DISCOUNT_POLICIES", "MOVEMENT_COLUMNS", "DiscountPolicy",
+    "MovementSettings", "movements", "paying_months", "policy_mrr",
+]  # fmt: skip
+
 MOVEMENT_COLUMNS: tuple[str, ...] = (
     "new",
     "reactivation",
@@ -30,72 +40,6 @@ MOVEMENT_COLUMNS: tuple[str, ...] = (
     "churn",
     "fx",
 )
-
-
-@dataclass(frozen=True)
-class MovementSettings:
-    """How MRR is measured and how brief lapses are treated.
-
-    ``discount_policy``: which discounts reduce MRR. ``forever_only`` (default): forever discounts
-    do, limited-time ones do not (MRR = mrr + discount_limited); ``all_recurring``: both do
-    (MRR = mrr); ``none``: neither (MRR = mrr + discount_forever + discount_limited).
-    ``net_returns_within_days``: when set, a churn followed by a return within that many days
-    (first day of the first zero month to first day of the return month) is shown as contraction
-    to zero and expansion back, not as churn and reactivation; ``None`` (default) keeps raw rows.
-    """
-
-    discount_policy: DiscountPolicy = "forever_only"
-    net_returns_within_days: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.discount_policy not in DISCOUNT_POLICIES:
-            raise IcploopError(
-                f"unknown discount_policy {self.discount_policy!r}",
-                f"use one of {', '.join(DISCOUNT_POLICIES)}",
-            )
-        if self.net_returns_within_days is not None and self.net_returns_within_days < 0:
-            raise IcploopError("net_returns_within_days must be 0 or more")
-
-
-DEFAULT_SETTINGS = MovementSettings()
-
-
-def policy_mrr(mrr_monthly: ir.Table, policy: DiscountPolicy) -> ir.FloatingValue:
-    """MRR in the reporting currency under a discount policy (currency units)."""
-    t = mrr_monthly
-    forever = t.discount_forever.fill_null(0) if "discount_forever" in t.columns else 0
-    limited = t.discount_limited.fill_null(0) if "discount_limited" in t.columns else 0
-    value = t.mrr.fill_null(0).cast("float64")
-    if policy == "none":
-        return value + forever + limited
-    if policy == "forever_only":
-        return value + limited
-    return value
-
-
-def paying_months(
-    mrr_monthly: ir.Table, as_of: dt.date | None, settings: MovementSettings = DEFAULT_SETTINGS
-) -> ir.Table:
-    """Account-months with MRR > 0 up to the as-of month (every month when ``as_of`` is None).
-
-    Columns: ``account_id``, ``m`` (month index), ``cents`` (int64 MRR in minor units under the
-    discount policy), ``rate`` (effective rate mrr / mrr_local, null when either is 0 or
-    missing), ``currency``. Rows at 0 (a $0 plan, a 100% discount) count as not paying: churn.
-    """
-    t = mrr_monthly
-    cents = (policy_mrr(t, settings.discount_policy) * 100).round().cast("int64")
-    local = t.mrr_local.cast("float64")
-    rate = ibis.ifelse((local > 0) & (t.mrr > 0), t.mrr.cast("float64") / local, ibis.null())
-    out = t.select(
-        "account_id",
-        m=month_index(t.month),
-        cents=cents,
-        rate=rate.cast("float64"),
-        currency=t.currency.cast("string"),
-    )
-    if as_of is None:
-        return out.filter(out.cents > 0)
-    return out.filter((out.cents > 0) & (out.m <= index_of(as_of)))
 
 
 def _within(later: ir.IntegerValue, earlier: ir.IntegerValue, days: int | None) -> ir.BooleanValue:

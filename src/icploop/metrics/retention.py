@@ -14,8 +14,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from icploop.ingest.paying import with_neighbours
 from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of, period_label
-from icploop.metrics.facts import as_of_view, stored_facts, with_neighbours
+from icploop.metrics.facts import as_of_view, stored_facts
 from icploop.metrics.movements import (
     DEFAULT_SETTINGS,
     MOVEMENT_COLUMNS,
