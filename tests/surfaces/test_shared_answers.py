@@ -4,6 +4,7 @@ ICP rules in force, on the deal check of the same open deals and on the NRR fore
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,38 @@ def test_the_nrr_forecast_is_one_answer(whole: Surfaces) -> None:
         f"Backtest over {len(backtest['rows'])} past forecast dates"
     )
     assert set(api) - set(cli) >= {"bad_fit", "retention", "tag_nrr"}
+
+
+def _shown_in_force(s: Surfaces) -> dict[str, list[str]]:
+    """The version each web page says is in force on the data's default as-of ("none": the
+    fallback)."""
+    client = s.logged_in()
+    return {
+        page: re.findall(r'data-icp-in-force="([^"]+)"', client.get(page).text)
+        for page in ("/", "/icp")
+    }
+
+
+def test_the_web_pages_show_the_version_in_force_on_the_default_as_of(
+    published: Surfaces, whole: Surfaces
+) -> None:
+    assert whole.cli("icp", "in-force")["version"] is None
+    assert _shown_in_force(whole) == {"/": ["none"], "/icp": ["none"]}
+    assert published.cli("icp", "in-force")["version"] == 1
+    assert _shown_in_force(published) == {"/": ["1"], "/icp": ["1"]}
+    # a newer version published to come into force after the data's last day (2026-10-31) is
+    # not the one in force on it: every surface still answers version 1
+    from tests.conftest import approve_by_every_team
+
+    later = dt.date(2026, 11, 16)
+    with published.store() as session, session.begin():
+        content = IcpContent(criteria=(Rule(attribute="seats_at_close", op=">=", value=75),))
+        draft = versions.create_draft(session, content, "ops", utcnow())
+        approve_by_every_team(session, draft.number, utcnow())
+        versions.publish(session, draft.number, "ops", utcnow(), effective=later)
+    assert published.cli("icp", "in-force")["version"] == 1
+    assert published.api("icp/in-force")["version"] == 1
+    assert _shown_in_force(published) == {"/": ["1"], "/icp": ["1"]}
+    icp_page = published.logged_in().get("/icp").text
+    assert re.search(rf"Version 2 published, in force (since|from) {later}", icp_page)
+    assert published.api(f"icp/in-force?as_of={later}")["version"] == 2

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from icploop.fit.config import FitConfig
 from icploop.fit.signals import CriteriaPeriod, criteria_timeline, period_on
 from icploop.icp.document import from_yaml
-from icploop.icp.versions import timeline
+from icploop.icp.versions import get_version, list_versions, timeline
 from icploop.rules import Rule
 from icploop.safe_yaml import read_bounded
+from icploop.store.models import IcpVersionRecord
 
 #: where the rules came from when no version is in force
 FALLBACK_SOURCE = "the fit configuration's default criteria (no ICP version published yet)"
@@ -86,6 +87,19 @@ def rules_in_force(
         number,
         f"ICP version {number} (since {period.start})",
     )
+
+
+def stored_in_force(
+    session: Session, day: dt.date
+) -> tuple[IcpVersionRecord | None, IcpVersionRecord | None]:
+    """The stored version whose rules are in force on ``day`` (None while the fallback is) and
+    the latest published one, whose implementation is tracked: the same record, unless the latest
+    comes into force after ``day`` (published with a later effective date, or after the data's
+    last day when ``day`` is the data's default as-of)."""
+    number = rules_in_force(session, day).version
+    in_force = get_version(session, number) if number is not None else None
+    latest = next((v for v in list_versions(session) if v.status == "published"), None)
+    return in_force, latest  # one session: the same object when they are the same version
 
 
 def rules_from_file(path: Path, day: dt.date) -> RulesInForce:

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from icploop.errors import IcploopError
 from icploop.icp import versions
+from icploop.icp.in_force import stored_in_force
 from icploop.review.decide import get_review
 from icploop.review.layout import section_blocks
 from icploop.review.render import blocks_html
@@ -49,7 +50,7 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
     tags = fit_tags.tag_counts(session)
     findings = numbers.top_segments(state, as_of)
     watch = fit_tags.watch_list(session, today, limit=WATCH_SHOWN)
-    in_force = next((v for v in versions.list_versions(session) if v.status == "published"), None)
+    in_force, latest = stored_in_force(session, as_of)
     return render(
         request,
         "dashboard.html",
@@ -67,6 +68,7 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
             "findings": findings,
             "triangle": numbers.cohort_triangle(state, as_of),
             "in_force": in_force,
+            "latest": latest,
             "step_labels": {r.step: r.label for r in versions.STEPS},
             **_executive(session),
         },

@@ -11,12 +11,13 @@ from pydantic import ValidationError
 
 from icploop.icp import signoff, versions
 from icploop.icp.document import IcpContent
+from icploop.icp.in_force import stored_in_force
 from icploop.icp.versions import STEPS
 from icploop.rules import Rule
 from icploop.store.database import utcnow
 from icploop.store.models import IcpVersionRecord, Person, Review
 from icploop.web import actions
-from icploop.web.deps import DB, User
+from icploop.web.deps import DB, User, web_state
 from icploop.web.permissions import step_roles
 from icploop.web.routes.common import back, page_router, render
 
@@ -33,7 +34,8 @@ def icp_page(
 ) -> HTMLResponse:
     """Current version, history, a diff between two versions, steps with their buttons."""
     records = versions.list_versions(session)
-    current = next((v for v in records if v.status == "published"), None)
+    as_of = web_state(request).as_of()
+    current, latest = stored_in_force(session, as_of)
     diff = None
     if old and new:
         actions.get_version(session, old)
@@ -42,7 +44,8 @@ def icp_page(
     drafts = [_draft_view(session, v, user) for v in records if v.status == "draft"]
     broken = [d for d in drafts if "error" in d]
     drafts = [d for d in drafts if "error" not in d]
-    content, unread = versions.stored_content(current) if current else (None, [])
+    shown = dict.fromkeys(v for v in (current, latest) if v is not None)  # once when the same
+    cards = [(v, *versions.stored_content(v)) for v in shown]
     return render(
         request,
         "icp.html",
@@ -50,9 +53,10 @@ def icp_page(
             "drafts": drafts,
             "broken": broken,
             "versions": records,
+            "as_of": as_of,
             "current": current,
-            "content": content,
-            "unread": unread,
+            "latest": latest,
+            "cards": cards,
             "diff": diff,
             "old": old,
             "new": new,
