@@ -143,6 +143,16 @@ def test_the_nrr_forecast_is_one_answer(whole: Surfaces) -> None:
     assert set(api) - set(cli) >= {"bad_fit", "retention", "tag_nrr"}
 
 
+def test_icp_outcomes_reads_the_fit_tags_in_force(published: Surfaces) -> None:
+    """No tag is stored: the bad-fit rate of the ICP change counts the tags a tagging run would
+    record, as the scorecard does (not an empty store)."""
+    found = published.cli("icp", "outcomes")
+    assert found["fit_tags"]["source"] == published.cli("fit", "in-force")["source"] == "computed"
+    (bad,) = [m for m in found["measurements"] if m["metric"] == "bad_fit_rate"]
+    assert bad["version"] == 1 and bad["n_before"] > 0
+    assert 0 < bad["events_before"] < bad["n_before"]
+
+
 def _shown_in_force(s: Surfaces) -> dict[str, list[str]]:
     """The version each web page says is in force on the data's default as-of ("none": the
     fallback)."""

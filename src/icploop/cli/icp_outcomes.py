@@ -11,6 +11,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     data_as_of,
+    fit_tags_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -36,13 +37,15 @@ def outcomes(
         warehouse = open_warehouse(workspace)
         day = data_as_of(warehouse, as_of)
         frame = account_outcomes(warehouse.tables, day)
+        tags = fit_tags_of(workspace, warehouse.backend, day)
         with open_store(settings)() as session:
-            results = measure_versions(session, frame, day)
+            results = measure_versions(session, frame, day, tags=tags.tags)
         table = versions_frame(results)
         if json:
             print_json(
                 {
                     "as_of": day,
+                    "fit_tags": {"source": tags.source, "reason": tags.reason},
                     "measurements": table.to_dict("records"),
                     "caveats": sorted({c for r in results for c in r.caveats}),
                 }
