@@ -1,5 +1,7 @@
 """Shared questions get one answer: the CLI's ``--json``, the REST API and the pack agree on the
-ICP rules in force, on the deal check of the same open deals and on the NRR forecast."""
+default as-of date, the ICP rules in force, the deal check of the same open deals, the scorecard,
+the thresholds, the fit tags in force and the NRR forecast; the web pages show the same version
+in force."""
 
 from __future__ import annotations
 
@@ -47,6 +49,35 @@ def published(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) ->
             approve_by_every_team(session, draft.number, PUBLISHED)
             versions.publish(session, draft.number, "ops", PUBLISHED)
         yield s
+
+
+def default_as_of(s: Surfaces) -> dict[str, str]:
+    """The default as-of date each surface used when given none, by where it was read."""
+    return {
+        "cli status": s.cli("status")["data_end"]["as_of"],
+        "cli segments": s.cli("segments")["as_of"],
+        "cli deals check": s.cli("deals", "check")["as_of"],
+        "cli icp outcomes": s.cli("icp", "outcomes")["as_of"],
+        "cli icp in-force": s.cli("icp", "in-force")["as_of"],
+        "cli fit in-force": s.cli("fit", "in-force")["as_of"],
+        "api data-end": s.api("data-end")["as_of"],
+        "api icp/in-force": s.api("icp/in-force")["as_of"],
+        "api fit/in-force": s.api("fit/in-force")["as_of"],
+        "pack": s.pack()["data_end"]["as_of"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("surfaces", "end"),
+    [("whole", "2026-10-31"), ("mid_month", "2026-09-30")],
+    ids=["whole data", "last month partial"],
+)
+def test_the_default_as_of_is_one_answer(
+    surfaces: str, end: str, request: pytest.FixtureRequest
+) -> None:
+    """The end of the last complete month of data, on every surface."""
+    found = default_as_of(request.getfixturevalue(surfaces))
+    assert set(found.values()) == {end}, found
 
 
 def test_the_rules_in_force_are_one_answer(published: Surfaces, whole: Surfaces) -> None:
