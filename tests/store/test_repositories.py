@@ -9,7 +9,7 @@ from icploop.flags.inbox import account_flags, flag_list, may_see_flag
 from icploop.store.audit import audit, events, events_about
 from icploop.store.database import migrate, utcnow
 from icploop.store.models import Flag, Person
-from icploop.store.people import by_login, first_active, team
+from icploop.store.people import by_login, first_active, save_login, team
 
 
 def _person(person_id: str, role: str, email: str | None = None, **kw: object) -> Person:
@@ -32,6 +32,25 @@ def test_a_login_is_an_email_in_any_case_else_an_id(store_engine: Engine) -> Non
         by_id = by_login(session, "bob")
         assert by_id is not None and by_id.person_id == "bob"
         assert by_login(session, "ann@example.com' OR '1'='1") is None
+
+
+def test_saving_a_login_creates_a_person_once_then_updates_them(store_engine: Engine) -> None:
+    migrate(store_engine)
+    with Session(store_engine) as session, session.begin():
+        session.add(_person("p1", "csm", "Ann@Example.com", active=False, name="Ann"))
+    with Session(store_engine) as session, session.begin():
+        created, previous = save_login(session, "new@example.com", "ae", utcnow(), name="New")
+        assert previous is None and created.person_id == "new@example.com"
+        # an existing person, found by their email in any case, keeps their id and name
+        updated, previous = save_login(session, "ann@example.com", "revops", utcnow(),
+                                       password_hash="h")  # fmt: skip
+        assert previous == "csm" and updated.person_id == "p1"
+    with Session(store_engine) as session:
+        ann = session.get(Person, "p1")
+        assert ann is not None
+        assert (ann.role, ann.active, ann.name, ann.password_hash) == ("revops", True, "Ann", "h")
+        new = session.get(Person, "new@example.com")
+        assert new is not None and (new.role, new.name, new.password_hash) == ("ae", "New", None)
 
 
 def test_a_team_is_the_manager_and_their_reports_and_a_role_has_a_first_active_holder(

@@ -31,30 +31,19 @@ def demo_logins(workspace: Path) -> dict[str, str]:
     """Give one demo person of each role the demo password (and add a demo admin)."""
     from icploop.config import load_settings
     from icploop.store.database import open_store, utcnow
-    from icploop.store.models import Person
-    from icploop.store.people import first_active
+    from icploop.store.people import by_login, first_active, save_login
     from icploop.web.auth import hash_password
 
     logins: dict[str, str] = {}
     with open_store(load_settings(workspace))() as session, session.begin():
-        if session.get(Person, DEMO_ADMIN) is None:
-            session.add(
-                Person(
-                    person_id=DEMO_ADMIN,
-                    email=DEMO_ADMIN,
-                    name="Demo admin",
-                    role="admin",
-                    active=True,
-                    source="admin",
-                    created_at=utcnow(),
-                )
-            )
-            session.flush()
+        if by_login(session, DEMO_ADMIN) is None:
+            save_login(session, DEMO_ADMIN, "admin", utcnow(), name="Demo admin")
         hashed = hash_password(DEMO_PASSWORD)
         for role in DEMO_ROLES:
             person = first_active(session, role)
             if person is not None:
-                person.password_hash = person.password_hash or hashed
+                if not person.password_hash:
+                    save_login(session, person.person_id, role, utcnow(), password_hash=hashed)
                 logins[role] = person.person_id
     return logins
 

@@ -26,7 +26,7 @@ from icploop.store import Session
 from icploop.store.audit import audit
 from icploop.store.database import open_store, utcnow
 from icploop.store.models import Person
-from icploop.store.people import by_login
+from icploop.store.people import by_login, save_login
 from icploop.store.tokens import end_tokens
 from icploop.web.auth import (
     check_password_strength,
@@ -103,20 +103,13 @@ def add(
         check_password_strength(password)
         store = open_store(settings_for(workspace))
         with store() as session, session.begin():
-            person = by_login(session, email)
-            created = person is None
-            if person is not None and person.role != role:
-                end_tokens(session, person.person_id, "role changed", "cli", utcnow())
-            if person is None:
-                person = Person(
-                    person_id=email, email=email, name=name, role=role, active=True,
-                    source="admin", created_at=utcnow(),
-                )  # fmt: skip
-                session.add(person)
-            person.role, person.active = role, True
-            if name:
-                person.name = name
-            person.password_hash = hash_password(password)
+            now = utcnow()
+            person, previous = save_login(
+                session, email, role, now, name=name, password_hash=hash_password(password)
+            )
+            created = previous is None
+            if previous is not None and previous != role:
+                end_tokens(session, person.person_id, "role changed", "cli", now)
             audit(
                 session,
                 actor="cli",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,3 +26,30 @@ def first_active(session: Session, role: str) -> Person | None:
     """The active person with ``role`` whose id sorts first (None when nobody has it)."""
     query = select(Person).where(Person.role == role, Person.active.is_(True))
     return session.scalars(query.order_by(Person.person_id).limit(1)).first()
+
+
+def save_login(
+    session: Session,
+    email: str,
+    role: str,
+    now: dt.datetime,
+    *,
+    name: str | None = None,
+    password_hash: str | None = None,
+) -> tuple[Person, str | None]:
+    """Create or update the person who logs in as ``email`` (an existing person keeps their id):
+    active, with ``role``, and ``name`` and ``password_hash`` when given. Returns the person and
+    the role they had before (None when created now)."""
+    person = by_login(session, email)
+    previous = person.role if person is not None else None
+    if person is None:
+        person = Person(person_id=email, email=email, role=role, active=True, source="admin",
+                        created_at=now)  # fmt: skip
+        session.add(person)
+    person.role, person.active = role, True
+    if name:
+        person.name = name
+    if password_hash:
+        person.password_hash = password_hash
+    session.flush()
+    return person, previous
