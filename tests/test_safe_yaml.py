@@ -109,7 +109,9 @@ def test_configuration_files_name_the_line_of_each_problem(tmp_path: Path) -> No
         load_routing(routing)
     taxonomy = tmp_path / "tax.yaml"
     taxonomy.write_text("reasons:\n  - code: ok\n  - code: Bad Code\n")
-    with pytest.raises(IcploopError, match=rf"{taxonomy.name} has .*line 3: reason 2: code must"):
+    with pytest.raises(
+        IcploopError, match=rf"taxonomy {taxonomy} has .*line 3: reason 2: code must"
+    ):
         load_taxonomy(taxonomy)
 
 

@@ -156,5 +156,5 @@ def load_taxonomy(path: Path | str | None = None) -> Taxonomy:
     p = Path(path)
     if not p.is_file():
         raise IcploopError(f"taxonomy file {p} not found", "pass the path of a YAML file")
-    doc = read_yaml(p, "taxonomy")
-    return parse_taxonomy(YamlDocument(doc.data, p.name, doc.lines))
+    # the path as given, as the errors of every other configuration file name it
+    return parse_taxonomy(read_yaml(p, "taxonomy"))
