@@ -59,6 +59,7 @@ def default_as_of(s: Surfaces) -> dict[str, str]:
         "cli deals check": s.cli("deals", "check")["as_of"],
         "cli icp outcomes": s.cli("icp", "outcomes")["as_of"],
         "cli icp in-force": s.cli("icp", "in-force")["as_of"],
+        "cli icp status": s.cli("icp", "status")["as_of"],
         "cli fit in-force": s.cli("fit", "in-force")["as_of"],
         "api data-end": s.api("data-end")["as_of"],
         "api icp/in-force": s.api("icp/in-force")["as_of"],
@@ -214,6 +215,13 @@ def test_the_web_pages_show_the_version_in_force_on_the_default_as_of(
     assert published.cli("icp", "in-force")["version"] == 1
     assert published.api("icp/in-force")["version"] == 1
     assert _shown_in_force(published) == {"/": ["1"], "/icp": ["1"]}
+    # icp status names the version in force on the same day (not today's, version 2), and
+    # --as-of moves both the day it judges at and the day its deadlines are checked on
+    status = published.cli("icp", "status")
+    assert (status["as_of"], status["in_force"]) == ("2026-10-31", 1)
+    assert status["deadlines_on"] == str(dt.date.today())
+    after = published.cli("icp", "status", "--as-of", str(later))
+    assert (after["as_of"], after["deadlines_on"], after["in_force"]) == (str(later), str(later), 2)
     icp_page = published.logged_in().get("/icp").text
     assert re.search(rf"Version 2 published, in force (since|from) {later}", icp_page)
     assert published.api(f"icp/in-force?as_of={later}")["version"] == 2

@@ -15,7 +15,6 @@ import typer
 from icploop.cli.common import (
     ActorOption,
     AsOfOption,
-    DeadlineOption,
     JsonOption,
     WorkspaceOption,
     console,
@@ -155,69 +154,85 @@ def step(
         console.print(f"version {number}: {name} recorded by {actor}")
 
 
+StatusAsOfOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="The day to judge at (default: the version in force on the last day of the last "
+        "complete month of data, as icploop icp in-force names it, and the steps overdue today).",
+    ),
+]
+
+
 @icp_app.command("status")
 def status(
     workspace: WorkspaceOption = None,
-    as_of: DeadlineOption = None,
+    as_of: StatusAsOfOption = None,
     json: JsonOption = False,
 ) -> None:
-    """The version in force on the day, its implementation steps, and every step past due."""
+    """The version in force (on the data's default as-of date, as every surface names it), its
+    implementation steps, and every step past due (deadlines run on the calendar: today). One
+    --as-of day sets both."""
     from icploop.icp.in_force import rules_in_force
     from icploop.review.first_draft import open_draft
 
-    day = deadline_day(as_of)
-    with user_errors(), open_store(settings_for(workspace))() as session:
-        number = rules_in_force(session, day).version
-        current = versions.get_version(session, number) if number is not None else None
-        overdue = versions.overdue_steps(session, day)
-        payload: dict[str, Any] = {
-            "as_of": day,
-            "in_force": current.number if current else None,
-            "steps": [
-                {
-                    "step": s.step,
-                    "owner": s.owner_role,
-                    "due": s.due_date,
-                    "done_by": s.done_by,
-                    "done_at": s.done_at,
-                }
-                for s in (current.steps if current else [])
-            ],
-            "overdue": [
-                {
-                    "version": s.version.number,
-                    "step": s.step,
-                    "owner": s.owner_role,
-                    "due": s.due_date,
-                }
-                for s in overdue
-            ],
-        }
-        if json:
-            print_json(payload)
-            return
-        if current is None:
-            waiting = open_draft(session)
-            console.print(
-                f"no ICP version is in force on {day}; "
-                + (
-                    f"draft version {waiting.version} waits: publish it with "
-                    f"`icploop icp publish {waiting.version}`"
-                    if waiting
-                    else "`icploop fit run` drafts one from the evidence"
-                ),
-                markup=False,
-                highlight=False,
-            )
-        else:
-            console.print(f"ICP version {current.number} in force since {current.effective_date}")
-            for s in payload["steps"]:
-                done = f"done by {s['done_by']}" if s["done_by"] else f"due {s['due']}"
-                console.print(f"  {s['step']} ({s['owner']}): {done}")
-        for s in payload["overdue"]:
-            console.print(
-                f"[red]overdue:[/] version {s['version']} {s['step']} ({s['owner']}), due {s['due']}"
-            )
+    with user_errors():
+        day = data_as_of(open_warehouse(workspace), as_of)
+        deadlines = deadline_day(as_of)
+        with open_store(settings_for(workspace))() as session:
+            number = rules_in_force(session, day).version
+            current = versions.get_version(session, number) if number is not None else None
+            overdue = versions.overdue_steps(session, deadlines)
+            waiting = open_draft(session) if current is None else None
+            payload: dict[str, Any] = {
+                "as_of": day,
+                "deadlines_on": deadlines,
+                "in_force": current.number if current else None,
+                "steps": [
+                    {
+                        "step": s.step,
+                        "owner": s.owner_role,
+                        "due": s.due_date,
+                        "done_by": s.done_by,
+                        "done_at": s.done_at,
+                    }
+                    for s in (current.steps if current else [])
+                ],
+                "overdue": [
+                    {
+                        "version": s.version.number,
+                        "step": s.step,
+                        "owner": s.owner_role,
+                        "due": s.due_date,
+                    }
+                    for s in overdue
+                ],
+            }
+    if json:
+        print_json(payload)
+        return
+    if current is None:
+        console.print(
+            f"no ICP version is in force on {day}; "
+            + (
+                f"draft version {waiting.version} waits: publish it with "
+                f"`icploop icp publish {waiting.version}`"
+                if waiting
+                else "`icploop fit run` drafts one from the evidence"
+            ),
+            markup=False,
+            highlight=False,
+        )
+    else:
+        console.print(f"ICP version {current.number} in force since {current.effective_date}")
+        for s in payload["steps"]:
+            done = f"done by {s['done_by']}" if s["done_by"] else f"due {s['due']}"
+            console.print(f"  {s['step']} ({s['owner']}): {done}")
+    for s in payload["overdue"]:
+        console.print(
+            f"[red]overdue:[/] version {s['version']} {s['step']} ({s['owner']}), due {s['due']}"
+        )
 
 
 @icp_app.command("in-force")
