@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from icploop.metrics.calendar import add_months, index_of, period_label
+from icploop.ingest.paying import index_of
+from icploop.metrics.calendar import add_months, period_label
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from icploop.errors import IcploopError
-from icploop.metrics.movements import MovementSettings, movements
+from icploop.ingest.paying import MovementSettings
+from icploop.metrics.movements import movements
 
 from .conftest import month, tables_from
 

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from icploop.ingest.paying import MovementSettings
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.expansion import expansion_by_profile
 from icploop.metrics.headline import headline
 from icploop.metrics.ltv import segment_ltv
-from icploop.metrics.movements import MovementSettings, movements
+from icploop.metrics.movements import movements
 from icploop.metrics.retention import retention
 from icploop.metrics.survival import duration_counts, kaplan_meier
 from icploop.metrics.tables import CanonicalTables

@@ -15,12 +15,11 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from icploop.ingest.paying import account_months
+from icploop.ingest.paying import MovementSettings, account_months
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.expansion import expansion_by_profile
 from icploop.metrics.headline import headline
 from icploop.metrics.ltv import segment_ltv
-from icploop.metrics.movements import MovementSettings
 from icploop.metrics.retention import retention
 from icploop.metrics.survival import duration_counts, kaplan_meier
 from icploop.metrics.tables import CanonicalTables

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from icploop.flags.tags_in_force import computed_tags
-from icploop.metrics.movements import paying_months
+from icploop.ingest.paying import paying_months
 from icploop.scoring.forecast import actual_nrr, backtest, forecast_nrr_at
 
 from .conftest import AS_OF

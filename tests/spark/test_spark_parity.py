@@ -20,11 +20,12 @@ from icploop.engine import connect
 from icploop.fit.config import FitConfig
 from icploop.fit.signals import FitInputs
 from icploop.fit.tagging import compute_fit
+from icploop.ingest.paying import MovementSettings
 from icploop.metrics.cohorts import cohort_triangles
 from icploop.metrics.expansion import expansion_by_profile
 from icploop.metrics.headline import headline
 from icploop.metrics.ltv import segment_ltv
-from icploop.metrics.movements import MovementSettings, movements
+from icploop.metrics.movements import movements
 from icploop.metrics.retention import retention
 from icploop.metrics.survival import kaplan_meier
 from icploop.segments import search

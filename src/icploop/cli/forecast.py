@@ -27,8 +27,7 @@ from icploop.cli.common import (
 )
 from icploop.errors import IcploopError
 from icploop.formatting import pct
-from icploop.metrics.calendar import index_of
-from icploop.metrics.movements import paying_months
+from icploop.ingest.paying import index_of, paying_months
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.economics import (
     acquisition_vs_retention,

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import date_of, index_of
-from icploop.metrics.movements import DEFAULT_SETTINGS, paying_months
+from icploop.ingest.paying import DEFAULT_SETTINGS, index_of, paying_months
+from icploop.metrics.calendar import date_of
 from icploop.metrics.tables import CanonicalTables
 
 #: Default fully loaded hourly rates by team, in the reporting currency.

@@ -27,7 +27,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import index_of
+from icploop.ingest.paying import index_of
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 

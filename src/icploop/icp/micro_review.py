@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from icploop.metrics.calendar import index_of
+from icploop.ingest.paying import index_of
 from icploop.metrics.retention import retention
 from icploop.metrics.tables import CanonicalTables
 

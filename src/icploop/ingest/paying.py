@@ -122,7 +122,7 @@ ACCOUNT_MONTH_COLUMNS: dict[str, str] = {
 
 
 def with_neighbours(pos: ir.Table, first_month: bool = False) -> ir.Table:
-    """Paying months (from :func:`~icploop.metrics.movements.paying_months`) with the previous
+    """Paying months (from :func:`paying_months`) with the previous
     and next paying month and MRR twelve months on (and, with ``first_month``, the account's
     first month ``first_m``), by one window over each account's months."""
     w = ibis.window(group_by=pos.account_id, order_by=pos.m)

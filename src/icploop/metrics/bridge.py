@@ -20,13 +20,9 @@ import ibis
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of, period_label
-from icploop.metrics.movements import (
-    DEFAULT_SETTINGS,
-    MOVEMENT_COLUMNS,
-    MovementSettings,
-    movements,
-)
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of
+from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, period_label
+from icploop.metrics.movements import MOVEMENT_COLUMNS, movements
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 
 BRIDGE_PERIODS: tuple[str, ...] = ("month", "quarter")

@@ -14,8 +14,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-from icploop.ingest.paying import index_of as index_of
-from icploop.ingest.paying import month_index as month_index
+from icploop.ingest.paying import index_of
 
 Period = Literal["month", "quarter", "year"]
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from icploop.metrics.calendar import index_of
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.metrics.facts import as_of_view, stored_facts
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.tables import (
     CLOSE_COHORT,
     CanonicalTables,

@@ -15,7 +15,7 @@ import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.statistics import proportional_hazard_test
 
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings
 from icploop.metrics.survival import duration_counts
 from icploop.metrics.tables import CanonicalTables
 

@@ -27,7 +27,8 @@ import ibis
 import ibis.expr.types as ir
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import date_of, index_of, month_index
+from icploop.ingest.paying import index_of, month_index
+from icploop.metrics.calendar import date_of
 
 #: A month with fewer than this share of the previous month's paying accounts is partial.
 PARTIAL_SHARE = 0.8

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 
 from icploop.formatting import finite
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings
 from icploop.metrics.retention import retention
 from icploop.metrics.tables import CanonicalTables
 
@@ -54,7 +54,7 @@ def headline(
         return Headline(month, 0.0, 0.0, 0, None, None, 0, 0.0, None, 0, 0, None, None, None)
     row = frame.iloc[-1]
     pos = tables.mrr_monthly
-    from icploop.metrics.movements import paying_months
+    from icploop.ingest.paying import paying_months
 
     paying = paying_months(pos, month, settings)
     active = int(

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import index_of
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.metrics.lifetime import ShiftedBetaGeometric, cac_payback, simple_ltv
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
 from icploop.metrics.survival import duration_counts
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 

@@ -15,22 +15,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from icploop.ingest.paying import (
-    DEFAULT_SETTINGS,
-    DISCOUNT_POLICIES,
-    DiscountPolicy,
-    MovementSettings,
-    paying_months,
-    policy_mrr,
-)
-from icploop.metrics.calendar import index_of, month_start
-
-# how MRR is measured and which months pay are defined with the stored account months
-# (icploop.ingest.paying); the metrics name them here
-__all__ = [
-    "DEFAULT_SETTINGS", "DISCOUNT_POLICIES", "MOVEMENT_COLUMNS", "DiscountPolicy",
-    "MovementSettings", "movements", "paying_months", "policy_mrr",
-]  # fmt: skip
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
+from icploop.metrics.calendar import month_start
 
 MOVEMENT_COLUMNS: tuple[str, ...] = (
     "new",

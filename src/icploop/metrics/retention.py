@@ -14,16 +14,16 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from icploop.ingest.paying import with_neighbours
-from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, index_of, period_label
-from icploop.metrics.facts import as_of_view, stored_facts
-from icploop.metrics.movements import (
+from icploop.ingest.paying import (
     DEFAULT_SETTINGS,
-    MOVEMENT_COLUMNS,
     MovementSettings,
-    movements,
+    index_of,
     paying_months,
+    with_neighbours,
 )
+from icploop.metrics.calendar import PERIOD_MONTHS, Period, date_of, period_label
+from icploop.metrics.facts import as_of_view, stored_facts
+from icploop.metrics.movements import MOVEMENT_COLUMNS, movements
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 
 MIN_GROUP = 30

@@ -20,9 +20,10 @@ import pandas as pd
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 
-from icploop.metrics.calendar import index_of, month_start
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
+from icploop.metrics.calendar import month_start
 from icploop.metrics.facts import as_of_view, stored_facts
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, movements, paying_months
+from icploop.metrics.movements import movements
 from icploop.metrics.tables import CanonicalTables, account_dimensions
 
 MIN_EVENTS = 5

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import month_index
+from icploop.ingest.paying import month_index
 
 # Dimensions computed from other columns rather than read from `accounts`.
 CLOSE_COHORT = "close_cohort"

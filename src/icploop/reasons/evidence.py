@@ -20,8 +20,9 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.metrics.calendar import date_of, index_of
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, movements, paying_months
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
+from icploop.metrics.calendar import date_of
+from icploop.metrics.movements import movements
 from icploop.metrics.tables import CanonicalTables
 
 EVIDENCE_COLUMNS = (

@@ -32,8 +32,7 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.formatting import unknown
-from icploop.metrics.calendar import index_of
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.reasons.classify import ReasonClassifier
 from icploop.reasons.evidence import ReasonTables, gather_evidence, loss_events, retained_accounts
 from icploop.reasons.pareto import assign_reasons, classify_evidence

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings
 from icploop.reasons.classify import ReasonClassifier
 from icploop.reasons.evidence import ReasonTables, gather_evidence, loss_events
 from icploop.reasons.taxonomy import Taxonomy, load_taxonomy

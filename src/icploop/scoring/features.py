@@ -35,9 +35,9 @@ from icploop.attributes import (
     with_extra_attributes,
 )
 from icploop.errors import IcploopError
+from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.metrics.activation import first_value, never_activated
-from icploop.metrics.calendar import index_of, month_start
-from icploop.metrics.movements import DEFAULT_SETTINGS, MovementSettings, paying_months
+from icploop.metrics.calendar import month_start
 from icploop.metrics.survival import durations
 from icploop.metrics.tables import CanonicalTables
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.formatting import json_tree
-from icploop.metrics.calendar import date_of, index_of
+from icploop.ingest.paying import index_of
+from icploop.metrics.calendar import date_of
 
 HORIZON = 12
 LOOKBACK = (12, 15, 18, 21)
@@ -160,7 +161,7 @@ def forecast_nrr_at(
     """Forecast NRR 12 months after the month of ``made_at``.
 
     ``paying``: account-months with MRR (``account_id``, ``m`` month index, ``cents``), e.g.
-    :func:`icploop.metrics.movements.paying_months` as a frame. ``tags``: ``account_id``,
+    :func:`icploop.ingest.paying.paying_months` as a frame. ``tags``: ``account_id``,
     ``tag`` (a fit tag) and ``known_m`` (month index from which the tag is known, the tag day).
     Only data up to ``made_at`` is used.
     """

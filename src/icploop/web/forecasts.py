@@ -14,8 +14,7 @@ from icploop.errors import IcploopError
 from icploop.flags.tags_in_force import FitTagHistory, fit_tags_in_force
 from icploop.formatting import json_value
 from icploop.icp.in_force import published_periods
-from icploop.metrics.calendar import index_of
-from icploop.metrics.movements import paying_months
+from icploop.ingest.paying import index_of, paying_months
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.economics import (
     BadFitWhatIf,
