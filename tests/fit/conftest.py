@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import ibis
@@ -85,3 +86,13 @@ def inputs(
         contacts=canonical("contacts", list(contacts)),
         mrr_monthly=canonical("mrr_monthly", list(mrr)),
     )
+
+
+def keyed(plain: FitInputs) -> FitInputs:
+    """``plain`` with integer account keys as a load stores them: ``account_keys`` numbering
+    every account (in reverse order of id, so that keys and ids sort differently) and usage
+    carrying ``account_key``."""
+    ids = sorted(plain.accounts.select("account_id").to_pyarrow().column(0).to_pylist())
+    keys = ibis.memtable(pa.table({"account_id": ids, "account_key": list(range(len(ids), 0, -1))}))
+    usage = plain.usage.join(keys, "account_id", how="left")
+    return replace(plain, usage=usage, account_keys=keys)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import ibis
 import pandas as pd
 
+from icploop.demo.vocab import USE_CASES
 from icploop.fit.config import FitConfig
-from icploop.fit.signals import FitInputs
+from icploop.fit.signals import FitInputs, due_accounts, usage_features
 from icploop.fit.tagging import compute_fit
 
 AS_OF = dt.date(2026, 10, 31)
@@ -39,3 +41,22 @@ def test_the_bad_fit_ae_and_the_hard_targeted_segment_are_tagged_bad_fit_far_mor
         assert bad[members].mean() >= 2.5 * bad[rest].mean(), name
         strong = frame["tag"] == "strong_fit"
         assert strong[members].mean() < strong[rest].mean() - 0.3, name
+
+
+def test_usage_joined_by_integer_keys_gives_the_same_features_as_by_text_ids(
+    demo_5000: dict[str, Any],
+) -> None:
+    """The demo's stored usage carries the load's integer account keys; a warehouse loaded
+    before them (no keys) gets the same usage features from the text ids."""
+    backend = ibis.duckdb.connect(str(demo_5000["warehouse"]), read_only=True)
+    plain = FitInputs(**{t: backend.table(t) for t in TABLES})
+    with_keys = replace(plain, account_keys=backend.table("account_keys"))
+    assert with_keys.keyed and not plain.keyed
+    due = due_accounts(plain, AS_OF, FitConfig())
+    use_cases = list(USE_CASES)
+    a, b = (
+        usage_features(data, due, FitConfig(), use_cases).sort_values("account_id")
+        for data in (with_keys, plain)
+    )
+    assert len(a) > 4000 and a["events_0_30"].sum() > 0
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))

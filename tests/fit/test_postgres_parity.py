@@ -14,14 +14,15 @@ from icploop.fit.signals import FitInputs
 from icploop.fit.tagging import compute_fit
 
 from ..conftest import postgres_copies
-from .conftest import AS_OF, CLOSE, inputs
+from .conftest import AS_OF, CLOSE, inputs, keyed
 
 pytestmark = pytest.mark.postgres
 
 
 def random_company(n: int = 60, seed: int = 5) -> FitInputs:
     """Accounts with random usage around day 90 (some rows without a use case), committed use
-    cases and champions who stay, move or leave."""
+    cases and champions who stay, move or leave; usage keyed by integer account keys, as a load
+    stores it."""
     rng = np.random.default_rng(seed)
     cases = ["reporting", "billing", "forecasting"]
     accounts = [
@@ -50,7 +51,7 @@ def random_company(n: int = 60, seed: int = 5) -> FitInputs:
         for i in range(n)
     ]
     committed = {f"a{i}": cases[: 1 + i % 3] for i in range(n)}
-    return inputs(accounts, usage, contacts, committed)
+    return keyed(inputs(accounts, usage, contacts, committed))
 
 
 @pytest.fixture(scope="module")

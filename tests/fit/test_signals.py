@@ -14,7 +14,7 @@ from icploop.fit.signals import due_accounts, usage_features
 from icploop.fit.tagging import compute_fit
 from icploop.rules import Rule
 
-from .conftest import AS_OF, CLOSE, inputs, weekly_usage
+from .conftest import AS_OF, CLOSE, inputs, keyed, weekly_usage
 
 
 def _fit(data, config=None, as_of=AS_OF) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -48,11 +48,15 @@ def test_core_use_case_counts_active_weeks_of_the_stated_use_case_before_day_90(
     assert fit.loc["busy", "core_active_weeks_recent"] >= 3
 
 
+@pytest.mark.parametrize("with_keys", [False, True], ids=["text ids", "integer keys"])
 @pytest.mark.parametrize("recent_window_days", [30, 90, 12])
-def test_usage_features_match_a_direct_count_of_weeks_and_events(recent_window_days: int) -> None:
+def test_usage_features_match_a_direct_count_of_weeks_and_events(
+    recent_window_days: int, with_keys: bool
+) -> None:
     """Random usage of 40 accounts (days -10..120, some rows without a use case): the engine's
     one-pass features equal events per 30-day third, distinct 7-day weeks and the use cases used,
-    counted in pandas; 72 use cases asked for take two integers of bits."""
+    counted in pandas; 72 use cases asked for take two integers of bits. Usage joined by the
+    integer account keys a load stores gives the same counts as by the text ids."""
     rng = np.random.default_rng(11)
     cases = ["reporting", "billing", None]
     accounts = [{"account_id": f"A{i}", "use_case": "reporting"} for i in range(40)]
@@ -67,7 +71,8 @@ def test_usage_features_match_a_direct_count_of_weeks_and_events(recent_window_d
         for day in rng.integers(-10, 120, 2_000)
     ]
     config = FitConfig(thresholds=Thresholds(recent_window_days=recent_window_days))
-    data = inputs(accounts, usage)
+    data = keyed(inputs(accounts, usage)) if with_keys else inputs(accounts, usage)
+    assert data.keyed == with_keys
     use_cases = [f"unused-{i}" for i in range(70)] + ["billing", "reporting"]  # two words of bits
     due = due_accounts(data, AS_OF, config)
     got = usage_features(data, due, config, use_cases).set_index("account_id")

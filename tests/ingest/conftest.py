@@ -10,6 +10,7 @@ import ibis
 import pytest
 from ibis.backends import BaseBackend
 
+from icploop.ingest.keys import ACCOUNT_KEYS
 from icploop.ingest.schema import TABLES
 
 ACCOUNTS = "account_id,name,currency\na1,Acme,USD\na2,Beta,EUR\n"
@@ -41,7 +42,7 @@ def snapshot(backend: BaseBackend) -> dict[str, Any]:
     con = backend.con  # type: ignore[attr-defined]
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     out: dict[str, Any] = {}
-    for name in [*TABLES, "_icploop_loads"]:
+    for name in [*TABLES, ACCOUNT_KEYS, "_icploop_loads"]:
         if name in existing:
             rows = con.execute(f'SELECT * FROM main."{name}"').fetchall()
             out[name] = sorted(rows, key=repr)

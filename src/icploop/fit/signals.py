@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.fit.config import FitConfig
+from icploop.ingest.keys import KEY
 from icploop.metrics.calendar import days_between
 from icploop.rules import Rule
 
@@ -31,6 +32,15 @@ class FitInputs:
     usage: ir.Table
     contacts: ir.Table
     mrr_monthly: ir.Table
+    account_keys: ir.Table | None = None
+    """The integer account keys (``account_id``, ``account_key``), when the warehouse has them
+    (see :mod:`icploop.ingest.keys`): with them and a keyed ``usage``, usage is joined to the
+    due accounts by the integer key instead of the text id (same results, less work)."""
+
+    @property
+    def keyed(self) -> bool:
+        """Whether usage can be joined by the integer account key."""
+        return self.account_keys is not None and KEY in self.usage.columns
 
 
 def first_close_dates(deals: ir.Table) -> ir.Table:
@@ -83,18 +93,26 @@ def usage_features(
     grouping by account and week (or use case) first, which costs a second hash table many times
     larger and a second scan. Rows are grouped by a dense integer numbering of the due accounts
     rather than by the text id, which DuckDB aggregates into an array (see ``engine.connect``).
+    With integer account keys (``inputs.keyed``) usage is joined to the due accounts by the key,
+    not by the text id: the join hashes an integer per usage row instead of a string.
     """
     t = config.thresholds
     base = due.join(inputs.accounts.select("account_id", "use_case"), "account_id", how="left")
+    keyed = {}
+    if inputs.keyed and inputs.account_keys is not None:
+        base = base.join(inputs.account_keys.select("account_id", KEY), "account_id", how="left")
+        keyed = {KEY: base[KEY]}
     base = base.select(
         "account_id",
         "close_date",
         core_use_case="use_case",
         _account=ibis.row_number().over().cast("int32"),
+        **keyed,
     )
     recent_days = range(max(t.tag_after_days - t.recent_window_days, 0), t.tag_after_days)
     with base.cache() as numbered:
-        features = _usage_bits(inputs.usage, numbered, t.tag_after_days, recent_days, use_cases)
+        on = numbered.drop("account_id") if keyed else numbered
+        features = _usage_bits(inputs.usage, on, t.tag_after_days, recent_days, use_cases)
         ids = numbered.select("_account", "account_id").to_pandas()
     active_days = _bit_columns(features, "_recent_days_", len(recent_days))
     core_days = _bit_columns(features, "_core_days_", len(recent_days))
@@ -124,8 +142,9 @@ def _usage_bits(
     recent_days: range,
     use_cases: Sequence[str],
 ) -> pd.DataFrame:
-    """The engine's part of :func:`usage_features`: one aggregation per numbered account."""
-    joined = usage.join(numbered, "account_id")
+    """The engine's part of :func:`usage_features`: one aggregation per numbered account,
+    joined by ``account_key`` when ``numbered`` has it, else by ``account_id``."""
+    joined = usage.join(numbered, KEY if KEY in numbered.columns else "account_id")
     rows = joined.select(
         "events",
         "use_case",

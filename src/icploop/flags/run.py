@@ -24,6 +24,7 @@ from icploop.flags.drafts import draft_flag
 from icploop.flags.people import sync_people
 from icploop.flags.records import create_flag, send_flag
 from icploop.flags.routing import RoutingRules
+from icploop.ingest.keys import ACCOUNT_KEYS
 from icploop.store import fit_tags
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
@@ -51,13 +52,15 @@ class TaggingReport:
 
 def fit_inputs(backend: BaseBackend) -> FitInputs:
     """The warehouse tables the signals read; a clear error when a load is missing."""
-    missing = [t for t in FIT_TABLES if t not in backend.list_tables()]
+    tables = backend.list_tables()
+    missing = [t for t in FIT_TABLES if t not in tables]
     if missing:
         raise IcploopError(
             f"the warehouse has no {', '.join(missing)} table(s)",
             "load the company's data first: icploop load PATH",
         )
-    return FitInputs(**{name: backend.table(name) for name in FIT_TABLES})
+    keys = backend.table(ACCOUNT_KEYS) if ACCOUNT_KEYS in tables else None
+    return FitInputs(**{name: backend.table(name) for name in FIT_TABLES}, account_keys=keys)
 
 
 def run_tagging(

@@ -28,7 +28,7 @@ from ibis.backends import BaseBackend
 
 from icploop.config import DEFAULT_CURRENCY, DEFAULT_LOAD_MEMORY, MEMORY_SIZE
 from icploop.errors import IcploopError, Problem
-from icploop.ingest import derive, quarantine, read, transform, validate
+from icploop.ingest import derive, keys, quarantine, read, transform, validate
 from icploop.ingest.mapping import Mapping
 from icploop.ingest.schema import KNOWN_CURRENCIES, LOADABLE_TABLES, TABLES
 from icploop.ingest.sql import duckdb_connection, ident, idents, table_exists
@@ -75,6 +75,8 @@ def create_tables(con: Any) -> None:
     """Create every canonical table (if missing) with canonical types, and the load log."""
     for table in TABLES.values():
         cols = ", ".join(f"{ident(c.name)} {validate.SQL_TYPES[c.type]}" for c in table.columns)
+        if table.name in keys.KEYED_TABLES:
+            cols += f", {keys.KEY} BIGINT"
         con.execute(f"CREATE TABLE IF NOT EXISTS main.{ident(table.name)} ({cols})")
     con.execute(
         f"CREATE TABLE IF NOT EXISTS main.{LOADS_TABLE} (load_id BIGINT, loaded_at TIMESTAMP, "
@@ -90,9 +92,17 @@ def _upsert(con: Any, table: str, staged: str) -> TableCount:
         f"DELETE FROM main.{ident(table)} t USING {staged} s WHERE {on}"
     ).fetchall()[0][0]
     cols = idents(t.column_names)
-    inserted = con.execute(
-        f"INSERT INTO main.{ident(table)} ({cols}) SELECT {cols} FROM {staged}"
-    ).fetchall()[0][0]
+    if table in keys.KEYED_TABLES:
+        # every staged row's account is stored (the reference check), so every row gets a key
+        picked = ", ".join(f"s.{ident(c)}" for c in t.column_names)
+        inserted = con.execute(
+            f"INSERT INTO main.{ident(table)} ({cols}, {keys.KEY}) SELECT {picked}, k.{keys.KEY} "
+            f"FROM {staged} s LEFT JOIN main.{keys.ACCOUNT_KEYS} k ON k.account_id = s.account_id"
+        ).fetchall()[0][0]
+    else:
+        inserted = con.execute(
+            f"INSERT INTO main.{ident(table)} ({cols}) SELECT {cols} FROM {staged}"
+        ).fetchall()[0][0]
     return TableCount(table, int(inserted), int(replaced))
 
 
@@ -463,7 +473,12 @@ def _store(
     con.execute("BEGIN TRANSACTION")
     try:
         create_tables(con)
-        counts = {t: _upsert(con, t, view) for t, view in views.items()}
+        # accounts first: their keys are assigned before the keyed tables are stored
+        stored = (
+            {"accounts": _upsert(con, "accounts", views["accounts"])} if "accounts" in views else {}
+        )
+        keys.assign(con)
+        counts = {t: stored.get(t) or _upsert(con, t, view) for t, view in views.items()}
         if attributes and "accounts" in views:
             _upsert_attributes(con, views["accounts"], attributes)
         _upsert_roles(con, roles)

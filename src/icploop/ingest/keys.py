@@ -1,0 +1,70 @@
+"""Integer account keys: a dense number for each account, assigned at load.
+
+Account ids are text (``"ACME-0042"``, a CRM's 18-character id). Joining and grouping 100M usage
+rows by text hashes and compares every id; by an integer it is several times cheaper. The load
+therefore numbers the accounts in ``account_keys`` (``account_id`` text, ``account_key`` 1, 2,
+...) and stores the number beside the text id in the tables that are large and read by account:
+``usage`` (``account_key``). The text id stays everywhere for display and for joining back.
+
+A key, once given, never changes: a later load numbers only the accounts it brings that have
+none (in order of their id, after the largest key so far), so loading the same files again
+gives the same keys. Every stored usage row's account is in ``accounts`` (the load's reference
+check), so every stored usage row has a key.
+
+A warehouse loaded before keys existed has no ``account_keys`` and usage without
+``account_key``: the analytics then join and group by the text id as before (same results), and
+the next load adds the keys to what is stored (:func:`assign`).
+"""
+
+# SQL here is assembled from the constant names below; no user value reaches it.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from typing import Any
+
+from icploop.ingest.sql import table_exists
+
+ACCOUNT_KEYS = "account_keys"
+KEY = "account_key"
+#: the stored tables that carry ``account_key`` beside ``account_id``
+KEYED_TABLES: tuple[str, ...] = ("usage",)
+
+
+def create(con: Any) -> None:
+    """The ``account_keys`` table, if missing."""
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS main.{ACCOUNT_KEYS} "
+        f"(account_id VARCHAR NOT NULL, {KEY} BIGINT NOT NULL)"
+    )
+
+
+def assign(con: Any) -> None:
+    """Inside the load's transaction, after ``accounts`` is stored: a key for every stored
+    account that has none, then a key in every keyed table's rows that lack one (all rows of a
+    table stored before keys existed, which gains the column here)."""
+    create(con)
+    con.execute(
+        f"INSERT INTO main.{ACCOUNT_KEYS} "
+        f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM main.{ACCOUNT_KEYS}) "
+        "+ row_number() OVER (ORDER BY account_id) "
+        f"FROM (SELECT DISTINCT account_id FROM main.accounts WHERE account_id IS NOT NULL "
+        f"EXCEPT SELECT account_id FROM main.{ACCOUNT_KEYS})"
+    )
+    for table in KEYED_TABLES:
+        if table_exists(con, table) and not has_key(con, table):
+            con.execute(f"ALTER TABLE main.{table} ADD COLUMN {KEY} BIGINT")
+            con.execute(
+                f"UPDATE main.{table} SET {KEY} = k.{KEY} FROM main.{ACCOUNT_KEYS} k "
+                f"WHERE main.{table}.account_id = k.account_id"
+            )
+
+
+def has_key(con: Any, table: str) -> bool:
+    """Whether stored table ``table`` has the ``account_key`` column."""
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'main' "
+        "AND database_name = current_database() AND table_name = $1 AND column_name = $2",
+        [table, KEY],
+    ).fetchall()
+    return bool(rows[0][0])
