@@ -1,5 +1,5 @@
 """Every command on every data shape answers, or refuses in one line: never a traceback, never
-"nan" or "0 (0%)" where the truth is unknown.
+"nan" where the truth is unknown, never a figure from a table the shape does not have.
 
 The commands come from the Typer app itself: a new command with no required argument joins the
 suite by itself; one with required arguments fails here until ``ARGUMENTS`` says what to pass
@@ -76,8 +76,11 @@ CUT = ("history-9", "no-usage", "telco")
 REFUSED = frozenset({"no-fx_rates"})
 
 NAN = re.compile(r"\b(nan|NaN|Infinity)\b")
-#: figures that only a table could give: printed without it, they come from nothing
-FROM_ABSENT = {"costs": "0 (0%)"}
+#: figures that only a table could give, by the labels they are printed under: printed without
+#: the table, they come from nothing. A label, not a figure: a true count of 0 ("0 (0%)" near
+#: fit in a segment) is no sign of a cost table, and whether such a count shows depends on what
+#: ran before on the shape's workspace (fit run tags accounts)
+FROM_ABSENT = {"costs": re.compile(r"cost over margin|unprofitable", re.IGNORECASE)}
 
 
 def _leaves(name: str, command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
@@ -129,9 +132,9 @@ def problems(
     if hit := NAN.search(text):
         start = max(0, hit.start() - 120)
         found.append(f"'{hit.group()}' printed: ...{text[start : hit.end() + 40]}...")
-    for table, figure in FROM_ABSENT.items():
-        if table in absent and figure in text:
-            found.append(f"{figure!r} printed without a {table} table")
+    for table, label in FROM_ABSENT.items():
+        if table in absent and (figure := label.search(text)):
+            found.append(f"{figure.group()!r} printed without a {table} table")
     if code == 1:
         said = [
             line
@@ -144,6 +147,20 @@ def problems(
         if len(errors) != 1 or len(hints) > 1 or len(said) != len(errors) + len(hints):
             found.append("the refusal is not one line (and a hint):\n" + err)
     return found
+
+
+def test_a_true_zero_count_is_no_figure_from_an_absent_table() -> None:
+    """Without costs, a segment's count of 0 near fits is a count, not a cost; the cost table's
+    "cost over margin" column (or the cost command's unprofitable accounts) is a cost figure."""
+    no_costs = frozenset({"costs"})
+    tags = "| Enterprise | 3 | 2 (67%) | 0 (0%) | 1 (33%) |"
+    costs = "| tier | accounts | cost over margin |\n| high | 4 | 0 (0%) |"
+    assert problems(0, tags, "", None, no_costs) == []
+    assert problems(0, costs, "", None, no_costs) == [
+        "'cost over margin' printed without a costs table"
+    ]
+    assert problems(0, costs, "", None, frozenset()) == []
+    assert problems(0, '{"unprofitable_share": 0.0}', "", None, no_costs) != []
 
 
 def _fill(args: list[str], shape: Shape, out: Path) -> list[str]:

@@ -20,7 +20,7 @@ from icploop.engine import open_analytics
 from tests.surfaces.conftest import Surfaces, _serve
 
 from .conftest import SHAPES, Shape
-from .test_commands import CUT, NAN, REFUSED
+from .test_commands import CUT, FROM_ABSENT, NAN, REFUSED
 
 #: path values: ids of things a fresh workspace may not have (a refusal is the answer then)
 VALUES = {"flag_id": "1", "number": "1", "review_id": "1", "job_id": "1"}
@@ -81,8 +81,12 @@ def served(
         if s not in REFUSED
     ],
 )
-def test_every_read_answers(served: Callable[[str], tuple[Surfaces, str]], shape: str) -> None:
+def test_every_read_answers(
+    served: Callable[[str], tuple[Surfaces, str]], shapes: Callable[[str], Shape], shape: str
+) -> None:
     surfaces, account = served(shape)
+    # the labels of figures only the tables this shape lacks could give
+    from_absent = [label for table, label in FROM_ABSENT.items() if table in shapes(shape).absent]
     client = surfaces.logged_in()
     headers = {"Authorization": f"Bearer {surfaces.token}"}
     found = []
@@ -93,6 +97,8 @@ def test_every_read_answers(served: Callable[[str], tuple[Surfaces, str]], shape
             found.append(f"{name} {path}: {response.status_code} {text[:300]}")
         elif hit := NAN.search(re.sub(r"<script.*?</script>", "", text, flags=re.S)):
             found.append(f"{name} {path}: '{hit.group()}' in the answer")
+        elif any(label.search(text) for label in from_absent):
+            found.append(f"{name} {path}: a figure from a table this workspace does not have")
         elif response.status_code >= 400 and path.startswith("/api/"):
             error = response.json().get("error", {})
             if not error.get("message") or "\n" in error["message"]:
