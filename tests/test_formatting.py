@@ -36,6 +36,14 @@ def test_a_known_zero_stays_zero_and_numbers_read_as_people_write_them() -> None
     assert fmt.unknown() == "-" and fmt.unknown("no churn yet") == "- (no churn yet)"
 
 
+def test_an_estimate_shows_its_interval_and_nothing_when_it_is_unknown() -> None:
+    assert fmt.estimate(12_400, 10_100, 14_900) == "12k (10k-15k)"
+    assert fmt.estimate(0, 0, 0) == "0k (0k-0k)"  # a known zero is a zero
+    assert fmt.estimate(float("nan"), 0, 0) == "-" and fmt.estimate(None, None, None) == "-"
+    assert fmt.estimate(0.5, None, pd.NA, fmt.pct) == "50%"
+    assert fmt.points(pd.NA, 0) == "-" and fmt.points(2, 0) == "+2" and fmt.count(pd.NA) == "-"
+
+
 def test_dates_lose_a_midnight_time_and_keep_any_other() -> None:
     assert fmt.day(dt.date(2026, 9, 30)) == "2026-09-30"
     assert fmt.day(pd.Timestamp("2026-09-30")) == "2026-09-30"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 #: What an unknown value is shown as.
@@ -122,6 +123,16 @@ def thousands(value: Any) -> str:
     """An amount in thousands (1,234,567 -> ``1,235k``); ``-`` when unknown."""
     v = finite(value)
     return UNKNOWN if v is None else f"{v / 1000:,.0f}k"
+
+
+def estimate(value: Any, low: Any, high: Any, shown: Callable[[Any], str] = thousands) -> str:
+    """An estimate with its interval, each through ``shown`` (``12k (10k-14k)``); ``-`` alone
+    when the estimate is unknown, the estimate alone when its interval is."""
+    if finite(value) is None:
+        return UNKNOWN
+    if finite(low) is None or finite(high) is None:
+        return shown(value)
+    return f"{shown(value)} ({shown(low)}-{shown(high)})"
 
 
 def count(value: Any) -> str:

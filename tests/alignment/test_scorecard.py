@@ -4,6 +4,7 @@ a null company where no AE stands apart."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -95,6 +96,33 @@ def test_young_cohorts_are_projected_from_their_fit_tag_mix() -> None:
     assert not bool(h["projected"]) and h["retained_low"] == h["retained_high"]
     assert any("projected" in c for c in card.caveats)
     assert card.to_dict()["team"][0]["projected"] in (True, False)
+
+
+def test_a_company_younger_than_a_year_has_no_first_year_churn_and_no_warning() -> None:
+    """Under 12 months of history every first-year outcome is missing (the frame may hold them
+    as an object column of None): no churn is counted (not a churn of 0), no retained bookings
+    or NRR are projected from a rate nobody has (unknown, not 0), no owner is ranked, and pandas
+    is asked for no silent downcast."""
+    frame = pd.DataFrame(
+        [
+            _account("y1", "Y", "2026-06-10", 100.0, None),
+            _account("y2", "Y", "2026-07-10", 200.0, None),
+            _account("z1", "Z", "2026-08-10", 50.0, None),
+        ]
+    )
+    assert frame["first_year_churn"].dtype == object
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        card = scorecard(frame, None, AS_OF)
+    team = card.team.set_index("group")
+    assert team["bookings"].tolist() == [300.0, 50.0]
+    for column in ("retained_bookings", "retained_low", "retained_high", "nrr", "churn_rate"):
+        assert team[column].isna().all(), column
+    for column in ("bookings_rank", "retained_rank", "rank_gap"):
+        assert team[column].isna().all(), column
+    assert card.to_dict()["team"][0]["nrr"] is None
+    assert any("their retained bookings and NRR are unknown" in c for c in card.caveats)
+    assert not any("overall 12-month NRR" in c for c in card.caveats)
 
 
 def test_an_unknown_dimension_or_missing_campaign_is_a_user_error() -> None:

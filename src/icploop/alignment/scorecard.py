@@ -16,13 +16,15 @@ quarter of close, over the new customers closed in the window (default the 8 qua
   accounts younger than 12 months it is projected: start MRR x the historical 12-month NRR of
   accounts with the same 90-day fit tag (``untagged`` accounts, younger than 90 days, take the
   overall rate), with a simulated interval; rows holding such accounts say ``projected`` and how
-  much of their bookings is projected.
+  much of their bookings is projected. With no account of a full first year to learn the rate
+  from (under 12 months of history), a row holding young accounts has unknown retained
+  bookings and NRR (missing, never 0).
 - ``bad_fit_share`` (of the accounts that have a fit tag), ``avg_discount`` (the first won deal's
   discount off list), and first-year churn (accounts with a full year observed).
 
 The team view sums the window per owner and ranks owners by bookings and by retained bookings
 (1 = most) of the accounts with a full year observed (young accounts' projections are shown, not
-ranked); ``rank_gap`` = retained rank - bookings rank, positive for owners whose deals hold up
+ranked; an owner with no such account has no rank); ``rank_gap`` = retained rank - bookings rank, positive for owners whose deals hold up
 worse than their bookings suggest. Totals grow with the number of deals, so the ranks are read
 next to ``nrr`` (retained bookings / bookings). Whether an owner's first-year churn stands apart
 beyond chance is a test of the owner against the rest (Fisher exact or chi-squared), with
@@ -264,6 +266,8 @@ def _per_account(
     group = tag.fillna(UNTAGGED).astype(str).where(tag.isin(TAG_GROUPS) | tag.isna(), UNTAGGED)
     rate = group.map(history.rates.set_index("tag")["nrr_12m"]).astype(float)
     young = ~mature
+    # 1/0 or missing (under a year of history): float, whatever dtype the frame gives it
+    churn = frame["first_year_churn"].astype("float64")
     out = pd.DataFrame(
         {
             "deals": 1,
@@ -277,11 +281,13 @@ def _per_account(
             "churned": churned,
             "contracted": (start - retained - churned).where(mature, 0.0),
             "projected_mrr": (start * rate).where(young, 0.0),
+            # young accounts with no 12-month NRR to project from (no account has a full year)
+            "unprojected": (young & rate.isna()).astype(int),
             "tagged": tag.notna().astype(int),
             "bad": (tag == BAD_FIT).astype(int),
             "discount": frame["discount"].astype(float),
-            "churn_n": frame["first_year_churn"].notna().astype(int),
-            "churn_events": frame["first_year_churn"].fillna(0).astype(float),
+            "churn_n": churn.notna().astype(int),
+            "churn_events": churn.fillna(0.0),
         },
         index=frame.index,
     )
@@ -315,6 +321,9 @@ def _aggregate(
     no_young = out["young_bookings"] <= 0
     out.loc[no_young, "retained_low"] = out.loc[no_young, "retained_bookings"]
     out.loc[no_young, "retained_high"] = out.loc[no_young, "retained_bookings"]
+    # a young account with nothing to project from leaves its cell's total unknown, not short
+    unknown = out["unprojected"] > 0
+    out.loc[unknown, ["retained_bookings", "retained_low", "retained_high"]] = np.nan
     out["projected"] = out["deals"] > out["mature_deals"]
     out["projected_share"] = out["young_bookings"] / out["bookings"].where(out["bookings"] > 0)
     out["nrr"] = out["retained_bookings"] / out["bookings"].where(out["bookings"] > 0)
@@ -423,19 +432,29 @@ def scorecard(
     team = team.sort_values(["bookings", "group"], ascending=[False, True]).reset_index(drop=True)
     # ranks compare what has happened: the accounts with a full year observed (projections of
     # younger accounts are shown beside them, not ranked)
-    team["bookings_rank"] = team["mature_bookings"].rank(ascending=False, method="min").astype(int)
-    team["retained_rank"] = team["at12"].rank(ascending=False, method="min").astype(int)
+    # (an owner with none has no rank: missing, not a tie for last)
+    observed = team["mature_deals"] > 0
+    for rank, column in (("bookings_rank", "mature_bookings"), ("retained_rank", "at12")):
+        ranked = team[column].where(observed).rank(ascending=False, method="min")
+        team[rank] = ranked.astype("Int64")
     team["rank_gap"] = team["retained_rank"] - team["bookings_rank"]
     team = team.sort_values(["bookings_rank", "group"]).reset_index(drop=True)
     team = _churn_tests(team, level)
 
-    if young.any():
+    unprojected = int(money["unprojected"].sum())
+    if unprojected:
+        caveats.append(
+            f"{unprojected} accounts closed in the last 12 months have no 12-month MRR yet and no "
+            "account has a full first year to project them from: their retained bookings and "
+            "NRR are unknown (they need 12 months of MRR history after a first paid month)"
+        )
+    elif young.any():
         caveats.append(
             f"{int(young.sum())} accounts closed in the last 12 months have no 12-month MRR yet: "
             "their retained bookings are projected from their fit tag's historical 12-month NRR "
             f"({level:.0%} interval simulated), marked projected"
         )
-    if tag_of.empty:
+    if tag_of.empty and not unprojected:
         caveats.append("no fit tags: every projection uses the overall 12-month NRR")
     borrowed = history.rates[
         (history.rates["source"] == "overall") & (history.rates["tag"] != UNTAGGED)

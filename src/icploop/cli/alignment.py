@@ -27,7 +27,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
-from icploop.formatting import pct, q, thousands
+from icploop.formatting import count, estimate, pct, points, q, thousands
 
 experiment_app = typer.Typer(
     help="GTM experiments on segments: record, list, measure, stop, delete."
@@ -82,10 +82,10 @@ def scorecard_command(
                    "gap", "NRR", "bad fit", "disc.", "churn 1y (n)", "q")  # fmt: skip
         cells = [
             (
-                r["group"], f"{r['deals']:,}", thousands(r["bookings"]), str(r["bookings_rank"]),
-                f"{thousands(r['retained_bookings'])} "
-                f"({thousands(r['retained_low'])}-{thousands(r['retained_high'])})",
-                pct(r["projected_share"]), str(r["retained_rank"]), f"{r['rank_gap']:+d}",
+                r["group"], f"{r['deals']:,}", thousands(r["bookings"]), count(r["bookings_rank"]),
+                estimate(r["retained_bookings"], r["retained_low"], r["retained_high"]),
+                pct(r["projected_share"]), count(r["retained_rank"]),
+                points(r["rank_gap"], 0),
                 pct(r["nrr"]), pct(r["bad_fit_share"]), pct(r["avg_discount"], 1),
                 f"{pct(r['churn_rate'])} ({r['churn_n']})",
                 q(r["q_value"]),

@@ -103,6 +103,10 @@ def account_outcomes(
         churned=event,
         churned_mrr=out.churned_cents.fill_null(0).cast("float64") / 100,
     ).to_pandas()
+    # a nullable int8 arrives as int8 (no account censored), float64 (some) or object (all):
+    # 1.0, 0.0 or NaN in every case, so sums, means and fills behave alike on any history
+    censored = ["first_year_churn", "churn_6m"]
+    frame[censored] = frame[censored].astype("float64")
     frame["ltv_per_month"] = frame["ltv"] / frame["paid_months"].clip(lower=1)
     frame = with_account_attributes(frame, tables)
     if usage is not None and tables.deals is not None:
