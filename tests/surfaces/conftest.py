@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from icploop.cli.main import app as cli_app
 from icploop.config import Settings
 from icploop.engine import connect, open_analytics
+from icploop.fit.config import workspace_fit_config
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Person
@@ -85,11 +86,17 @@ class Surfaces:
         return self.client
 
     def pack(self, quarter: str | None = None) -> dict[str, Any]:
-        """The review pack of ``quarter`` (default: the latest full one), not stored."""
+        """The review pack of ``quarter`` (default: the latest full one), not stored, built with
+        the workspace's fit configuration as ``icploop review build`` builds it."""
         backend = open_analytics(Settings(workspace=self.workspace))  # read-only, as the app
         try:
             with self.store() as session:
-                return build_pack(backend, session, resolve_quarter(backend, quarter))
+                return build_pack(
+                    backend,
+                    session,
+                    resolve_quarter(backend, quarter),
+                    fit_config=workspace_fit_config(self.workspace),
+                )
         finally:
             backend.disconnect()
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from icploop.config import Settings, load_settings
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.fit.config import FitConfig, workspace_fit_config
 from icploop.formatting import is_unknown, json_value
 from icploop.warehouse import AS_OF_RANGE, Warehouse, today_or
 
@@ -203,12 +204,20 @@ def currency_of(workspace: Path | None) -> str:
     return load_settings(workspace).figures_currency
 
 
+def fit_config_of(workspace: Path | None, path: Path | None = None) -> FitConfig:
+    """The workspace's fit configuration (:func:`icploop.fit.config.workspace_fit_config`):
+    ``path`` (a run's ``--config``), else its ``fit.yaml``, else the defaults."""
+    return workspace_fit_config(load_settings(workspace).workspace, path)
+
+
 def fit_tags_of(workspace: Path | None, backend: Any, day: dt.date) -> Any:
     """The fit tags in force on ``day`` (:func:`icploop.flags.tags_in_force.fit_tags_in_force`)
-    with the workspace's published ICP versions: what every command reads for fit tags."""
+    with the workspace's published ICP versions and fit configuration: what every command reads
+    for fit tags."""
     from icploop.flags.tags_in_force import fit_tags_in_force
     from icploop.icp.in_force import published_periods
     from icploop.store.database import open_store
 
+    config = fit_config_of(workspace)
     with open_store(settings_for(workspace))() as session:
-        return fit_tags_in_force(backend, session, day, published_periods(session))
+        return fit_tags_in_force(backend, session, day, published_periods(session), config)

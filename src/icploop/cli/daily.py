@@ -15,6 +15,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     err_console,
+    fit_config_of,
     print_json,
     settings_for,
     user_errors,
@@ -37,7 +38,10 @@ def run_command(
     preset: Annotated[
         str | None, typer.Option("--preset", "-p", help="A shipped mapping for the inbox.")
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="Fit configuration (YAML).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Fit configuration (YAML; default the workspace's fit.yaml)."),
+    ] = None,
     routing: Annotated[Path | None, typer.Option(help="Flag routing rules (YAML).")] = None,
     notices: Annotated[
         str | None,
@@ -60,7 +64,6 @@ def run_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from icploop.daily.run import STEPS, DailyOptions, run_daily
-    from icploop.fit.config import load_fit_config
     from icploop.flags.routing import load_routing
     from icploop.ingest.mapping import load_mapping, load_preset
 
@@ -71,7 +74,7 @@ def run_command(
         options = DailyOptions(
             inbox=inbox or settings.inbox,
             mapping=load_mapping(mapping) if mapping else load_preset(preset) if preset else None,
-            fit_config=load_fit_config(config),
+            fit_config=fit_config_of(workspace, config),
             routing=load_routing(routing),
             notice_channel=notices,
         )

@@ -21,6 +21,7 @@ from icploop.cli.common import (
     data_as_of,
     deadline_day,
     emit_rows,
+    fit_config_of,
     fit_tags_of,
     open_warehouse,
     print_json,
@@ -28,7 +29,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
-from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, load_fit_config
+from icploop.fit.config import SIGNAL_SOURCES, SIGNALS
 from icploop.flags.overrides import override_signal
 from icploop.flags.routing import load_routing
 from icploop.flags.run import run_tagging
@@ -49,7 +50,10 @@ fit_app = typer.Typer(
 def run(
     workspace: WorkspaceOption = None,
     as_of: AsOfOption = None,
-    config: Annotated[Path | None, typer.Option(help="Fit configuration (YAML).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="Fit configuration (YAML; default the workspace's fit.yaml)."),
+    ] = None,
     routing: Annotated[Path | None, typer.Option(help="Flag routing rules (YAML).")] = None,
     send: Annotated[bool, typer.Option(help="Send flags for new bad fits.")] = True,
     json: JsonOption = False,
@@ -68,7 +72,7 @@ def run(
                 warehouse.backend,
                 store,
                 day,
-                load_fit_config(config),
+                fit_config_of(workspace, config),
                 load_routing(routing),
                 send=send,
                 icp_periods=periods,
@@ -221,10 +225,13 @@ def override(
     actor: ActorOption,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Confirm or override one signal; the computed value and the previous tag are kept."""
-    with user_errors(), open_store(settings_for(workspace))() as session, session.begin():
-        tag = override_signal(session, account, signal, value, reason, actor)
-        console.print(f"{account}: {signal} = {value}; tag now {tag.tag}")
+    """Confirm or override one signal; the computed value and the previous tag are kept, and
+    the tag is recombined with the workspace's rule (its fit.yaml)."""
+    with user_errors():
+        rule = fit_config_of(workspace).combination
+        with open_store(settings_for(workspace))() as session, session.begin():
+            tag = override_signal(session, account, signal, value, reason, actor, rule)
+            console.print(f"{account}: {signal} = {value}; tag now {tag.tag}")
 
 
 @fit_app.command("check")

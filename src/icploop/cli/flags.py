@@ -17,6 +17,7 @@ from icploop.cli.common import (
     console,
     data_as_of,
     emit_rows,
+    fit_config_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -249,14 +250,15 @@ def credibility(
         settings = settings_for(workspace)
         warehouse = open_warehouse(workspace)
         day = data_as_of(warehouse, as_of)
+        tag_day = fit_config_of(workspace).thresholds.tag_after_days
         with open_store(settings)() as session:
             flagged: dict[str, dt.date] = {}
-            for c in claims(session):
+            for c in claims(session, tag_day):
                 flagged[c.account_id] = min(flagged.get(c.account_id, c.flagged_on), c.flagged_on)
             # months after the data ends are unknown, not churned: stop at the last complete month
             last = warehouse.data_end.as_of
             outcomes = first_declines_after(warehouse.backend, flagged, min(day, last))
-            scores = flagger_credibility(session, outcomes, day, known_until=last)
+            scores = flagger_credibility(session, outcomes, day, last, tag_day)
         rows = [{**vars(s), "borne_out_share": s.borne_out_share} for s in scores]
         if json:
             print_json(rows)

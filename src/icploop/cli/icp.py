@@ -21,6 +21,7 @@ from icploop.cli.common import (
     data_as_of,
     deadline_day,
     emit_rows,
+    fit_config_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -180,8 +181,9 @@ def status(
     with user_errors():
         day = data_as_of(open_warehouse(workspace), as_of)
         deadlines = deadline_day(as_of)
+        fallback = fit_config_of(workspace).icp_criteria
         with open_store(settings_for(workspace))() as session:
-            number = rules_in_force(session, day).version
+            number = rules_in_force(session, day, fallback).version
             current = versions.get_version(session, number) if number is not None else None
             overdue = versions.overdue_steps(session, deadlines)
             waiting = open_draft(session) if current is None else None
@@ -245,8 +247,9 @@ def in_force(
 
     with user_errors():
         day = data_as_of(open_warehouse(workspace), as_of)
+        fallback = fit_config_of(workspace).icp_criteria
         with open_store(settings_for(workspace))() as session:
-            rules = rules_in_force(session, day)
+            rules = rules_in_force(session, day, fallback)
         if json:
             print_json(rules.to_dict())
             return

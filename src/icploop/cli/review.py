@@ -12,6 +12,7 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
+    fit_config_of,
     print_json,
     settings_for,
     user_errors,
@@ -48,7 +49,10 @@ def build(
         factory = open_store(settings)
         with factory() as session, session.begin():
             the_quarter = resolve_quarter(backend, quarter)
-            pack = build_pack(backend, session, the_quarter, currency=settings.figures_currency)
+            pack = build_pack(
+                backend, session, the_quarter, currency=settings.figures_currency,
+                fit_config=fit_config_of(workspace),
+            )  # fmt: skip
             review = decisions.store_review(session, pack, built_by, utcnow())
             paths = write_pack(pack, formats, out)
         for path in paths:

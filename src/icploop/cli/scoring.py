@@ -20,6 +20,7 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     data_as_of,
+    fit_config_of,
     open_warehouse,
     print_json,
     settings_for,
@@ -60,8 +61,9 @@ def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> RulesInFor
 
     if icp is not None:
         return rules_from_file(icp, day)
+    fallback = fit_config_of(workspace).icp_criteria
     with open_store(settings_for(workspace))() as session:
-        return rules_in_force(session, day)
+        return rules_in_force(session, day, fallback)
 
 
 def _rename_by_mapping(records: pd.DataFrame, mapping: Path) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icploop import formatting as fmt
+from icploop.fit.config import FitConfig
 from icploop.flags.channels import Channel
 from icploop.icp.micro_review import DEFAULT_THRESHOLD_POINTS, NrrDrops
 from icploop.metrics.retention import retention
@@ -108,13 +109,14 @@ def reduced_pack(
 def act_on_drop(
     backend: Any, session: Session, tables: CanonicalTables, drops: NrrDrops,
     workspace: Path, sender: Channel | None, base_url: str | None,
+    fit_config: FitConfig | None = None,
 ) -> MicroReview:  # fmt: skip
     """Build the reduced pack for the latest quarter's drop and notify RevOps (by email to each
     active RevOps person with an address, or once through the webhook)."""
     quarter = str(drops.last_period)
     result = MicroReview(quarter=quarter)
     result.cohorts = affected_cohorts(tables, drops.as_of, quarter, drops.threshold_points)
-    pack = build_pack(backend, session, Quarter.parse(quarter))
+    pack = build_pack(backend, session, Quarter.parse(quarter), fit_config=fit_config)
     micro = reduced_pack(pack, drops, result.cohorts)
     result.paths = write_pack(
         micro, ["html", "md", "json"], workspace / "reviews" / f"micro-{quarter}"

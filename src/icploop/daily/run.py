@@ -281,7 +281,8 @@ def _loop(
         with store() as session, session.begin():
             if not _acted_on(session, drops.last_period):
                 acted = act_on_drop(backend, session, warehouse.tables, drops,
-                                    settings.workspace, sender, settings.base_url)  # fmt: skip
+                                    settings.workspace, sender, settings.base_url,
+                                    options.fit_config)  # fmt: skip
                 audit(
                     session, actor=ACTOR, action=MICRO_REVIEW_ACTION, object_type="quarter",
                     object_id=drops.last_period, at=clock(),

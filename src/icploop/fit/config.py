@@ -83,6 +83,23 @@ class FitConfig(BaseModel):
     )
 
 
+#: the workspace's own fit configuration: ``<workspace>/fit.yaml``, when there is one
+FIT_CONFIG_FILE = "fit.yaml"
+
+
+def workspace_fit_config(workspace: Path, path: Path | None = None) -> FitConfig:
+    """The fit configuration a workspace is tagged with: ``path`` when one is given (a run's
+    ``--config``), else the workspace's ``fit.yaml``, else the defaults.
+
+    Every surface asks here (the tagging run, the fit tags in force, a signal's override, the
+    ICP criteria in force before any version is published, flag credibility), so that a
+    workspace's own thresholds and rule hold on each of them."""
+    if path is not None:
+        return load_fit_config(path)
+    own = workspace / FIT_CONFIG_FILE
+    return load_fit_config(own) if own.is_file() else FitConfig()
+
+
 def load_fit_config(path: Path | None) -> FitConfig:
     """The configuration in ``path`` (YAML), or the defaults when ``path`` is None."""
     if path is None:

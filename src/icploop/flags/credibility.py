@@ -142,6 +142,9 @@ def flagger_credibility(
     outcomes: Mapping[str, dt.date],
     as_of: dt.date,
     known_until: dt.date | None = None,
+    tag_after_days: int = TAG_AFTER_DAYS,
 ) -> list[FlaggerCredibility]:
-    """Credibility per flagger over every claim in the store (:func:`claims`)."""
-    return score_flaggers(claims(session), outcomes, as_of, known_until=known_until)
+    """Credibility per flagger over every claim in the store (:func:`claims`; an override
+    is dated at the tag day of the workspace's fit configuration, ``tag_after_days``)."""
+    claimed = claims(session, tag_after_days)
+    return score_flaggers(claimed, outcomes, as_of, known_until=known_until)

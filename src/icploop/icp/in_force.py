@@ -90,13 +90,13 @@ def rules_in_force(
 
 
 def stored_in_force(
-    session: Session, day: dt.date
+    session: Session, day: dt.date, fallback: Sequence[Rule] | None = None
 ) -> tuple[IcpVersionRecord | None, IcpVersionRecord | None]:
     """The stored version whose rules are in force on ``day`` (None while the fallback is) and
     the latest published one, whose implementation is tracked: the same record, unless the latest
     comes into force after ``day`` (published with a later effective date, or after the data's
     last day when ``day`` is the data's default as-of)."""
-    number = rules_in_force(session, day).version
+    number = rules_in_force(session, day, fallback).version
     in_force = get_version(session, number) if number is not None else None
     latest = next((v for v in list_versions(session) if v.status == "published"), None)
     return in_force, latest  # one session: the same object when they are the same version

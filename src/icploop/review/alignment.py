@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from icploop.alignment.experiments import experiment_kinds
 from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
 from icploop.errors import IcploopError
+from icploop.fit.config import FitConfig
 from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.icp.experiments import list_experiments, measure_all
 from icploop.icp.in_force import published_periods
@@ -47,6 +48,7 @@ def alignment_section(
     as_of: dt.date,
     tags: pd.DataFrame | None = None,
     top: int | None = None,
+    fit_config: FitConfig | None = None,
 ) -> dict[str, Any]:
     """JSON-ready: ``scorecard`` (by AE: team view with both ranks and the gap, the owners that
     stand apart, caveats), ``by_lead_source`` and ``by_campaign`` (team views; None with
@@ -54,12 +56,14 @@ def alignment_section(
     measurement as of ``as_of``).
 
     ``accounts`` is :func:`icploop.segments.frames.account_frame` as of ``as_of``; ``tags``
-    defaults to the fit tags in force (:mod:`icploop.flags.tags_in_force`)."""
+    defaults to the fit tags in force (:mod:`icploop.flags.tags_in_force`) under the workspace's
+    ``fit_config``."""
     tag_frame = (
-        fit_tags_in_force(backend, session, as_of, published_periods(session)).tags
+        fit_tags_in_force(backend, session, as_of, published_periods(session), fit_config).tags
         if tags is None
         else tags
     )
+    tag_day = (fit_config or FitConfig()).thresholds.tag_after_days
     out: dict[str, Any] = {"as_of": as_of.isoformat()}
     for key, by in (("scorecard", "ae"), ("by_lead_source", "lead_source")):
         try:
@@ -86,6 +90,6 @@ def alignment_section(
             out["experiments_unavailable"] = exc.message
         else:
             out["experiments"] = measure_all(
-                session, accounts, deals, tags_in_force(tag_frame, as_of), as_of
+                session, accounts, deals, tags_in_force(tag_frame, as_of, tag_day), as_of
             )
     return out

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from icploop.config import DEFAULT_CURRENCY
+from icploop.fit.config import FitConfig
 from icploop.icp.in_force import rules_in_force
 from icploop.review.alignment import alignment_section
 from icploop.review.evidence import analytics_evidence, deal_window
@@ -71,12 +72,16 @@ def build_pack(
     policy: ProposalPolicy | None = None,
     progress: Callable[[str, float], None] | None = None,
     currency: str = DEFAULT_CURRENCY,
+    fit_config: FitConfig | None = None,
 ) -> dict[str, Any]:
     """The pack for ``quarter`` (as of its last day) from the warehouse ``backend`` and the app
     store ``session`` (read only). Proposal ids are filled in when the review is stored.
     ``currency`` is the workspace's reporting currency: every money figure is in it.
-    ``progress`` hears the stage and the fraction done (for a progress bar)."""
+    ``progress`` hears the stage and the fraction done (for a progress bar). ``fit_config`` is
+    the workspace's (:func:`icploop.fit.config.workspace_fit_config`; default the defaults): its
+    tag day, rule and fallback ICP criteria give the fit tags and the ICP rules in force."""
     tell = progress or (lambda stage, fraction: None)
+    config = fit_config or FitConfig()
     tell("reading accounts and their outcomes", 0.05)
     warehouse = Warehouse(backend)
     tables = warehouse.tables
@@ -89,7 +94,7 @@ def build_pack(
     reasons_cost = reasons_and_cost(backend, tables, quarter.end)
     movement = movement_evidence(backend, tables, quarter.end)
     tell("retention-adjusted scorecard and experiments", 0.6)
-    alignment = alignment_section(backend, session, accounts, quarter.end)
+    alignment = alignment_section(backend, session, accounts, quarter.end, fit_config=config)
     tell("searching segments and thresholds for proposals", 0.65)
     catalog = attribute_catalog(tables, accounts, ("first_year_churn",))
     drafted, summary = draft_proposals(accounts, policy, catalog)
@@ -112,7 +117,7 @@ def build_pack(
         "churn_cohort": evidence["churn_cohort"],
         "reasons_cost": reasons_cost,
         "fit_tags": fit_tag_mix(session, accounts, quarter),
-        "icp_in_force": rules_in_force(session, quarter.end).to_dict(),
+        "icp_in_force": rules_in_force(session, quarter.end, config.icp_criteria).to_dict(),
         "close_rates": evidence["close_rates"],
         **movement,
         "alignment": alignment,

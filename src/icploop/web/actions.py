@@ -50,7 +50,8 @@ def override(
 ) -> FitTag:
     """A CS person overrides one signal of an account they own."""
     require_owner(session, person, account_id, account_owners(state, account_id))
-    return override_signal(session, account_id, signal, value, reason, person.person_id)
+    rule = state.fit_config().combination
+    return override_signal(session, account_id, signal, value, reason, person.person_id, rule)
 
 
 def quick_check(

@@ -302,7 +302,9 @@ def icp_versions(session: DB) -> list[schemas.Version]:
 def icp_in_force(request: Request, session: DB, as_of: AsOf = None) -> dict[str, Any]:
     """The ICP criteria and do-not-close rules in force on ``as_of`` (default the data's end)
     and where they come from (same as ``icploop icp in-force --json``)."""
-    return rules_in_force(session, as_of or web_state(request).as_of()).to_dict()
+    state = web_state(request)
+    fallback = state.fit_config().icp_criteria
+    return rules_in_force(session, as_of or state.as_of(), fallback).to_dict()
 
 
 @router.get("/fit/in-force", name="api_fit_in_force", response_model=dict[str, Any])
@@ -312,7 +314,8 @@ def fit_in_force(request: Request, session: DB, as_of: AsOf = None) -> dict[str,
     state = web_state(request)
     day = as_of or state.as_of()
     periods = published_periods(session)
-    history = state.analytics(lambda b: fit_tags_in_force(b, session, day, periods))
+    config = state.fit_config()
+    history = state.analytics(lambda b: fit_tags_in_force(b, session, day, periods, config))
     return history.to_dict(day)
 
 

@@ -32,7 +32,8 @@ def tag_history(state: WebState, as_of: dt.date) -> FitTagHistory:
     """The fit tags in force on ``as_of`` (stored, else computed as a tagging run would)."""
     with state.store() as session:
         periods = published_periods(session)
-        return state.analytics(lambda b: fit_tags_in_force(b, session, as_of, periods))
+        config = state.fit_config()
+        return state.analytics(lambda b: fit_tags_in_force(b, session, as_of, periods, config))
 
 
 def forecast_of(state: WebState, as_of: dt.date) -> dict[str, Any]:

@@ -23,9 +23,13 @@ log = logging.getLogger("icploop.schedule")
 def daily_job(settings: Settings) -> dict[str, Any] | None:
     """One scheduled run; its summary, or None when it could not run (said in the log)."""
     from icploop.daily.run import DailyOptions, run_daily
+    from icploop.fit.config import workspace_fit_config
 
     try:
-        summary = run_daily(settings, DailyOptions(inbox=settings.inbox), today=dt.date.today())
+        options = DailyOptions(
+            inbox=settings.inbox, fit_config=workspace_fit_config(settings.workspace)
+        )
+        summary = run_daily(settings, options, today=dt.date.today())
     except IcploopError as exc:
         log.warning("daily run not done: %s", exc.message)
         return None

@@ -22,8 +22,9 @@ from icploop.web.state import WebState
 def rules_of(state: WebState, as_of: dt.date) -> RulesInForce:
     """The ICP criteria and do-not-close rules in force on ``as_of``
     (:func:`icploop.icp.in_force.rules_in_force`)."""
+    fallback = state.fit_config().icp_criteria
     with state.store() as session:
-        return rules_in_force(session, as_of)
+        return rules_in_force(session, as_of, fallback)
 
 
 def score_frame(

@@ -26,6 +26,7 @@ from ibis.backends import BaseBackend
 from icploop import formatting as fmt
 from icploop.config import Settings
 from icploop.engine import connect
+from icploop.fit.config import FitConfig, workspace_fit_config
 from icploop.fit.words import signal_label, signal_sentence
 from icploop.generations import current, duckdb_file, open_generation
 from icploop.metrics.data_end import DataEnd
@@ -221,6 +222,11 @@ class WebState:
     def as_of(self) -> dt.date:
         """The default as-of date: the last day of the last complete month of data."""
         return self.data_end().as_of
+
+    def fit_config(self) -> FitConfig:
+        """The workspace's fit configuration (its ``fit.yaml``, else the defaults), read on each
+        call so that an edit holds from the next request."""
+        return workspace_fit_config(self.settings.workspace)
 
 
 class PinGeneration:

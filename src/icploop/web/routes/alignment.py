@@ -41,7 +41,10 @@ def alignment_page(request: Request, session: DB, user: User) -> HTMLResponse:
     data = data_context(request)
     as_of = data["as_of"]
     accounts = numbers.account_outcomes_frame(state, as_of)
-    section = state.analytics(lambda b: alignment_section(b, session, accounts, as_of))
+    config = state.fit_config()
+    section = state.analytics(
+        lambda b: alignment_section(b, session, accounts, as_of, fit_config=config)
+    )
     body = blocks_html(section_blocks({"alignment": section}, "alignment"))
     manage = user.role in ("revops", "admin")
     return render(

@@ -50,7 +50,7 @@ def dashboard(request: Request, session: DB, user: User) -> HTMLResponse:
     tags = fit_tags.tag_counts(session)
     findings = numbers.top_segments(state, as_of)
     watch = fit_tags.watch_list(session, today, limit=WATCH_SHOWN)
-    in_force, latest = stored_in_force(session, as_of)
+    in_force, latest = stored_in_force(session, as_of, state.fit_config().icp_criteria)
     return render(
         request,
         "dashboard.html",

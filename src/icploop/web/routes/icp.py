@@ -34,8 +34,9 @@ def icp_page(
 ) -> HTMLResponse:
     """Current version, history, a diff between two versions, steps with their buttons."""
     records = versions.list_versions(session)
-    as_of = web_state(request).as_of()
-    current, latest = stored_in_force(session, as_of)
+    state = web_state(request)
+    as_of = state.as_of()
+    current, latest = stored_in_force(session, as_of, state.fit_config().icp_criteria)
     diff = None
     if old and new:
         actions.get_version(session, old)

@@ -62,6 +62,7 @@ def review_build(
                     resolve_quarter(backend, quarter or None),
                     progress=progress,
                     currency=state.settings.figures_currency,
+                    fit_config=state.fit_config(),
                 )
             )
             review = decisions.store_review(session, pack, builder, utcnow())
