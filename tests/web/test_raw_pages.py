@@ -4,11 +4,15 @@ en dash. The pages come from the app itself, so a new page joins by itself."""
 
 from __future__ import annotations
 
+import math
 import re
+from pathlib import Path
 
+import pandas as pd
 from fastapi.routing import iter_route_contexts
+from jinja2 import Environment
 
-from icploop.web.unknown import unknown_mark
+from icploop.web.unknown import known, unknown_mark
 from tests.review.test_raw_values import raw_values
 
 from .conftest import WebWorld
@@ -63,3 +67,23 @@ def test_the_unknown_mark_carries_its_reason_escaped() -> None:
     assert unknown_mark('no "AE" <yet>') == (
         '<span class="unknown" title="no &#34;AE&#34; &lt;yet&gt;">-</span>'
     )
+
+
+def test_a_real_zero_is_shown_and_only_an_absent_value_is_unknown() -> None:
+    """``{{ value or unknown(...) }}`` reads a 0 (seats at close, a count) as unknown: pages
+    say ``known(value, reason)``, which marks only None, NaN, NA and blank text."""
+    env = Environment(autoescape=True)
+    env.globals.update(known=known, unknown=unknown_mark)
+    seats = env.from_string('seats at close {{ known(n, "not recorded") }}')
+    assert seats.render(n=0) == "seats at close 0"
+    assert seats.render(n=0.0) == "seats at close 0.0"
+    assert seats.render(n="0") == "seats at close 0"
+    assert seats.render(n=False) == "seats at close False"
+    marked = 'seats at close <span class="unknown" title="not recorded">-</span>'
+    for absent in (None, math.nan, pd.NA, "", "  "):
+        assert seats.render(n=absent) == marked
+    assert env.from_string("{{ known(v) }}").render(v="<b>") == "&lt;b&gt;"
+    templates = Path(__file__).resolve().parents[2] / "src" / "icploop" / "web" / "templates"
+    for page in sorted(templates.glob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"\bor (unknown\(|0\b|'-'|\"-\")", text), page.name

@@ -38,7 +38,7 @@ from icploop.web.errors import Busy
 from icploop.web.jobs import JobRunner
 from icploop.web.pressure import ASGIApp, Receive, Scope, Send, release_sessions
 from icploop.web.throttle import LoginThrottle, PasswordPool
-from icploop.web.unknown import unknown_mark
+from icploop.web.unknown import known, unknown_mark
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
@@ -78,6 +78,7 @@ class WebState:
             signal_sentence=signal_sentence,
             q=fmt.q,
             unknown=unknown_mark,
+            known=known,
         )
         self._link = duckdb_file(settings)
         self._current: Generation | None = None
