@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -12,6 +14,7 @@ from icploop.scoring.economics import (
     ltv_cac,
     mix_nrr,
     retention_value,
+    tag_mix_and_nrr,
 )
 
 
@@ -48,6 +51,49 @@ def test_no_starting_mrr_gives_an_unknown_answer_with_its_reason() -> None:
         "Cohort NRR with 6% bad-fit deals: - (no starting MRR: the recent accounts of every "
         "fit tag start at 0)."
     )
+
+
+def _history(rows: list[tuple[str, str, float, float | None, str]]) -> pd.DataFrame:
+    """customer_history's columns: (account, tag, start MRR, MRR 12 months later, close)."""
+    frame = pd.DataFrame(rows, columns=["account_id", "tag", "start_mrr", "mrr_12m", "close"])
+    mature = frame["mrr_12m"].notna()
+    frame["nrr_12m"] = (frame["mrr_12m"] / frame["start_mrr"]).where(mature)
+    frame["close_date"] = pd.to_datetime(frame["close"])
+    return frame
+
+
+def test_a_tag_whose_accounts_start_at_zero_mrr_has_an_unknown_nrr_never_nan() -> None:
+    """strong: 100 -> 110 and 200 -> 220 (NRR 110%); near: two accounts that started at 0 MRR
+    (0 / 0: unknown, not NaN); bad: 100 -> 50 (50%). Recent mix: strong 300, bad 100, near 0."""
+    history = _history(
+        [
+            ("s1", "strong_fit", 100, 110, "2025-01-15"),
+            ("s2", "strong_fit", 200, 220, "2025-02-15"),
+            ("n1", "near_fit", 0, 0, "2025-01-15"),
+            ("n2", "near_fit", 0, 30, "2025-03-15"),
+            ("b1", "bad_fit", 100, 50, "2025-01-15"),
+            ("s3", "strong_fit", 300, None, "2026-06-15"),
+            ("b2", "bad_fit", 100, None, "2026-07-15"),
+            ("n3", "near_fit", 0, None, "2026-08-15"),
+        ]
+    )
+    tags = history.set_index("account_id")["tag"]
+    mix, nrr = tag_mix_and_nrr(tags, history.drop(columns="tag"), dt.date(2026, 10, 31))
+    assert nrr == {"bad_fit": pytest.approx(0.5), "near_fit": None, "strong_fit": 1.1}
+    assert mix == {"bad_fit": 100.0, "near_fit": 0.0, "strong_fit": 300.0}
+    # near fits weigh nothing in the mix: the what-if goes on without them
+    result = bad_fit_whatif(mix, nrr, 0.0)
+    assert result.current_nrr == pytest.approx(0.25 * 0.5 + 0.75 * 1.1)
+    assert result.new_nrr == pytest.approx(1.1)
+    assert not result.table["nrr"].isna().any()
+    # with weight, a tag without a rate leaves the answer unknown, with the reason
+    weighed = bad_fit_whatif({**mix, "near_fit": 50.0}, nrr, 0.06)
+    assert weighed.new_nrr is None and weighed.table.empty
+    assert "- (no 12-month NRR for near_fit (its accounts with a full first year started at 0" in (
+        weighed.sentence
+    )
+    with pytest.raises(IcploopError, match="no NRR is known for near_fit"):
+        mix_nrr({"near_fit": 1.0}, nrr)
 
 
 def test_five_points_of_retention_over_three_years() -> None:

@@ -26,7 +26,7 @@ from icploop.cli.common import (
     user_errors,
 )
 from icploop.errors import IcploopError
-from icploop.formatting import pct
+from icploop.formatting import pct, unknown
 from icploop.ingest.paying import index_of, paying_months
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.economics import (
@@ -113,14 +113,14 @@ def whatif_bad_fit(
                     "bad_fit_share": share,
                     "current_nrr": result.current_nrr,
                     "nrr": result.new_nrr,
+                    "unknown_reason": result.unknown_reason,
                     "table": result.table.to_dict("records"),
                 }
             )
             return
-        console.print(
-            "12-month NRR by fit tag: "
-            + ", ".join(f"{k} {pct(v, 1)}" for k, v in sorted(nrr.items()))
-        )
+        by_tag = (f"{k} {unknown('no starting MRR') if v is None else pct(v, 1)}"
+                  for k, v in sorted(nrr.items()))  # fmt: skip
+        console.print("12-month NRR by fit tag: " + ", ".join(by_tag))
         console.print(result.sentence)
 
 

@@ -16,9 +16,12 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
-from icploop.formatting import unknown
+from icploop.formatting import finite, unknown
 from icploop.metrics.calendar import add_months
 from icploop.metrics.lifetime import cac_payback, simple_ltv
+
+#: why a fit tag's 12-month NRR is unknown when it has accounts with a full first year
+NO_STARTING_MRR = "its accounts with a full first year started at 0 MRR"
 
 
 @dataclass(frozen=True)
@@ -53,48 +56,57 @@ class BadFitWhatIf:
         )
 
 
-def mix_nrr(mix: Mapping[str, float], nrr: Mapping[str, float]) -> float:
-    """NRR of a cohort = sum over tags of (share of starting MRR x the tag's NRR)."""
+def mix_nrr(mix: Mapping[str, float], nrr: Mapping[str, float | None]) -> float:
+    """NRR of a cohort = sum over tags of (share of starting MRR x the tag's NRR). A tag with
+    weight and no known NRR (absent, None or NaN) is a user error naming it."""
     total = sum(mix.values())
     if total <= 0:
         raise IcploopError("the fit mix has no weight", "give each tag's share of starting MRR")
-    unknown = sorted(tag for tag, share in mix.items() if share > 0 and tag not in nrr)
+    known = {tag: v for tag in mix if (v := finite(nrr.get(tag))) is not None}
+    unknown = sorted(tag for tag, share in mix.items() if share > 0 and tag not in known)
     if unknown:
         raise IcploopError(
             f"no NRR is known for {', '.join(unknown)}: the workspace has no such accounts "
-            "with 12 months of history",
+            "with 12 months of history and a starting MRR",
             "tag accounts with icploop fit run (a what-if needs every tag's NRR)",
         )
-    return sum(share * nrr[tag] for tag, share in mix.items() if share > 0) / total
+    return sum(share * known[tag] for tag, share in mix.items() if share > 0) / total
 
 
 def tag_mix_and_nrr(
     tags: pd.Series, history: pd.DataFrame, day: dt.date
-) -> tuple[dict[str, float], dict[str, float]]:
+) -> tuple[dict[str, float], dict[str, float | None]]:
     """Starting-MRR share of each tag among accounts closed in the 12 months to ``day``, and each
-    tag's 12-month NRR among accounts with a full first year. ``tags``: account_id -> fit tag;
-    ``history``: :func:`icploop.scoring.features.customer_history`."""
+    tag's 12-month NRR among accounts with a full first year: None (unknown, see
+    :data:`NO_STARTING_MRR`) for a tag whose accounts all started at 0 MRR, never NaN.
+    ``tags``: account_id -> fit tag; ``history``:
+    :func:`icploop.scoring.features.customer_history`."""
     frame = history.set_index("account_id")
     frame["tag"] = tags.reindex(frame.index)
     tagged = frame[frame["tag"].notna()]
     known = tagged[tagged["nrr_12m"].notna()]
     if known.empty:
         raise IcploopError("no tagged account has a full first year yet", "load more history")
-    nrr = (
-        known.groupby("tag")["mrr_12m"].sum() / known.groupby("tag")["start_mrr"].sum()
-    ).to_dict()
+    start = known.groupby("tag")["start_mrr"].sum()
+    nrr = {tag: finite(v) for tag, v in (known.groupby("tag")["mrr_12m"].sum() / start).items()}
     recent = tagged[pd.to_datetime(tagged["close_date"]) >= pd.Timestamp(add_months(day, -12))]
     base = recent if not recent.empty else tagged
     mix = base.groupby("tag")["start_mrr"].sum().to_dict()
-    return {k: float(v) for k, v in mix.items() if k in nrr}, {k: float(v) for k, v in nrr.items()}
+    return {k: float(v) for k, v in mix.items() if k in nrr}, {str(k): v for k, v in nrr.items()}
 
 
 def bad_fit_whatif(
-    mix: Mapping[str, float], nrr: Mapping[str, float], bad_share: float, bad: str = "bad_fit"
+    mix: Mapping[str, float],
+    nrr: Mapping[str, float | None],
+    bad_share: float,
+    bad: str = "bad_fit",
 ) -> BadFitWhatIf:
     """Set the bad-fit share of starting MRR to ``bad_share``, scaling the other tags in
     proportion, and recompute the mix NRR. ``table`` has NRR for bad-fit shares 0%-30%. When
-    every tag's starting MRR is 0 there is no mix: the answer is unknown, with that reason.
+    every tag's starting MRR is 0 there is no mix, and when bad fits or a tag with a share of
+    the mix have an NRR of None (accounts, but none with a starting MRR) there is no rate to
+    weigh: the answer is unknown, with that reason. A tag with such an NRR and no share of the
+    mix is left out of it.
 
     Example: mix 12% bad (NRR 70%), 88% the rest (NRR 108%): 0.12 x 70 + 0.88 x 108 = 103.44%;
     at 6% bad: 0.06 x 70 + 0.94 x 108 = 105.72%.
@@ -111,7 +123,18 @@ def bad_fit_whatif(
             table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
             unknown_reason="no starting MRR: the recent accounts of every fit tag start at 0",
         )
-    shares = {k: v / total for k, v in mix.items()}
+    # tags with accounts but no rate (a tag with no accounts at all is mix_nrr's refusal)
+    no_rate = sorted(k for k in {*mix, bad} if k in nrr and finite(nrr[k]) is None)
+    if weighed := [k for k in no_rate if k == bad or mix.get(k, 0) > 0]:
+        return BadFitWhatIf(
+            current_share=None,
+            new_share=bad_share,
+            current_nrr=None,
+            new_nrr=None,
+            table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
+            unknown_reason=f"no 12-month NRR for {', '.join(weighed)} ({NO_STARTING_MRR})",
+        )
+    shares = {k: v / total for k, v in mix.items() if k not in no_rate}
     current = shares.get(bad, 0.0)
 
     def with_share(s: float) -> dict[str, float]:
