@@ -113,12 +113,18 @@ def _rate_subscriptions(con: Any, reporting: str) -> None:
     """Temp table ``_rated``: each recurring subscription period with its currency (its own,
     else the account's, else ``reporting``), its implicit end and the FX rate valid at its start
     (NULL when ``fx_rates`` has none)."""
-    open_ended = con.execute(
-        "SELECT count(*) FROM main.subscriptions WHERE period_end IS NULL "
-        "AND COALESCE(charge_type, 'recurring') = 'recurring'"
-    ).fetchall()[0][0]
-    rated = _RATED.format(end=_NEXT_START if open_ended else "s.period_end")
+    rated = _RATED.format(end=_NEXT_START if _open_ended(con) else "s.period_end")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {RATED} AS {rated} SELECT * FROM rated", [reporting])
+
+
+def _open_ended(con: Any) -> int:
+    """How many stored recurring subscription periods have no end date."""
+    return int(
+        con.execute(
+            "SELECT count(*) FROM main.subscriptions WHERE period_end IS NULL "
+            "AND COALESCE(charge_type, 'recurring') = 'recurring'"
+        ).fetchall()[0][0]
+    )
 
 
 def _mrr_problems(
@@ -242,6 +248,8 @@ def carried_forward(con: Any) -> CarriedForward | None:
     the last, to the latest month of the data; None when no period is carried. A monthly export
     without end dates shows up here (its subscriptions have many periods); a snapshot of one
     period per subscription (the Telco export) carries its ongoing customers as it should."""
+    if not _open_ended(con):
+        return None  # nothing to carry: skip the window over every subscription period
     row = con.execute(
         "WITH h AS (SELECT date_trunc('month', max(greatest(period_start, "
         "COALESCE(period_end, period_start)))) AS d FROM main.subscriptions), "
