@@ -79,8 +79,21 @@ def measure_median(
 
     On a shared machine one run can be 10-15% off; the median of three is steadier.
     """
-    results = [measure(script, name, args) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+    seconds, _, peak = measure_median_cpu(script, name, args, runs)
+    return seconds, peak
+
+
+def measure_median_cpu(
+    script: str, name: str, args: Sequence[str] = (), runs: int = 3
+) -> tuple[float, float, float]:
+    """:func:`measure_cpu` ``runs`` times: the median seconds, the median CPU seconds and the
+    largest peak MiB."""
+    results = [measure_cpu(script, name, args) for _ in range(runs)]
+    return (
+        statistics.median(r[0] for r in results),
+        statistics.median(r[1] for r in results),
+        max(r[2] for r in results),
+    )
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
