@@ -18,13 +18,12 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     currency_of,
-    data_as_of,
     emit_rows,
     fit_tags_of,
-    open_warehouse,
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.formatting import count, estimate, pct, points, q, thousands
@@ -39,8 +38,7 @@ DateOption = Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"])]
 def _inputs(workspace: Any, as_of: dt.datetime | None) -> tuple[Any, dt.date, pd.DataFrame]:
     from icploop.segments.frames import account_frame
 
-    warehouse = open_warehouse(workspace)
-    day = data_as_of(warehouse, as_of)
+    warehouse, day = warehouse_on(workspace, as_of)
     return warehouse.backend, day, account_frame(warehouse.backend, day)
 
 

@@ -48,6 +48,9 @@ AsOfOption = Annotated[
         help="The date to judge at (default: the last day of the last complete month of data).",
     ),
 ]
+VersionOption = Annotated[
+    str | None, typer.Option("--version", help="Stored model version (default the newest).")
+]
 DeadlineOption = Annotated[
     dt.datetime | None,
     typer.Option(
@@ -95,6 +98,13 @@ def as_writer(settings: Settings, what: str, wait: float) -> Iterator[None]:
 def open_warehouse(workspace: Path | None) -> Warehouse:
     """The workspace's analytics warehouse."""
     return Warehouse(open_analytics(settings_for(workspace)))
+
+
+def warehouse_on(workspace: Path | None, as_of: dt.datetime | None) -> tuple[Warehouse, dt.date]:
+    """The workspace's warehouse and the day a command judges at (:func:`data_as_of`: ``--as-of``,
+    else the end of the last complete month of data)."""
+    warehouse = open_warehouse(workspace)
+    return warehouse, data_as_of(warehouse, as_of)
 
 
 def data_as_of(warehouse: Warehouse, value: dt.datetime | None) -> dt.date:

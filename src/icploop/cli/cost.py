@@ -3,9 +3,7 @@ move to a lower-touch tier. Analytics live in ``icploop.cost``."""
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,11 +13,10 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     currency_of,
-    data_as_of,
     emit_rows,
-    open_warehouse,
     print_json,
     user_errors,
+    warehouse_on,
 )
 from icploop.cost.profitability import cost_to_serve
 from icploop.cost.serve import DEFAULT_RATES, CostSettings
@@ -28,11 +25,6 @@ from icploop.formatting import money
 from icploop.reasons.evidence import ReasonTables
 
 WindowOption = Annotated[int, typer.Option("--window", min=1, help="Months of losses to explain.")]
-
-
-def _open(workspace: Path | None, as_of: dt.datetime | None) -> tuple[Any, dt.date]:
-    warehouse = open_warehouse(workspace)
-    return warehouse.backend, data_as_of(warehouse, as_of)
 
 
 def _rates(values: list[str]) -> dict[str, float]:
@@ -70,7 +62,8 @@ def cost_command(
     """Cost to serve against gross margin by tier and segment, and the accounts to move to a
     lower-touch tier."""
     with user_errors():
-        backend, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend = warehouse.backend
         tables = ReasonTables.from_backend(backend).canonical
         try:
             costs = backend.table("costs")

@@ -18,7 +18,6 @@ from icploop.cli.common import (
     WorkspaceOption,
     as_writer,
     console,
-    data_as_of,
     deadline_day,
     emit_rows,
     fit_config_of,
@@ -27,6 +26,7 @@ from icploop.cli.common import (
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.fit.config import SIGNAL_SOURCES, SIGNALS
@@ -65,8 +65,7 @@ def run(
         store = open_store(settings)
         with store() as session:
             periods = published_periods(session)
-        warehouse = open_warehouse(workspace)
-        day = data_as_of(warehouse, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
         with as_writer(settings, "icploop fit run", wait):
             report = run_tagging(
                 warehouse.backend,
@@ -137,8 +136,7 @@ def in_force(
     """The fit tags in force on a date, as the scorecard, the forecast and the pack read them:
     where they come from (stored, computed, none) and how many of each."""
     with user_errors():
-        warehouse = open_warehouse(workspace)
-        day = data_as_of(warehouse, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
         summary = fit_tags_of(workspace, warehouse.backend, day).to_dict(day)
         if json:
             print_json(summary)

@@ -15,13 +15,12 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
-    data_as_of,
     emit_rows,
     fit_config_of,
-    open_warehouse,
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.flags import (
@@ -248,8 +247,7 @@ def credibility(
     and the share borne out by what followed within 12 months."""
     with user_errors():
         settings = settings_for(workspace)
-        warehouse = open_warehouse(workspace)
-        day = data_as_of(warehouse, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
         tag_day = fit_config_of(workspace).thresholds.tag_after_days
         with open_store(settings)() as session:
             flagged: dict[str, dt.date] = {}

@@ -6,8 +6,7 @@ backtest, and what a change in the fit mix or in retention is worth. Analytics l
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -19,11 +18,10 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     currency_of,
-    data_as_of,
     fit_tags_of,
-    open_warehouse,
     print_json,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.formatting import pct, unknown
@@ -45,13 +43,6 @@ forecast_app = typer.Typer(help="Forecasts from the fit mix.")
 whatif_app = typer.Typer(help="What a change in the fit mix or in retention is worth.")
 
 
-def _open(
-    workspace: Path | None, as_of: dt.datetime | None
-) -> tuple[Any, CanonicalTables, dt.date]:
-    warehouse = open_warehouse(workspace)
-    return warehouse.backend, warehouse.tables, data_as_of(warehouse, as_of)
-
-
 def _paying(tables: CanonicalTables, day: dt.date) -> pd.DataFrame:
     return paying_months(tables.mrr_monthly, day).select("account_id", "m", "cents").to_pandas()
 
@@ -65,7 +56,8 @@ def forecast_nrr(
 ) -> None:
     """NRR 12 months ahead from the fit-tag mix, with an interval and a backtest."""
     with user_errors():
-        backend, tables, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend, tables = warehouse.backend, warehouse.tables
         history = fit_tags_of(workspace, backend, day)
         tags = history.known_months()
         paying = _paying(tables, day)
@@ -101,7 +93,8 @@ def whatif_bad_fit(
 ) -> None:
     """Cohort NRR if the bad-fit share of new deals were SHARE (tags' NRR from history)."""
     with user_errors():
-        backend, tables, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend, tables = warehouse.backend, warehouse.tables
         tags = fit_tags_of(workspace, backend, day).on(day)
         mix, nrr = tag_mix_and_nrr(tags, customer_history(tables, day), day)
         result = bad_fit_whatif(mix, nrr, share)
@@ -141,7 +134,8 @@ def whatif_retention(
     """Revenue and margin from POINTS more retention over YEARS."""
     with user_errors():
         if arr is None or retention is None:
-            _b, tables, day = _open(workspace, as_of)
+            warehouse, day = warehouse_on(workspace, as_of)
+            tables = warehouse.tables
             paying = _paying(tables, day)
             t = index_of(day)
             now = paying[paying["m"] == t].groupby("account_id")["cents"].sum()
@@ -193,7 +187,8 @@ def whatif_ltv_cac(
 ) -> None:
     """LTV (and LTV:CAC and payback where a CAC is given) by segment or lead source."""
     with user_errors():
-        _b, tables, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        tables = warehouse.tables
         history = customer_history(tables, day)
         if by not in history.columns:
             raise IcploopError(

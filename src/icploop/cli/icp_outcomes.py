@@ -10,12 +10,11 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
-    data_as_of,
     fit_tags_of,
-    open_warehouse,
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.icp.micro_review import nrr_drops
 from icploop.icp.outcomes import measure_versions, versions_frame
@@ -34,8 +33,7 @@ def outcomes(
     """Did each published change work? Later cohorts against earlier ones, with intervals."""
     with user_errors():
         settings = settings_for(workspace)
-        warehouse = open_warehouse(workspace)
-        day = data_as_of(warehouse, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
         frame = account_outcomes(warehouse.tables, day)
         tags = fit_tags_of(workspace, warehouse.backend, day)
         with open_store(settings)() as session:
@@ -79,8 +77,8 @@ def micro_review(
 ) -> None:
     """Is a monthly micro-review due (cohort NRR fell more than 2 points in the last quarter)?"""
     with user_errors():
-        warehouse = open_warehouse(workspace)
-        drops = nrr_drops(warehouse.tables, data_as_of(warehouse, as_of))
+        warehouse, day = warehouse_on(workspace, as_of)
+        drops = nrr_drops(warehouse.tables, day)
         if json:
             print_json({"due": drops.due, "series": drops.series.to_dict("records")})
             return

@@ -16,9 +16,8 @@ from icploop.cli.common import (
     command,
     console,
     currency_of,
-    data_as_of,
-    open_warehouse,
     print_json,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.fit.champions import champion_departures
@@ -54,8 +53,7 @@ def survival_command(
 ) -> None:
     """Kaplan-Meier survival by segment with the median and a log-rank test (and Cox hazard
     ratios with --cox)."""
-    warehouse = open_warehouse(workspace)
-    day = data_as_of(warehouse, as_of)
+    warehouse, day = warehouse_on(workspace, as_of)
     report = survival_by(warehouse.tables, day, by, cox=cox, at_months=at)
     data = report.to_dict()
     if json:
@@ -113,8 +111,7 @@ def ltv_command(
     workspace, its discounted expected lifetime (DEL) and residual value (DERL)."""
     if period not in ("month", "year"):
         raise IcploopError(f"unknown period {period!r}", "use month or year")
-    warehouse = open_warehouse(workspace)
-    day = data_as_of(warehouse, as_of)
+    warehouse, day = warehouse_on(workspace, as_of)
     result = ltv_by(
         warehouse.tables,
         day,
@@ -165,8 +162,7 @@ def champions_command(
 ) -> None:
     """Churn after a champion leaves, against comparable accounts (same close cohort and
     tenure, no departure yet), with Kaplan-Meier intervals."""
-    warehouse = open_warehouse(workspace)
-    day = data_as_of(warehouse, as_of)
+    warehouse, day = warehouse_on(workspace, as_of)
     result = champion_departures(warehouse.tables, warehouse.optional("contacts"), day, horizon)
     if json:
         print_json({"as_of": day, **result.to_dict()})

@@ -16,10 +16,9 @@ from icploop.cli.common import (
     command,
     console,
     currency_of,
-    data_as_of,
-    open_warehouse,
     print_json,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.formatting import json_value, money, number, pct
@@ -73,8 +72,7 @@ def bridge_command(
     dims = [d.strip() for d in by.split(",") if d.strip()] if by else []
     if period not in ("month", "quarter"):
         raise IcploopError(f"unknown --period {period!r}", "use --period month or quarter")
-    warehouse = open_warehouse(workspace)
-    day = data_as_of(warehouse, as_of)
+    warehouse, day = warehouse_on(workspace, as_of)
     start = start_of_last(day, period, periods)  # type: ignore[arg-type]
     result = mrr_bridge(warehouse.tables, day, period=period, by=dims, start=start)  # type: ignore[arg-type]
     currency = currency_of(workspace)
@@ -120,9 +118,8 @@ def metrics_report(
         dims = ["close_cohort", *dims]
     if len(dims) > 2:
         raise IcploopError("at most two breakdown attributes", "e.g. --by segment,industry")
-    warehouse = open_warehouse(workspace)
+    warehouse, day = warehouse_on(workspace, as_of)
     tables = warehouse.tables
-    day = data_as_of(warehouse, as_of)
     currency = currency_of(workspace)
     head = headline(tables, day)
     groups = retention(tables, day.replace(day=1), by=dims, start=day) if dims else None

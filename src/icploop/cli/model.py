@@ -16,17 +16,16 @@ from icploop import model_files
 from icploop.cli.common import (
     AsOfOption,
     JsonOption,
+    VersionOption,
     WorkspaceOption,
     console,
-    data_as_of,
-    open_warehouse,
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.config import existing_workspace
 from icploop.errors import IcploopError
-from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.evaluate import Evaluation
 from icploop.scoring.features import (
     deal_history,
@@ -38,17 +37,6 @@ from icploop.scoring.train import train_fit
 from icploop.warehouse import Warehouse
 
 model_app = typer.Typer(help="The fit model trained on retention: train, report, points table.")
-
-VersionOption = Annotated[
-    str | None, typer.Option("--version", help="Stored model version (default the newest).")
-]
-
-
-def _open(
-    workspace: Path | None, as_of: dt.datetime | None
-) -> tuple[Any, CanonicalTables, dt.date]:
-    warehouse = open_warehouse(workspace)
-    return warehouse.backend, warehouse.tables, data_as_of(warehouse, as_of)
 
 
 def evaluation_json(ev: Evaluation) -> dict[str, Any]:
@@ -127,7 +115,8 @@ def train(
     """Train on the workspace's own attributes, compare with a logistic regression and the
     baselines on held-out accounts, store a new version."""
     with user_errors():
-        backend, tables, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend, tables = warehouse.backend, warehouse.tables
         deals = deal_history(tables)
         chosen = target_spec(target or ("churn_12m" if (deals["won"] == 1).any() else "churn_any"))
         history = training_frame(tables, day, chosen, Warehouse(backend).optional("usage"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,11 +15,10 @@ from icploop.cli.common import (
     WorkspaceOption,
     console,
     currency_of,
-    data_as_of,
     emit_rows,
-    open_warehouse,
     print_json,
     user_errors,
+    warehouse_on,
 )
 from icploop.formatting import money, unknown
 from icploop.formatting import q as fmt_q
@@ -40,11 +39,6 @@ WindowOption = Annotated[int, typer.Option("--window", min=1, help="Months of lo
 TaxonomyOption = Annotated[
     Path | None, typer.Option("--taxonomy", help="A reason taxonomy YAML (default: shipped).")
 ]
-
-
-def _open(workspace: Path | None, as_of: dt.datetime | None) -> tuple[Any, dt.date]:
-    warehouse = open_warehouse(workspace)
-    return warehouse.backend, data_as_of(warehouse, as_of)
 
 
 @reasons_app.callback()
@@ -70,7 +64,8 @@ def pareto_command(
 ) -> None:
     """The Pareto table of churn reasons (what ``icploop reasons`` prints)."""
     with user_errors():
-        backend, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend = warehouse.backend
         result = churn_reasons(
             ReasonTables.from_backend(backend), day, window, taxonomy=load_taxonomy(taxonomy)
         )
@@ -127,7 +122,8 @@ def test_command(
     """Does the evidence support "HYPOTHESIS causes churn"? Churned vs retained accounts of the
     same segment and tenure."""
     with user_errors():
-        backend, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend = warehouse.backend
         result = check_hypothesis(
             ReasonTables.from_backend(backend),
             day,
@@ -179,7 +175,8 @@ def objections_command(
 ) -> None:
     """Objections from lost deals and sales notes that returned as churn reasons."""
     with user_errors():
-        backend, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        backend = warehouse.backend
         result = returning_objections(
             ReasonTables.from_backend(backend), day, window, load_taxonomy(taxonomy)
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -17,19 +17,19 @@ from icploop import model_files
 from icploop.cli.common import (
     AsOfOption,
     JsonOption,
+    VersionOption,
     WorkspaceOption,
     console,
     data_as_of,
     fit_config_of,
-    open_warehouse,
     print_json,
     settings_for,
     user_errors,
+    warehouse_on,
 )
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.icp.in_force import RulesInForce
-from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.apply import fill_from_accounts, is_deal_batch, score_batch
 from icploop.scoring.deal_check import ae_patterns, check_deals
 from icploop.scoring.features import (
@@ -41,17 +41,6 @@ from icploop.spreadsheet import neutralise_frame
 from icploop.warehouse import Warehouse, today_or
 
 deals_app = typer.Typer(help="Deal-time fit checks of open opportunities.")
-
-VersionOption = Annotated[
-    str | None, typer.Option("--version", help="Stored model version (default the newest).")
-]
-
-
-def _open(
-    workspace: Path | None, as_of: dt.datetime | None
-) -> tuple[Any, CanonicalTables, dt.date]:
-    warehouse = open_warehouse(workspace)
-    return warehouse.backend, warehouse.tables, data_as_of(warehouse, as_of)
 
 
 def _rules(workspace: Path | None, icp: Path | None, day: dt.date) -> RulesInForce:
@@ -155,7 +144,8 @@ def deals_check(
 ) -> None:
     """Open opportunities in the warehouse and the traits that put them at risk."""
     with user_errors():
-        _backend, tables, day = _open(workspace, as_of)
+        warehouse, day = warehouse_on(workspace, as_of)
+        tables = warehouse.tables
         open_deals = deal_history(tables, outcomes=("open",))
         rules = _rules(workspace, icp, day)
         criteria, dnc = rules.criteria, rules.do_not_close

@@ -14,10 +14,9 @@ from icploop.cli.common import (
     JsonOption,
     WorkspaceOption,
     console,
-    data_as_of,
-    open_warehouse,
     print_json,
     user_errors,
+    warehouse_on,
 )
 from icploop.errors import IcploopError
 from icploop.formatting import q as fmt_q
@@ -105,9 +104,8 @@ def segments_command(
         spec = outcome_spec(outcome, days, polarity)
         if view not in VIEWS:
             raise IcploopError(f"unknown view {view!r}", f"use one of {', '.join(VIEWS)}")
-        warehouse = open_warehouse(workspace)
+        warehouse, day = warehouse_on(workspace, as_of)
         backend = warehouse.backend
-        day = data_as_of(warehouse, as_of)
         if view != "findings":
             show_view(backend, day, view, top, json)
             return

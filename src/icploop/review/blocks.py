@@ -9,48 +9,55 @@ for its own format, so nothing from the data is ever read as markup.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TypeVar, dataclass_transform
 
 #: How a paragraph or a table row stands out: a warning, good news, or a small group.
 Tone = str  # "", "flag", "ok", "small"
 
+B = TypeVar("B")
 
-@dataclass(frozen=True)
+
+@dataclass_transform(frozen_default=True)
+def block(kind: str) -> Callable[[type[B]], type[B]]:
+    """A frozen dataclass that is a block of ``kind`` (its ``block`` name, which the HTML and
+    Markdown templates switch on)."""
+
+    def make(cls: type[B]) -> type[B]:
+        cls.block = kind  # type: ignore[attr-defined]
+        return dataclass(frozen=True)(cls)
+
+    return make
+
+
+@block("heading")
 class Heading:
     """A heading inside a section (the section's own title is the section's)."""
-
-    block: ClassVar[str] = "heading"
 
     text: str
 
 
-@dataclass(frozen=True)
+@block("paragraph")
 class Paragraph:
     """A paragraph; ``lead`` is shown in bold before the text."""
-
-    block: ClassVar[str] = "paragraph"
 
     text: str
     lead: str = ""
     tone: Tone = ""
 
 
-@dataclass(frozen=True)
+@block("bullets")
 class Bullets:
     """A list of short items."""
-
-    block: ClassVar[str] = "bullets"
 
     items: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@block("table")
 class Table:
     """A table of formatted cells; ``tones`` marks rows (same length as ``rows`` or empty).
     The first ``text_columns`` columns are text (left-aligned), the others numbers."""
-
-    block: ClassVar[str] = "table"
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -61,29 +68,23 @@ class Table:
         return self.tones[index] if self.tones else ""
 
 
-@dataclass(frozen=True)
+@block("chart")
 class Chart:
     """One of the pack's charts (``icploop.review.charts``), by name."""
-
-    block: ClassVar[str] = "chart"
 
     name: str
 
 
-@dataclass(frozen=True)
+@block("caveat")
 class Caveat:
     """What the reader must know to read the numbers right (shown in every format)."""
-
-    block: ClassVar[str] = "caveat"
 
     text: str
 
 
-@dataclass(frozen=True)
+@block("proposal")
 class Proposal:
     """A proposed decision: its kind, who owns it, its title and the evidence in one sentence."""
-
-    block: ClassVar[str] = "proposal"
 
     kind: str
     title: str

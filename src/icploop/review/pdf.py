@@ -12,18 +12,7 @@ import io
 from typing import Any
 
 from icploop.errors import IcploopError
-from icploop.review.blocks import (
-    Block,
-    Bullets,
-    Caveat,
-    Chart,
-    Document,
-    Heading,
-    Paragraph,
-    Proposal,
-    Section,
-    Table,
-)
+from icploop.review import blocks
 
 _FOLD = str.maketrans(
     {"–": "-", "—": "-", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "“": '"', "”": '"', "…": "..."}
@@ -41,7 +30,7 @@ def _text(value: Any) -> str:
     return str(value).translate(_FOLD).encode("latin-1", "replace").decode("latin-1")
 
 
-def render_pdf(document: Document, charts: dict[str, dict[str, Any]]) -> bytes:
+def render_pdf(document: blocks.Document, charts: dict[str, dict[str, Any]]) -> bytes:
     """The pack's blocks as PDF bytes; an IcploopError naming the package when fpdf2 is
     missing. A section whose ``id`` is ``executive`` fills the first page by itself."""
     try:
@@ -65,7 +54,9 @@ def render_pdf(document: Document, charts: dict[str, dict[str, Any]]) -> bytes:
     return bytes(pdf.output())
 
 
-def _section(pdf: Any, number: int, section: Section, charts: dict[str, dict[str, Any]]) -> None:
+def _section(
+    pdf: Any, number: int, section: blocks.Section, charts: dict[str, dict[str, Any]]
+) -> None:
     pdf.ln(3)
     pdf.set_font(FONT, "B", 14)
     title = f"{number}. {section.title} ({section.presenter}, {section.time_box})"
@@ -84,29 +75,29 @@ def _para(pdf: Any, text: str, style: str = "", size: float = 9, colour: Any = N
     pdf.ln(1)
 
 
-def _block(pdf: Any, b: Block, charts: dict[str, dict[str, Any]]) -> None:
-    if isinstance(b, Heading):
+def _block(pdf: Any, b: blocks.Block, charts: dict[str, dict[str, Any]]) -> None:
+    if isinstance(b, blocks.Heading):
         _para(pdf, b.text, "B", 10.5)
-    elif isinstance(b, Paragraph):
+    elif isinstance(b, blocks.Paragraph):
         text = f"{b.lead} {b.text}" if b.lead else b.text
         _para(pdf, text, "B" if b.tone == "flag" else "", colour=FLAG if b.tone == "flag" else None)
-    elif isinstance(b, Bullets):
+    elif isinstance(b, blocks.Bullets):
         for item in b.items:
             _para(pdf, f"- {item}")
-    elif isinstance(b, Table):
+    elif isinstance(b, blocks.Table):
         _table(pdf, b)
-    elif isinstance(b, Caveat):
+    elif isinstance(b, blocks.Caveat):
         _para(pdf, f"caveat: {b.text}", "I", 8.5, CAVEAT)
-    elif isinstance(b, Proposal):
+    elif isinstance(b, blocks.Proposal):
         tags = " - ".join(x for x in (b.kind, b.label, f"owner: {b.owner}" if b.owner else "") if x)
         _para(pdf, b.title, "B", 10)
         _para(pdf, tags, "I", 8)
         _para(pdf, b.sentence)
-    elif isinstance(b, Chart) and b.name in charts:
+    elif isinstance(b, blocks.Chart) and b.name in charts:
         pdf.image(io.BytesIO(charts[b.name]["png"]), w=165)
 
 
-def _widths(pdf: Any, table: Table, room: float) -> tuple[float, list[float]]:
+def _widths(pdf: Any, table: blocks.Table, room: float) -> tuple[float, list[float]]:
     """The largest font size at which every column is as wide as its longest word, and the
     columns' widths (the rest of ``room`` shared by how much longer each column's text is)."""
     columns = list(zip(table.header, *table.rows, strict=True))
@@ -130,7 +121,7 @@ def _widths(pdf: Any, table: Table, room: float) -> tuple[float, list[float]]:
     return size, [w * min(1.0, room / sum(widths)) for w in widths]
 
 
-def _table(pdf: Any, table: Table) -> None:
+def _table(pdf: Any, table: blocks.Table) -> None:
     from fpdf.fonts import FontFace
 
     if not table.rows:
