@@ -12,6 +12,8 @@ import pytest
 
 from icploop.alignment.scorecard import scorecard, with_campaign
 from icploop.errors import IcploopError
+from icploop.review import layout
+from icploop.review.blocks import Table
 
 from .conftest import AS_OF
 
@@ -123,6 +125,13 @@ def test_a_company_younger_than_a_year_has_no_first_year_churn_and_no_warning() 
     assert card.to_dict()["team"][0]["nrr"] is None
     assert any("their retained bookings and NRR are unknown" in c for c in card.caveats)
     assert not any("overall 12-month NRR" in c for c in card.caveats)
+    # the pack's AE table: bookings known, everything drawn from a full year '-', never 0
+    pack = {"alignment": {"scorecard": card.to_dict(), "by_lead_source": card.to_dict(),
+                          "by_campaign": None, "by_campaign_unavailable": "no campaign",
+                          "experiments": []}}  # fmt: skip
+    tables = [b for b in layout.alignment(pack, layout._Fmt("USD")) if isinstance(b, Table)]
+    assert tables[0].rows[0][1:9] == ("2", "300", "-", "-", "-", "-", "-", "-")
+    assert tables[1].rows[0][1:6] == ("2", "300", "-", "-", "-")
 
 
 def test_an_unknown_dimension_or_missing_campaign_is_a_user_error() -> None:

@@ -332,6 +332,8 @@ def close_rates(pack: dict[str, Any], f: _Fmt) -> Blocks:
 
 
 def _retained(r: dict[str, Any], f: _Fmt) -> str:
+    if fmt.finite(r["retained_bookings"]) is None:  # nothing to project from: the caveat says
+        return fmt.UNKNOWN
     projected = f" (projected {fmt.pct(r['projected_share'])})" if r.get("projected") else ""
     return f"{f.cell(r['retained_bookings'])}{projected}"
 
