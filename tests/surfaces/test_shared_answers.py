@@ -129,13 +129,14 @@ def test_the_cli_and_the_api_check_open_deals_against_the_same_rules(
 
 
 def test_the_scorecard_reads_the_same_fit_tags_everywhere(whole: Surfaces) -> None:
-    """No tag is stored yet: the CLI, the web page and the pack all read the tags a tagging run
-    would record (none of them shows the accounts as untagged)."""
+    """No tag is stored yet: the CLI, the API, the web page and the pack all read the tags a
+    tagging run would record (none of them shows the accounts as untagged)."""
     quarter_end = "2026-09-30"  # the pack's as-of date: the end of its quarter
     cli = whole.cli("scorecard", "--as-of", quarter_end)
     pack = whole.pack()["alignment"]["scorecard"]
     assert pack["as_of"] == cli["as_of"] == quarter_end
     assert pack["team"] == cli["team"] and pack["tag_rates"] == cli["tag_rates"]
+    assert whole.api(f"scorecard?as_of={quarter_end}") == cli
     assert {r["tag"] for r in cli["tag_rates"]} >= {"strong_fit", "bad_fit"}
     tags = whole.cli("fit", "in-force", "--as-of", quarter_end)
     assert tags == whole.api(f"fit/in-force?as_of={quarter_end}")
@@ -147,11 +148,13 @@ def test_the_thresholds_of_the_segments_and_of_the_proposals_are_one_scan(
     whole: Surfaces,
 ) -> None:
     """Every threshold the pack proposes from (a seat or employee floor, a discount ceiling) is
-    one that ``icploop segments`` recommends on the same day, with the same numbers."""
+    one that ``icploop segments`` and ``GET /api/v1/segments/thresholds`` recommend on the same
+    day, with the same numbers."""
     quarter_end = "2026-09-30"
-    scan = {
-        t["attribute"]: t for t in whole.cli("segments", "--as-of", quarter_end)["threshold_scan"]
-    }
+    cli = whole.cli("segments", "--as-of", quarter_end)
+    api = whole.api(f"segments/thresholds?as_of={quarter_end}")
+    assert api["threshold_scan"] == cli["threshold_scan"] and api["thresholds"] == cli["thresholds"]
+    scan = {t["attribute"]: t for t in cli["threshold_scan"]}
     items = whole.pack()["proposals"]["items"]
     proposed = [i["evidence"] for i in items if i["evidence"].get("source") == "threshold"]
     assert proposed, "the demo's planted seat floor is proposed"

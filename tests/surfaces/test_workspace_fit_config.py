@@ -59,6 +59,7 @@ def test_the_fit_tags_and_the_scorecard_follow_the_workspaces_rule(
     cli = custom.cli("scorecard", "--as-of", QUARTER_END)
     pack = custom.pack()["alignment"]["scorecard"]
     assert pack["team"] == cli["team"] and pack["tag_rates"] == cli["tag_rates"]
+    assert custom.api(f"scorecard?as_of={QUARTER_END}") == cli
     assert cli["tag_rates"] != whole.cli("scorecard", "--as-of", QUARTER_END)["tag_rates"]
 
 

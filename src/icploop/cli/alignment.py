@@ -19,6 +19,7 @@ from icploop.cli.common import (
     console,
     currency_of,
     emit_rows,
+    fit_config_of,
     fit_tags_of,
     print_json,
     settings_for,
@@ -55,18 +56,17 @@ def scorecard_command(
 ) -> None:
     """Bookings next to retained bookings (MRR 12 months later) per AE, lead source or campaign,
     ranked both ways with the gap; young cohorts projected from their fit-tag mix."""
-    from icploop.alignment.scorecard import BY, scorecard, with_campaign
+    from icploop.alignment.scorecard import BY
+    from icploop.review.alignment import team_scorecard
+    from icploop.store.database import open_store
 
     with user_errors():
         if by not in BY:
             raise IcploopError(f"unknown --by {by!r}", f"use one of: {', '.join(BY)}")
-        backend, day, accounts = _inputs(workspace, as_of)
-        if by == "campaign":
-            if "deals" not in backend.list_tables():
-                raise IcploopError("no deals table is loaded", "load deals first")
-            accounts = with_campaign(accounts, backend.table("deals"))
-        tags = fit_tags_of(workspace, backend, day).tags
-        card = scorecard(accounts, tags, day, by, window_quarters=quarters)
+        warehouse, day = warehouse_on(workspace, as_of)
+        config = fit_config_of(workspace)
+        with open_store(settings_for(workspace))() as session:
+            card = team_scorecard(warehouse.backend, session, day, by, quarters, config)
         if json:
             print_json({"currency": currency_of(workspace), **card.to_dict()})
             return

@@ -31,12 +31,8 @@ from icploop.segments.early_warning import segment_early_warning
 from icploop.segments.frames import outcome_frame
 from icploop.segments.outcomes import attribute_catalog
 from icploop.segments.result import Polarity
+from icploop.segments.thresholds import threshold_row
 from icploop.segments.why_we_win import why_we_win
-
-#: what ``--json`` says of each recommended threshold
-THRESHOLD_FIELDS = ("attribute", "cut", "worse_side", "n_below", "n_above", "rate_below",
-                    "rate_above", "permutation_p", "adjusted_p", "recommended")  # fmt: skip
-
 
 VIEWS = ("findings", "compare", "why-win", "early-warning")
 
@@ -133,9 +129,7 @@ def segments_command(
                     "caveats": list(result.caveats),
                     "findings": findings.to_dict("records"),
                     "thresholds": [t.recommendation for t in thresholds],
-                    "threshold_scan": [
-                        {k: getattr(t, k) for k in THRESHOLD_FIELDS} for t in thresholds
-                    ],
+                    "threshold_scan": [threshold_row(t) for t in thresholds],
                 }
             )
             return

@@ -15,14 +15,14 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from icploop.alignment.experiments import experiment_kinds
-from icploop.alignment.scorecard import scorecard, tags_in_force, with_campaign
+from icploop.alignment.scorecard import BY, Scorecard, scorecard, tags_in_force, with_campaign
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig
 from icploop.flags.tags_in_force import fit_tags_in_force
 from icploop.icp.experiments import list_experiments, measure_all
 from icploop.icp.in_force import published_periods
 from icploop.rules import Kind
-from icploop.segments.frames import deal_frame
+from icploop.segments.frames import account_frame, deal_frame
 from icploop.warehouse import Warehouse
 
 #: deals from this date on feed the experiments (the control may reach back before the start)
@@ -33,6 +33,30 @@ def experiment_attributes(backend: Any, accounts: pd.DataFrame, as_of: dt.date) 
     """The attributes an experiment's rules may name and their kinds, on the same frames the
     section measures experiments on (``accounts``: the account frame as of ``as_of``)."""
     return experiment_kinds(accounts, deal_frame(backend, DEALS_FROM, as_of))
+
+
+def team_scorecard(
+    backend: Any,
+    session: Session,
+    as_of: dt.date,
+    by: str = "ae",
+    window_quarters: int = 8,
+    fit_config: FitConfig | None = None,
+) -> Scorecard:
+    """The retention-adjusted scorecard by ``by`` (``ae``, ``lead_source`` or ``campaign``) over
+    the ``window_quarters`` quarters up to ``as_of``, with the fit tags in force under the
+    workspace's ``fit_config``: what ``icploop scorecard`` and ``GET /api/v1/scorecard`` show
+    (the pack's section reads the same frames and tags)."""
+    if by not in BY:
+        raise IcploopError(f"unknown --by {by!r}", f"use one of: {', '.join(BY)}")
+    accounts = account_frame(backend, as_of)
+    if by == "campaign":
+        deals = Warehouse(backend).optional("deals")
+        if deals is None:
+            raise IcploopError("no deals table is loaded", "load deals first")
+        accounts = with_campaign(accounts, deals)
+    tags = fit_tags_in_force(backend, session, as_of, published_periods(session), fit_config)
+    return scorecard(accounts, tags.tags, as_of, by, window_quarters=window_quarters)
 
 
 def _team(card: Any, top: int | None) -> dict[str, Any]:

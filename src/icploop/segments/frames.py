@@ -13,14 +13,16 @@ import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.metrics.tables import CanonicalTables
-from icploop.segments.catalog import OutcomeSpec
+from icploop.segments.catalog import OutcomeSpec, column_outcome, scan_thresholds
 from icploop.segments.outcomes import (
     ACTIVATION_DAYS,
     VALUE_DAYS,
     account_outcomes,
     activation_outcomes,
+    attribute_catalog,
     deal_outcomes,
 )
+from icploop.segments.thresholds import ThresholdResult
 from icploop.warehouse import Warehouse
 
 
@@ -75,3 +77,17 @@ def outcome_frame(backend: Any, as_of: dt.date, spec: OutcomeSpec) -> pd.DataFra
             value_days=days if spec.name == "time-to-value" else VALUE_DAYS,
         )
     return account_frame(backend, as_of)
+
+
+def recommended_thresholds(
+    backend: Any, as_of: dt.date, spec: OutcomeSpec
+) -> list[ThresholdResult]:
+    """The thresholds with a recommended limit of ``spec``'s outcome as of ``as_of``: the one
+    scan (:func:`icploop.segments.catalog.scan_thresholds`) on the frame and attribute catalogue
+    ``icploop segments`` searches (every searched measure, family-wise); empty for an outcome
+    that is not binary."""
+    frame = outcome_frame(backend, as_of, spec)
+    catalog = attribute_catalog(CanonicalTables.from_backend(backend), frame, (spec.column,))
+    if spec.custom:
+        frame, spec = column_outcome(frame, spec)
+    return [t for t in scan_thresholds(frame, spec, catalog) if t.recommended is not None]

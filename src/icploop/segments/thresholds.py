@@ -394,3 +394,14 @@ def _show(x: float, percent: bool) -> str:
     if percent:
         return f"{100 * x:.0f}%"
     return f"{float(f'{x:.3g}'):,g}" if abs(x) < 1e15 else format_number(x)
+
+
+#: what the JSON of ``icploop segments`` and ``GET /api/v1/segments/thresholds`` says of each
+#: recommended threshold
+THRESHOLD_FIELDS = ("attribute", "cut", "worse_side", "n_below", "n_above", "rate_below",
+                    "rate_above", "permutation_p", "adjusted_p", "recommended")  # fmt: skip
+
+
+def threshold_row(threshold: ThresholdResult) -> dict[str, Any]:
+    """One threshold as JSON-ready fields (:data:`THRESHOLD_FIELDS`)."""
+    return {k: getattr(threshold, k) for k in THRESHOLD_FIELDS}

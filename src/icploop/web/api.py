@@ -20,7 +20,11 @@ from icploop.formatting import json_tree, json_value
 from icploop.icp import signoff, versions
 from icploop.icp.document import account_kinds
 from icploop.icp.in_force import published_periods, rules_in_force
+from icploop.review.alignment import team_scorecard
 from icploop.scoring.train import TIERS
+from icploop.segments.catalog import outcome_spec
+from icploop.segments.frames import recommended_thresholds
+from icploop.segments.thresholds import threshold_row
 from icploop.store import fit_tags
 from icploop.store.audit import events
 from icploop.store.database import utcnow
@@ -504,6 +508,47 @@ def deals(request: Request, user: ApiUser, risky: bool = False) -> dict[str, Any
     state = web_state(request)
     checks = deal_checks_of(state, state.as_of())
     return json_tree({**checks, "deals": deals_seen_by(checks, user, risky)})
+
+
+@router.get("/segments/thresholds", name="api_thresholds", response_model=dict[str, Any])
+def thresholds(
+    request: Request,
+    outcome: Annotated[str, Query(max_length=100)] = "churn",
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """The recommended thresholds of a binary outcome (each cut with its evidence and the
+    recommended limit), from the one scan that ``icploop segments --json`` reports and the
+    review's floor and discount proposals read."""
+    state = web_state(request)
+    day = as_of or state.as_of()
+    spec = outcome_spec(outcome)
+    found = state.analytics(lambda b: recommended_thresholds(b, day, spec))
+    return json_tree(
+        {
+            "outcome": outcome,
+            "as_of": day,
+            "thresholds": [t.recommendation for t in found],
+            "threshold_scan": [threshold_row(t) for t in found],
+        }
+    )
+
+
+@router.get("/scorecard", name="api_scorecard", response_model=dict[str, Any])
+def scorecard(
+    request: Request,
+    session: DB,
+    by: Annotated[str, Query(max_length=20)] = "ae",
+    quarters: Annotated[int, Query(ge=1, le=80)] = 8,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    """Bookings next to retained bookings (MRR 12 months later) per AE, lead source or
+    campaign, ranked both ways with the gap, with the fit tags in force (same as ``icploop
+    scorecard --json``)."""
+    state = web_state(request)
+    day = as_of or state.as_of()
+    config = state.fit_config()
+    card = state.analytics(lambda b: team_scorecard(b, session, day, by, quarters, config))
+    return json_tree({"currency": state.settings.figures_currency, **card.to_dict()})
 
 
 @router.get("/segments/compare", name="api_icp_compare", response_model=dict[str, Any])

@@ -151,6 +151,8 @@ ROUTE_ACTIONS: dict[str, str] = {
     "api_forecast": "read",
     "api_deals": "deals.read",
     "api_icp_compare": "read",
+    "api_thresholds": "read",
+    "api_scorecard": "read",
     "api_reasons": "read",
     "api_metrics_headline": "read",
     "api_metrics_bridge": "read",
