@@ -53,24 +53,61 @@ def _interval(lo: Any, hi: Any, digits: int = 0) -> str:
     return f"{fmt.pct(lo, digits)}-{fmt.pct(hi, digits)}"
 
 
-def _rate_table(rows: list[dict[str, Any]], label: str, extra: tuple[str, str] | None) -> Table:
-    header = (label, "n", "events", "rate", "95% CI", "vs rest", "q") + (
-        (extra[1],) if extra else ()
+Row = dict[str, Any]
+#: a column of a table: its header and how a row of the pack shows in it
+Column = tuple[str, Callable[[Row], str]]
+
+
+def _table(
+    rows: list[Row],
+    columns: list[Column],
+    tone: Callable[[Row], str] | None = None,
+    text_columns: int = 1,
+) -> Table:
+    """One table row per item of ``rows``: each column's header stands beside the cell it shows,
+    so they cannot drift apart; ``tone`` marks rows (a flag, a small group)."""
+    return Table(
+        tuple(header for header, _ in columns),
+        tuple(tuple(cell(r) for _, cell in columns) for r in rows),
+        tuple(tone(r) for r in rows) if tone else (),
+        text_columns,
     )
-    body = tuple(
-        (
-            str(r["value"]),
-            fmt.count(r["n"]),
-            fmt.count(r["events"]),
-            fmt.pct(r["rate"]),
-            _interval(r["lo"], r["hi"]),
-            fmt.ratio(r["ratio"]),
-            fmt.q(r["q"]),
-        )
-        + ((fmt.pct(r.get(extra[0])),) if extra else ())
-        for r in rows
-    )
-    return Table(header, body, tuple("small" if r.get("small") else "" for r in rows))
+
+
+def _count(key: str, header: str | None = None) -> Column:
+    return (header or key, lambda r: fmt.count(r[key]))
+
+
+def _pct(key: str, header: str, digits: int = 0) -> Column:
+    return (header, lambda r: fmt.pct(r[key], digits))
+
+
+def _q(key: str) -> Column:
+    return ("q", lambda r: fmt.q(r[key]))
+
+
+def _small(r: Row) -> str:
+    return "small" if r.get("small") else ""
+
+
+def _stands_apart(r: Row) -> str:
+    return "flag" if r.get("stands_apart") else ""
+
+
+def _rate_table(rows: list[Row], label: str, extra: tuple[str, str] | None) -> Table:
+    columns: list[Column] = [
+        (label, lambda r: str(r["value"])),
+        _count("n"),
+        _count("events"),
+        _pct("rate", "rate"),
+        ("95% CI", lambda r: _interval(r["lo"], r["hi"])),
+        ("vs rest", lambda r: fmt.ratio(r["ratio"])),
+        _q("q"),
+    ]
+    if extra:
+        key = extra[0]
+        columns.append((extra[1], lambda r: fmt.pct(r.get(key))))
+    return _table(rows, columns, _small)
 
 
 def previous_review(pack: dict[str, Any], f: _Fmt) -> Blocks:
@@ -201,6 +238,19 @@ def churn_cohort(pack: dict[str, Any], f: _Fmt) -> Blocks:
     return out
 
 
+def _money(f: _Fmt, key: str, header: str) -> Column:
+    """A money column: the currency in its header, the cells without it."""
+    return (f.head(header), lambda r: f.cell(r[key]))
+
+
+def _sample(row: Row) -> str:
+    return "; ".join(f"{s['account_id']}: {s['text']}" for s in row["samples"][:1])
+
+
+def _unprofitable(t: Row) -> str:
+    return f"{fmt.count(t['unprofitable'])} ({fmt.pct(t['unprofitable_share'])})"
+
+
 def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
     rc = pack["reasons_cost"]
     out: Blocks = [Heading(f"Churn reasons, last {rc['window_months']} months")]
@@ -208,26 +258,16 @@ def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
     if r:
         out += [
             Paragraph(f"{r['headline']}."),
-            Table(
-                (
-                    "reason",
-                    "accounts",
-                    f.head("lost MRR"),
-                    "share",
-                    "cumulative",
-                    "sample evidence",
-                ),
-                tuple(
-                    (
-                        row["label"],
-                        fmt.count(row["accounts"]),
-                        f.cell(row["lost_mrr"]),
-                        fmt.pct(row["share"]),
-                        fmt.pct(row["cumulative_share"]),
-                        "; ".join(f"{s['account_id']}: {s['text']}" for s in row["samples"][:1]),
-                    )
-                    for row in r["pareto"]["reasons"]
-                ),
+            _table(
+                r["pareto"]["reasons"],
+                [
+                    ("reason", lambda row: row["label"]),
+                    _count("accounts"),
+                    _money(f, "lost_mrr", "lost MRR"),
+                    _pct("share", "share"),
+                    _pct("cumulative_share", "cumulative"),
+                    ("sample evidence", _sample),
+                ],
             ),
         ]
         out += _caveats(r["pareto"].get("caveats"))
@@ -255,28 +295,17 @@ def reasons_cost(pack: dict[str, Any], f: _Fmt) -> Blocks:
     if not c:
         return [*out, Caveat(f"Cost to serve not available: {rc['cost_unavailable']}.")]
     out += [
-        Table(
-            (
-                "tier",
-                "accounts",
-                f.head("revenue"),
-                f.head("cost to serve"),
-                f.head("contribution"),
-                "contribution %",
-                "cost over margin",
-            ),
-            tuple(
-                (
-                    t["tier"],
-                    fmt.count(t["accounts"]),
-                    f.cell(t["revenue"]),
-                    f.cell(t["cost"]),
-                    f.cell(t["contribution"]),
-                    fmt.pct(t["contribution_margin"]),
-                    f"{fmt.count(t['unprofitable'])} ({fmt.pct(t['unprofitable_share'])})",
-                )
-                for t in c["tiers"]
-            ),
+        _table(
+            c["tiers"],
+            [
+                ("tier", lambda t: t["tier"]),
+                _count("accounts"),
+                _money(f, "revenue", "revenue"),
+                _money(f, "cost", "cost to serve"),
+                _money(f, "contribution", "contribution"),
+                _pct("contribution_margin", "contribution %"),
+                ("cost over margin", _unprofitable),
+            ],
         ),
         Paragraph(
             f"{fmt.count(c['moves_total'])} high-touch accounts cost more to serve than their "
@@ -338,6 +367,30 @@ def _retained(r: dict[str, Any], f: _Fmt) -> str:
     return f"{f.cell(r['retained_bookings'])}{projected}"
 
 
+def _ci(low: str, high: str) -> Column:
+    """A 95% interval of percentages, to a tenth of a point."""
+    return ("95% CI", lambda r: _interval(r[low], r[high], 1))
+
+
+def _retained_interval(r: Row, f: _Fmt) -> str:
+    if fmt.finite(r["retained_low"]) is None:
+        return fmt.UNKNOWN
+    return f"{f.cell(r['retained_low'])}-{f.cell(r['retained_high'])}"
+
+
+def _group(r: Row) -> str:
+    group: str = r["group"]
+    return group
+
+
+def _churn_with_n(r: Row) -> str:
+    return f"{fmt.pct(r['churn_rate'])} (n={fmt.count(r['churn_n'])})"
+
+
+#: the gap between an owner's rank by bookings and by retained bookings
+GAP: Column = ("gap", lambda r: fmt.points(r["rank_gap"], 0))
+
+
 def _experiment(e: dict[str, Any]) -> Blocks:
     until = f" to {fmt.day(e['end'])}" if e.get("end") else ""
     out: Blocks = [
@@ -354,32 +407,19 @@ def _experiment(e: dict[str, Any]) -> Blocks:
     lead = "Not yet measurable." if m["status"] == "not yet measurable" else ""
     out += [
         Paragraph(f"Experiment: {m['experiment']}. Control: {m['control']}.", lead=lead),
-        Table(
-            (
-                "metric",
-                "experiment",
-                "95% CI",
-                "control",
-                "95% CI",
-                "difference",
-                "95% CI",
-                "n",
-                "verdict",
-            ),
-            tuple(
-                (
-                    r["label"],
-                    fmt.pct(r["experiment"], 1),
-                    _interval(r["experiment_low"], r["experiment_high"], 1),
-                    fmt.pct(r["control"], 1),
-                    _interval(r["control_low"], r["control_high"], 1),
-                    fmt.pct(r["difference"], 1),
-                    _interval(r["ci_low"], r["ci_high"], 1),
-                    f"{fmt.count(r['n_experiment'])} / {fmt.count(r['n_control'])}",
-                    r["verdict"],
-                )
-                for r in m["metrics"]
-            ),
+        _table(
+            m["metrics"],
+            [
+                ("metric", lambda r: r["label"]),
+                _pct("experiment", "experiment", 1),
+                _ci("experiment_low", "experiment_high"),
+                _pct("control", "control", 1),
+                _ci("control_low", "control_high"),
+                _pct("difference", "difference", 1),
+                _ci("ci_low", "ci_high"),
+                ("n", lambda r: f"{fmt.count(r['n_experiment'])} / {fmt.count(r['n_control'])}"),
+                ("verdict", lambda r: r["verdict"]),
+            ],
         ),
         *_caveats(m.get("caveats")),
     ]
@@ -402,43 +442,24 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
         tone = "flag" if sc.get("standing_apart") else "ok"
         out += [Paragraph(f"{s}.", tone=tone) for s in sc["sentences"]]
         out.append(
-            Table(
-                (
-                    "AE",
-                    "deals",
-                    f.head("bookings"),
-                    "rank",
-                    f.head("retained bookings"),
-                    "95% interval",
-                    "rank",
-                    "gap",
-                    "NRR",
-                    "bad fit",
-                    "discount",
-                    "first-year churn",
-                    "q",
-                ),
-                tuple(
-                    (
-                        r["group"],
-                        fmt.count(r["deals"]),
-                        f.cell(r["bookings"]),
-                        fmt.count(r["bookings_rank"]),
-                        _retained(r, f),
-                        fmt.UNKNOWN
-                        if fmt.finite(r["retained_low"]) is None
-                        else f"{f.cell(r['retained_low'])}-{f.cell(r['retained_high'])}",
-                        fmt.count(r["retained_rank"]),
-                        fmt.points(r["rank_gap"], 0),
-                        fmt.pct(r["nrr"]),
-                        fmt.pct(r["bad_fit_share"]),
-                        fmt.pct(r["avg_discount"]),
-                        f"{fmt.pct(r['churn_rate'])} (n={fmt.count(r['churn_n'])})",
-                        fmt.q(r["q_value"]),
-                    )
-                    for r in sc["team"]
-                ),
-                tuple("flag" if r.get("stands_apart") else "" for r in sc["team"]),
+            _table(
+                sc["team"],
+                [
+                    ("AE", _group),
+                    _count("deals"),
+                    _money(f, "bookings", "bookings"),
+                    _count("bookings_rank", "rank"),
+                    (f.head("retained bookings"), lambda r: _retained(r, f)),
+                    ("95% interval", lambda r: _retained_interval(r, f)),
+                    _count("retained_rank", "rank"),
+                    GAP,
+                    _pct("nrr", "NRR"),
+                    _pct("bad_fit_share", "bad fit"),
+                    _pct("avg_discount", "discount"),
+                    ("first-year churn", _churn_with_n),
+                    _q("q_value"),
+                ],
+                _stands_apart,
             )
         )
         out += _caveats(sc.get("caveats"))
@@ -451,31 +472,19 @@ def alignment(pack: dict[str, Any], f: _Fmt) -> Blocks:
             out.append(Caveat(f"By {title} not available: {al.get(key + '_unavailable')}."))
             continue
         out.append(
-            Table(
-                (
-                    title,
-                    "deals",
-                    f.head("bookings"),
-                    f.head("retained bookings"),
-                    "gap",
-                    "NRR",
-                    "first-year churn",
-                    "q",
-                ),
-                tuple(
-                    (
-                        r["group"],
-                        fmt.count(r["deals"]),
-                        f.cell(r["bookings"]),
-                        _retained(r, f),
-                        fmt.points(r["rank_gap"], 0),
-                        fmt.pct(r["nrr"]),
-                        fmt.pct(r["churn_rate"]),
-                        fmt.q(r["q_value"]),
-                    )
-                    for r in t["team"]
-                ),
-                tuple("flag" if r.get("stands_apart") else "" for r in t["team"]),
+            _table(
+                t["team"],
+                [
+                    (title, _group),
+                    _count("deals"),
+                    _money(f, "bookings", "bookings"),
+                    (f.head("retained bookings"), lambda r: _retained(r, f)),
+                    GAP,
+                    _pct("nrr", "NRR"),
+                    _pct("churn_rate", "first-year churn"),
+                    _q("q_value"),
+                ],
+                _stands_apart,
             )
         )
         out += _caveats(t.get("caveats"))
