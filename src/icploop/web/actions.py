@@ -15,7 +15,7 @@ from icploop.flags.inbox import may_see_flag
 from icploop.flags.overrides import override_signal
 from icploop.flags.records import SendResult
 from icploop.flags.triage import set_flag_state
-from icploop.icp import versions
+from icploop.icp import signoff, versions
 from icploop.store import Session, fit_tags
 from icploop.store.database import utcnow
 from icploop.store.models import (
@@ -192,6 +192,18 @@ def publish(
     """Publish a draft ICP version (RevOps): after every team's approval, or with a reason."""
     get_version(session, number)
     return versions.publish(session, number, person.person_id, utcnow(), override=override)
+
+
+def approve(session: Session, person: Person, number: int, comment: str) -> None:
+    """Approve a draft ICP version for the person's team (404 when there is no such version)."""
+    get_version(session, number)
+    signoff.approve(session, number, person.person_id, utcnow(), comment)
+
+
+def object_to(session: Session, person: Person, number: int, criterion: str, comment: str) -> None:
+    """Object to one line of a draft ICP version, with a comment (404 when there is none)."""
+    get_version(session, number)
+    signoff.object_to(session, number, person.person_id, utcnow(), criterion, comment)
 
 
 def delete_draft(session: Session, person: Person, number: int) -> None:

@@ -377,8 +377,7 @@ def icp_approve(
     session: DB, user: ApiUser, number: int, body: schemas.ApproveIn
 ) -> schemas.Version:
     """Approve a draft for the caller's team."""
-    actions.get_version(session, number)
-    signoff.approve(session, number, user.person_id, utcnow(), body.comment)
+    actions.approve(session, user, number, body.comment)
     return version_out(actions.get_version(session, number))
 
 
@@ -389,8 +388,7 @@ def icp_object(
     session: DB, user: ApiUser, number: int, body: schemas.ObjectionIn
 ) -> schemas.Version:
     """Object to one line of a draft, with a comment."""
-    actions.get_version(session, number)
-    signoff.object_to(session, number, user.person_id, utcnow(), body.criterion, body.comment)
+    actions.object_to(session, user, number, body.criterion, body.comment)
     return version_out(actions.get_version(session, number))
 
 

@@ -105,8 +105,7 @@ def icp_approve_page(
     session: DB, user: User, number: int, comment: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
     """Approve a draft for the user's team."""
-    actions.get_version(session, number)
-    signoff.approve(session, number, user.person_id, utcnow(), comment)
+    actions.approve(session, user, number, comment)
     return back("/icp")
 
 
@@ -119,8 +118,7 @@ def icp_object_page(
     comment: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     """Object to one line of a draft, with a comment."""
-    actions.get_version(session, number)
-    signoff.object_to(session, number, user.person_id, utcnow(), criterion, comment)
+    actions.object_to(session, user, number, criterion, comment)
     return back("/icp")
 
 
