@@ -18,7 +18,7 @@ from icploop.config import Settings, load_settings
 from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig, workspace_fit_config
-from icploop.formatting import is_unknown, json_value
+from icploop.formatting import is_unknown, json_tree
 from icploop.warehouse import AS_OF_RANGE, Warehouse, today_or
 
 # paths, ids and commands are copied from the output: a line is never broken inside them
@@ -150,15 +150,6 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
-def _plain(value: Any) -> Any:
-    """``value`` ready for JSON: NaN, infinities and pandas' missing markers as None."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return json_value(value)
-
-
 def _other(value: Any) -> Any:
     return None if is_unknown(value) else str(value)
 
@@ -166,7 +157,9 @@ def _other(value: Any) -> Any:
 def print_json(payload: Any) -> None:
     """Write JSON to stdout (dates and other objects as strings; a value that is not a number,
     such as NaN, as null: unknown, never a number)."""
-    sys.stdout.write(json.dumps(_plain(payload), indent=2, default=_other, allow_nan=False) + "\n")
+    sys.stdout.write(
+        json.dumps(json_tree(payload), indent=2, default=_other, allow_nan=False) + "\n"
+    )
 
 
 def emit_rows(

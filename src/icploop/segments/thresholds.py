@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from icploop.errors import IcploopError
+from icploop.formatting import pct
 from icploop.segments import stats
 from icploop.segments.result import Polarity
 from icploop.segments.selectors import format_number
@@ -392,7 +393,7 @@ def _show(x: float, percent: bool) -> str:
     """A cut as a reader writes it: 3 significant figures with thousands separators, or a
     percentage for fractions such as a discount (0.196 -> 20%)."""
     if percent:
-        return f"{100 * x:.0f}%"
+        return pct(x)
     return f"{float(f'{x:.3g}'):,g}" if abs(x) < 1e15 else format_number(x)
 
 

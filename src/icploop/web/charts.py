@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from icploop.formatting import pct
+
 WIDTH, HEIGHT, PAD = 560, 180, 34
 
 
@@ -31,7 +33,7 @@ def line_chart(
         return PAD + i * step, y
 
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
-    fmt = (lambda v: f"{100 * v:.1f}%") if percent else (lambda v: f"{v:,.0f}")
+    fmt = (lambda v: pct(v, 1)) if percent else (lambda v: f"{v:,.0f}")
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
