@@ -59,11 +59,10 @@ def prepare(folder: str, accounts: str) -> None:
     from icploop.cli.demo_run import DEMO_PASSWORD, demo_logins
     from icploop.config import load_settings
     from icploop.demo.generator import generate_company
-    from icploop.engine import open_analytics
     from icploop.fit.config import FitConfig
     from icploop.flags.routing import RoutingRules
     from icploop.flags.run import run_tagging
-    from icploop.generations import writing
+    from icploop.generations import open_analytics, writing
     from icploop.ingest.load import load_paths
     from icploop.store.database import open_store
     from icploop.web.auth import create_token

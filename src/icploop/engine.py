@@ -12,7 +12,6 @@ from pathlib import Path
 import ibis
 from ibis.backends import BaseBackend
 
-from icploop.config import Settings
 from icploop.errors import IcploopError
 
 
@@ -81,24 +80,3 @@ def remove_leftover_spill(backend: BaseBackend) -> int:
             except FileNotFoundError:
                 continue
     return removed
-
-
-def open_analytics(settings: Settings) -> BaseBackend:
-    """The workspace's analytics backend, to read: for a DuckDB file, a read-only connection to
-    its current generation (see :mod:`icploop.generations`), so that reading never waits for,
-    or stops, a load; writers use :func:`icploop.generations.writing`."""
-    from icploop.generations import duckdb_file, open_reader
-
-    link = duckdb_file(settings)
-    if link is not None:
-        if not link.parent.is_dir():
-            # reading never creates a workspace: a mistyped path is said, not answered as empty
-            from icploop.errors import IcploopError
-
-            raise IcploopError(
-                f"no workspace at {link.parent}",
-                "check --workspace (or ICPLOOP_WORKSPACE), or create it: icploop load FILES "
-                "--workspace PATH (or icploop demo run)",
-            )
-        return open_reader(link)[0]
-    return connect(settings.resolved_analytics_url())

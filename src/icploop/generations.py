@@ -201,3 +201,24 @@ def write_generation(settings: Settings) -> Iterator[BaseBackend]:
             backend.raw_sql("CHECKPOINT")
         finally:
             backend.disconnect()
+
+
+def open_analytics(settings: Settings) -> BaseBackend:
+    """The workspace's analytics backend, to read: for a DuckDB file, a read-only connection to
+    its current generation (:func:`open_reader`), so that reading never waits for, or stops, a
+    load; writers use :func:`writing`. Any other backend is opened from its URL."""
+    from icploop.engine import connect
+
+    link = duckdb_file(settings)
+    if link is not None:
+        if not link.parent.is_dir():
+            # reading never creates a workspace: a mistyped path is said, not answered as empty
+            from icploop.errors import IcploopError
+
+            raise IcploopError(
+                f"no workspace at {link.parent}",
+                "check --workspace (or ICPLOOP_WORKSPACE), or create it: icploop load FILES "
+                "--workspace PATH (or icploop demo run)",
+            )
+        return open_reader(link)[0]
+    return connect(settings.resolved_analytics_url())

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from icploop.attributes import frame_catalog, infer_role, profile_values
 from icploop.cli.main import app
 from icploop.errors import IcploopError
+from icploop.ingest.attributes import frame_catalog, infer_role, profile_values
 from icploop.ingest.load import load_paths
 from icploop.ingest.mapping import parse_mapping
 from icploop.ingest.schema import ACCOUNTS, ATTRIBUTE_ROLES, DEALS

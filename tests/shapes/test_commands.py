@@ -18,7 +18,7 @@ import pytest
 
 from icploop.cli.main import COMMANDS, module_commands
 from icploop.config import Settings
-from icploop.engine import open_analytics
+from icploop.generations import open_analytics
 
 from .conftest import SHAPES, Shape, invoke
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from icploop.config import Settings
-from icploop.engine import open_analytics
+from icploop.generations import open_analytics
 from tests.surfaces.conftest import Surfaces, _serve
 
 from .conftest import SHAPES, Shape

@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 
 from icploop.cli.main import app as cli_app
 from icploop.config import Settings
-from icploop.engine import connect, open_analytics
+from icploop.engine import connect
 from icploop.fit.config import workspace_fit_config
+from icploop.generations import open_analytics
 from icploop.review.pack import build_pack, resolve_quarter
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Person

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from icploop.config import Settings
-from icploop.engine import open_analytics
+from icploop.generations import open_analytics
 from icploop.icp import versions
 from icploop.icp.document import IcpContent
 from icploop.rules import Rule

@@ -8,7 +8,7 @@ from typing import Any
 
 from icploop import model_files
 from icploop.config import Settings
-from icploop.engine import open_analytics
+from icploop.generations import open_analytics
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.features import customer_history, deal_history
 from icploop.scoring.train import train_fit

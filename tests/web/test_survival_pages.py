@@ -67,8 +67,8 @@ def test_the_forecast_page_gives_the_forecast_and_what_ifs_that_answer_their_inp
     web: WebWorld,
 ) -> None:
     from icploop.config import Settings
-    from icploop.engine import open_analytics
     from icploop.flags.tags_in_force import fit_tags_in_force
+    from icploop.generations import open_analytics
     from icploop.ingest.paying import paying_months
     from icploop.metrics.tables import CanonicalTables
     from icploop.scoring.forecast import forecast_nrr_at

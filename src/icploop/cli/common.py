@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from icploop.config import Settings, load_settings
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
 from icploop.fit.config import FitConfig, workspace_fit_config
 from icploop.formatting import is_unknown, json_tree
+from icploop.generations import open_analytics
 from icploop.warehouse import AS_OF_RANGE, Warehouse, today_or
 
 # paths, ids and commands are copied from the output: a line is never broken inside them

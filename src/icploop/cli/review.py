@@ -17,8 +17,8 @@ from icploop.cli.common import (
     settings_for,
     user_errors,
 )
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.generations import open_analytics
 from icploop.icp.document import account_kinds
 from icploop.review import decide as decisions
 from icploop.review.pack import build_pack, resolve_quarter

@@ -27,8 +27,8 @@ from icploop.cli.common import (
     user_errors,
     warehouse_on,
 )
-from icploop.engine import open_analytics
 from icploop.errors import IcploopError
+from icploop.generations import open_analytics
 from icploop.icp.in_force import RulesInForce
 from icploop.scoring.apply import fill_from_accounts, is_deal_batch, score_batch
 from icploop.scoring.deal_check import ae_patterns, check_deals

@@ -145,7 +145,7 @@ def loaded_hashes(settings: Settings) -> set[str]:
     """The SHA-256 of every file a load of the workspace recorded."""
     link = duckdb_file(settings)
     if link is None:
-        from icploop.engine import open_analytics
+        from icploop.generations import open_analytics
 
         backend = open_analytics(settings)
     else:
@@ -209,7 +209,7 @@ def run_daily(
         channels = configured_channels(ChannelSettings(), settings.workspace)
         link = duckdb_file(settings)
         if link is None:
-            from icploop.engine import open_analytics
+            from icploop.generations import open_analytics
 
             backend = open_analytics(settings)
         else:

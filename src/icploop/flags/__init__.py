@@ -2,6 +2,7 @@
 
 from icploop.flags.credibility import FlaggerCredibility, flagger_credibility, score_flaggers
 from icploop.flags.drafts import draft_flag
+from icploop.flags.issues import FIT_ISSUES
 from icploop.flags.outbox import (
     DeliveryRun,
     deliver_due,
@@ -11,7 +12,6 @@ from icploop.flags.outbox import (
 )
 from icploop.flags.people import SyncReport, sync_people
 from icploop.flags.records import (
-    FIT_ISSUES,
     SendResult,
     create_flag,
     edit_evidence,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from icploop.errors import IcploopError
 from icploop.flags.channels.base import Channel
+from icploop.flags.issues import FIT_ISSUES
 from icploop.store.audit import audit
 from icploop.store.models import Delivery
 
@@ -233,8 +234,6 @@ def digest_payload(
 
     Its idempotency key is derived from the deliveries' own keys, so a retry of the same batch
     carries the same key."""
-    from icploop.flags.records import FIT_ISSUES
-
     flags = sorted(
         (d.flag for d in batch),
         key=lambda f: (f.data_date or dt.date.min, f.id),

@@ -16,17 +16,13 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 from icploop.errors import IcploopError
+from icploop.flags.issues import FIT_ISSUES
 from icploop.flags.outbox import IDEMPOTENCY_KEY, new_key
 from icploop.flags.routing import RoutingRules, resolve_recipients
 from icploop.store.audit import audit
 from icploop.store.database import utcnow
 from icploop.store.models import Delivery, FitTag, Flag
 
-FIT_ISSUES = {
-    "use_case_mismatch": "use case mismatch",
-    "icp_mismatch": "ICP mismatch",
-    "champion_vulnerability": "champion vulnerability",
-}
 MAX_EVIDENCE_CHARS = 500
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ibis.backends import BaseBackend
 
-from icploop.attributes import workspace_catalog
+from icploop.ingest.attributes import workspace_catalog
 from icploop.ingest.load import LOADS_TABLE
 from icploop.ingest.schema import TABLES
 from icploop.ingest.sql import duckdb_connection, ident, table_exists
@@ -82,7 +82,7 @@ def status(backend: BaseBackend) -> dict[str, Any]:
 
 
 def _attributes(backend: BaseBackend, con: Any) -> list[dict[str, Any]]:
-    """The attribute catalogue of the stored accounts and deals (``icploop.attributes``)."""
+    """The attribute catalogue of the stored accounts and deals (``icploop.ingest.attributes``)."""
 
     def opt(name: str) -> Any:
         return backend.table(name) if table_exists(con, name) else None

@@ -6,7 +6,7 @@ which source column fills each canonical column, and what the values need: a dat
 (US or European dates, timestamps, Unix seconds), amounts in cents, a stage map for deal
 outcomes, trials among subscription statuses, monthly rows without an end date. It returns the
 mapping as YAML text with a comment on every guess, and for an accounts file the role of each
-extra column as :mod:`icploop.attributes` infers it; nothing is loaded. The YAML it writes
+extra column as :mod:`icploop.ingest.attributes` infers it; nothing is loaded. The YAML it writes
 parses with :func:`icploop.ingest.mapping.parse_mapping`.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from icploop.attributes import infer_role, profile_values
 from icploop.errors import IcploopError
+from icploop.ingest.attributes import infer_role, profile_values
 from icploop.ingest.read import SUFFIXES
 from icploop.ingest.schema import LOADABLE_TABLES, TABLES
 from icploop.ingest.transform import snake

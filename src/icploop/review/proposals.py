@@ -13,8 +13,8 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from icploop.attributes import AttributeCatalog, frame_catalog
 from icploop.formatting import finite, pct
+from icploop.ingest.attributes import AttributeCatalog, frame_catalog
 from icploop.review.policy import (
     CRITERION_THRESHOLDS,
     RULE_ATTRIBUTES,

@@ -1,6 +1,6 @@
 """What the fit model learns from and what it predicts, read from the workspace's own columns.
 
-Features come from the attribute roles catalogue (``icploop.attributes``): the dimensions and
+Features come from the attribute roles catalogue (``icploop.ingest.attributes``): the dimensions and
 measures of the account frame that describe the customer or the deal that won it, never a label
 (an outcome, a churn flag, tenure), an identifier, a date or the person who owns the account,
 and never an attribute recorded only for won deals (a plan tier kept for customers: known only
@@ -26,7 +26,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from icploop.attributes import (
+from icploop.errors import IcploopError
+from icploop.ingest.attributes import (
     QUARTER_END_DAYS,
     frame_catalog,
     recorded_with_outcome,
@@ -34,7 +35,6 @@ from icploop.attributes import (
     with_account_attributes,
     with_extra_attributes,
 )
-from icploop.errors import IcploopError
 from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.metrics.activation import first_value, never_activated
 from icploop.metrics.calendar import month_start

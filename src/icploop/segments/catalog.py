@@ -9,13 +9,13 @@ from typing import Literal
 import ibis
 import pandas as pd
 
-from icploop.attributes import (
+from icploop.errors import IcploopError
+from icploop.ingest.attributes import (
     AttributeCatalog,
     frame_catalog,
     recorded_with_outcome,
     searchable_columns,
 )
-from icploop.errors import IcploopError
 from icploop.segments.outcomes import ACTIVATION_DAYS, VALUE_DAYS
 from icploop.segments.result import OutcomeKind, Polarity, SegmentSearchResult
 from icploop.segments.search import search_segments

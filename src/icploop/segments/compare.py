@@ -28,9 +28,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from icploop.attributes import frame_catalog, recorded_with_outcome
 from icploop.errors import IcploopError
 from icploop.formatting import pct
+from icploop.ingest.attributes import frame_catalog, recorded_with_outcome
 
 #: Attribute columns of the account outcomes contract searched by default (where present).
 ValueOutcome = Literal["ltv", "nrr_12m", "first_year_churn"]
@@ -64,7 +64,7 @@ def check_columns(frame: pd.DataFrame, needed: Sequence[str], what: str) -> None
 
 def won_dependent(deals: pd.DataFrame, attributes: Sequence[str]) -> dict[str, str]:
     """Attributes of decided ``deals`` recorded only for won ones, or only for lost ones
-    (``icploop.attributes.recorded_with_outcome``): a win rate by them is circular."""
+    (``icploop.ingest.attributes.recorded_with_outcome``): a win rate by them is circular."""
     outcome = deals["outcome"].astype("string").str.lower()
     decided = deals[outcome.isin(["won", "lost"]).fillna(False).to_numpy(bool)]
     won = (decided["outcome"].astype("string").str.lower() == "won").astype(int)

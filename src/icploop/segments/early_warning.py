@@ -22,8 +22,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from icploop.attributes import frame_catalog
 from icploop.formatting import pct
+from icploop.ingest.attributes import frame_catalog
 from icploop.segments.compare import (
     as_frame,
     check_columns,

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from icploop.attributes import workspace_catalog
 from icploop.errors import IcploopError
+from icploop.ingest.attributes import workspace_catalog
 from icploop.metrics.cox import CoxModel
 from icploop.metrics.lifetime import ShiftedBetaGeometric
 from icploop.metrics.ltv import LtvPeriod, LtvResult, segment_ltv

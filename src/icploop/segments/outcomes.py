@@ -13,7 +13,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from icploop.attributes import (
+from icploop.errors import IcploopError
+from icploop.ingest.attributes import (
     AttributeCatalog,
     account_attribute_columns,
     first_deals,
@@ -22,7 +23,6 @@ from icploop.attributes import (
     with_account_attributes,
     with_extra_attributes,
 )
-from icploop.errors import IcploopError
 from icploop.ingest.paying import DEFAULT_SETTINGS, MovementSettings, index_of, paying_months
 from icploop.metrics.activation import first_value, never_activated
 from icploop.metrics.calendar import month_start

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from icploop.attributes import frame_catalog
 from icploop.errors import IcploopError
+from icploop.ingest.attributes import frame_catalog
 from icploop.segments.compare import as_frame, check_columns, won_dependent
 from icploop.segments.stats import wilson_interval
 

@@ -20,14 +20,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis.expr.types as ir
 import pandas as pd
 
 from icploop.errors import IcploopError
 from icploop.ingest.schema import ACCOUNTS, ATTRIBUTE_ROLES, DEALS, AttributeRole, Table
-from icploop.metrics.tables import CanonicalTables
+
+if TYPE_CHECKING:  # the metrics read the canonical tables; only their type is named here
+    from icploop.metrics.tables import CanonicalTables
 
 Origin = Literal["mapping", "schema", "derived", "inferred"]
 #: what an attribute describes: the customer, the deal that won it, or a person of the team
