@@ -84,4 +84,12 @@ def test_a_hand_worked_mix_gives_the_weighted_group_rates() -> None:
     f = forecast_nrr_at(paying, tags, dt.date(2001, 7, 31), draws=50)
     expected = (5000 * 5 / 6 + 3000 * 1.0 + 3000 * 2 / 3) / 11000
     assert f.nrr == pytest.approx(expected, abs=1e-9)
+    # no near fit now and none in history: no rate (not the overall 5/6 it would borrow);
+    # untagged (none now) keeps the rate of its own history, tenured the one it borrows
+    groups = f.groups.set_index("group")
+    assert groups.loc[["near_fit", "untagged"], "accounts"].tolist() == [0, 0]
+    assert pd.isna(groups.loc["near_fit", "historical_nrr"])
+    assert groups.loc["untagged", "historical_nrr"] == pytest.approx(50 / 60)
+    assert groups.loc["tenured", "historical_nrr"] == pytest.approx(5 / 6)
+    assert f.to_dict()["groups"][2]["historical_nrr"] is None
     assert actual_nrr(paying, dt.date(2001, 7, 31)) == pytest.approx((5000 + 3000 + 2000) / 11000)

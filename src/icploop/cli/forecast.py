@@ -73,7 +73,7 @@ def forecast_nrr(
                 g["group"],
                 f"{g['accounts']:,}",
                 f"{g['mrr_share']:.0%}",
-                f"{g['historical_nrr']:.1%}",
+                pct(g["historical_nrr"], 1),
             )
         console.print(table)
         for caveat in forecast.caveats:

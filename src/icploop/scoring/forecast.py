@@ -37,7 +37,11 @@ GROUPS = ("tenured", "strong_fit", "near_fit", "bad_fit", "untagged")
 
 @dataclass(frozen=True)
 class NrrForecast:
-    """The forecast made at ``made_at`` for NRR at ``target_month`` (12 months later)."""
+    """The forecast made at ``made_at`` for NRR at ``target_month`` (12 months later).
+
+    ``groups``: one row per group with its ``accounts`` now, ``mrr_share``, ``historical_nrr``
+    (NaN for a group with no account now and under 20 accounts of history: it has no rate)
+    and ``history_accounts``."""
 
     made_at: dt.date
     target_month: dt.date
@@ -180,7 +184,7 @@ def forecast_nrr_at(
         )
     pooled = hist.groupby("group")[["start", "later"]].sum()
     overall = float(pooled["later"].sum() / pooled["start"].sum())
-    rates = {}
+    rates, shown = {}, {}
     caveats = []
     for g in GROUPS:
         n_hist = int((hist["group"] == g).sum())
@@ -190,6 +194,10 @@ def forecast_nrr_at(
             rates[g] = overall
             if (group == g).any():
                 caveats.append(f"{g}: {n_hist} accounts of history, the overall rate is used")
+        # a group with no account now and too little history of its own has no rate to show
+        # (the overall one it would borrow weighs nothing in the forecast)
+        own = g in pooled.index and n_hist >= 20
+        shown[g] = rates[g] if own or (group == g).any() else np.nan
     weights = mrr.groupby(group).sum()
     nrr = float(sum(weights.get(g, 0.0) * rates[g] for g in GROUPS) / weights.sum())
     low, high = _interval(hist, mrr, group, rates, level, draws, seed)
@@ -198,7 +206,7 @@ def forecast_nrr_at(
             "group": list(GROUPS),
             "accounts": [int((group == g).sum()) for g in GROUPS],
             "mrr_share": [float(weights.get(g, 0.0) / weights.sum()) for g in GROUPS],
-            "historical_nrr": [rates[g] for g in GROUPS],
+            "historical_nrr": [shown[g] for g in GROUPS],
             "history_accounts": [int((hist["group"] == g).sum()) for g in GROUPS],
         }
     )
