@@ -125,6 +125,21 @@ def test_ltv_to_cac_by_lead_source_where_a_cac_is_given() -> None:
     assert pd.isna(rows.loc["intent", "ltv_to_cac"])
 
 
+def test_accounts_without_a_lead_source_are_one_group_named_none_not_the_text_none() -> None:
+    history = pd.DataFrame(
+        {
+            "lead_source": [None, "", "inbound", float("nan"), "inbound"],
+            "start_mrr": [100.0, 300.0, 200.0, 200.0, 400.0],
+            "first_year_churn": [0.0, 1.0, 0.0, 0.0, 1.0],
+        }
+    )
+    frame = ltv_cac(history, "lead_source", {"inbound": 1000.0}).set_index("lead_source")
+    assert frame.index.tolist() == ["(none)", "inbound"]
+    assert frame.loc["(none)", "accounts"] == 3
+    assert frame.loc["(none)", "arpa_annual"] == pytest.approx(200.0 * 12)
+    assert frame.loc["inbound", "first_year_churn"] == pytest.approx(0.5)
+
+
 def test_acquisition_against_retention_spend() -> None:
     """500,000 / 25,000 x 20,000 = 400,000 ARR bought (0.80 per unit); 5 points of a
     10,000,000 book = 500,000 kept for 200,000 (2.50 per unit)."""

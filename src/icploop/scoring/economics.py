@@ -20,6 +20,8 @@ from icploop.formatting import finite, unknown
 from icploop.metrics.calendar import add_months
 from icploop.metrics.lifetime import cac_payback, simple_ltv
 
+#: the group of accounts without a value of the attribute a table is broken down by
+NO_VALUE = "(none)"
 #: why a fit tag's 12-month NRR is unknown when it has accounts with a full first year
 NO_STARTING_MRR = "its accounts with a full first year started at 0 MRR"
 
@@ -241,11 +243,14 @@ def ltv_cac(
 
     From accounts with a known first year (``customer_history``): ARPA = mean starting MRR x 12,
     annual churn = the first-year churn rate, LTV = ARPA x gross margin / annual churn (undefined
-    at zero churn), payback in months = CAC / (monthly ARPA x gross margin).
+    at zero churn), payback in months = CAC / (monthly ARPA x gross margin). Accounts without a
+    value of ``by`` (missing or blank) form the group ``(none)``.
     """
     known = history[history["first_year_churn"].notna()]
+    labels = known[by].astype(object).where(known[by].notna(), NO_VALUE)
+    labels = labels.astype(str).str.strip().replace("", NO_VALUE)
     rows = []
-    for value, group in known.groupby(known[by].astype(str)):
+    for value, group in known.groupby(labels):
         arpa_month = float(group["start_mrr"].mean())
         churn = float(group["first_year_churn"].mean())
         ltv = simple_ltv(arpa_month * 12, gross_margin, churn)
