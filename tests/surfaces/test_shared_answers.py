@@ -126,6 +126,14 @@ def test_the_cli_and_the_api_check_open_deals_against_the_same_rules(
     )
     hospitality = (records["industry"] == "Hospitality").to_numpy()
     assert by_api.loc[hospitality, "risks"].str.contains("do-not-close").all()
+    # icploop deals check --json and GET /api/v1/deals judge the warehouse's open deals alike
+    cli = published.cli("deals", "check")
+    api = published.api("deals")
+    assert api["criteria"] == cli["criteria"] and api["do_not_close"] == cli["do_not_close"]
+    assert api["ae_patterns"] == cli["ae_patterns"]
+    fields = ("at_risk", "risk_count", "risks")
+    judged = {d["deal_id"]: tuple(d[k] for k in fields) for d in cli["deals"]}
+    assert judged and judged == {d["deal_id"]: tuple(d[k] for k in fields) for d in api["deals"]}
 
 
 def test_the_scorecard_reads_the_same_fit_tags_everywhere(whole: Surfaces) -> None:

@@ -31,11 +31,7 @@ from icploop.errors import IcploopError
 from icploop.generations import open_analytics
 from icploop.icp.in_force import RulesInForce
 from icploop.scoring.apply import fill_from_accounts, is_deal_batch, score_batch
-from icploop.scoring.deal_check import ae_patterns, check_deals
-from icploop.scoring.features import (
-    customer_history,
-    deal_history,
-)
+from icploop.scoring.deal_check import open_deal_checks
 from icploop.scoring.train import INSUFFICIENT, TIERS, unscored_columns
 from icploop.spreadsheet import neutralise_frame
 from icploop.warehouse import Warehouse, today_or
@@ -146,12 +142,10 @@ def deals_check(
     with user_errors():
         warehouse, day = warehouse_on(workspace, as_of)
         tables = warehouse.tables
-        open_deals = deal_history(tables, outcomes=("open",))
         rules = _rules(workspace, icp, day)
         criteria, dnc = rules.criteria, rules.do_not_close
-        patterns = ae_patterns(customer_history(tables, day))
-        check = check_deals(open_deals, criteria, dnc, patterns)
-        rows = pd.concat([open_deals[["deal_id", "account_id", "close_date"]], check], axis=1)
+        patterns, rows = open_deal_checks(tables, day, criteria, dnc)
+        rows = rows.drop(columns="ae", errors="ignore")  # the command lists deals, not owners
         if json:
             print_json(
                 {

@@ -10,6 +10,7 @@ quarterly review is used through the whole sales cycle.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,9 @@ import pandas as pd
 from scipy.stats import false_discovery_control, fisher_exact
 
 from icploop.formatting import q
+from icploop.metrics.tables import CanonicalTables
 from icploop.rules import Rule
+from icploop.scoring.features import customer_history, deal_history
 
 #: Names a rule may use for a feature of the deal frame (rules speak the accounts layout).
 RULE_ALIASES = {"seats_at_close": "seats", "owner_ae": "ae", "amount": "deal_amount"}
@@ -151,3 +154,20 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def open_deal_checks(
+    tables: CanonicalTables,
+    as_of: dt.date,
+    criteria: Sequence[Rule],
+    do_not_close: Sequence[Rule],
+) -> tuple[list[AePattern], pd.DataFrame]:
+    """The warehouse's open deals checked on ``as_of``, as ``icploop deals check``, the deals
+    page and ``GET /api/v1/deals`` show them: the AE patterns that churned (from the customers'
+    history up to ``as_of``) and one row per open deal with ``deal_id``, ``account_id``,
+    ``close_date``, ``ae`` (when deals name one) and the columns of :func:`check_deals`."""
+    open_deals = deal_history(tables, outcomes=("open",))
+    patterns = ae_patterns(customer_history(tables, as_of))
+    check = check_deals(open_deals, list(criteria), list(do_not_close), patterns)
+    keep = [c for c in ("deal_id", "account_id", "close_date", "ae") if c in open_deals]
+    return patterns, pd.concat([open_deals[keep], check], axis=1)

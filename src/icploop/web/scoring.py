@@ -13,8 +13,7 @@ from icploop import model_files
 from icploop.icp.in_force import RulesInForce, rules_in_force
 from icploop.metrics.tables import CanonicalTables
 from icploop.scoring.apply import is_deal_batch, score_with, warehouse_inputs
-from icploop.scoring.deal_check import ae_patterns, check_deals
-from icploop.scoring.features import customer_history, deal_history
+from icploop.scoring.deal_check import open_deal_checks
 from icploop.store.models import Person
 from icploop.web.state import WebState
 
@@ -56,11 +55,7 @@ def deal_checks_of(state: WebState, as_of: dt.date) -> dict[str, Any]:
 
     def work(backend: BaseBackend) -> dict[str, Any]:
         tables = CanonicalTables.from_backend(backend)
-        open_deals = deal_history(tables, outcomes=("open",))
-        patterns = ae_patterns(customer_history(tables, as_of))
-        check = check_deals(open_deals, criteria, dnc, patterns)
-        keep = [c for c in ("deal_id", "account_id", "close_date", "ae") if c in open_deals]
-        rows = pd.concat([open_deals[keep], check], axis=1)
+        patterns, rows = open_deal_checks(tables, as_of, criteria, dnc)
         rows["close_date"] = pd.to_datetime(rows["close_date"]).dt.date
         return {
             "as_of": as_of,
