@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
+from icploop.flags.run import fit_inputs
 from icploop.ingest.load import load_paths
 
 USAGE = (
@@ -52,7 +53,9 @@ def test_a_warehouse_stored_before_keys_gains_them_at_its_next_load(
     # what a load before integer keys left: no account_keys, usage without account_key
     con.execute("DROP TABLE account_keys")
     con.execute("ALTER TABLE usage DROP COLUMN account_key")
+    assert not fit_inputs(backend).keyed  # the fit signals read it by text id meanwhile
     later = write("accounts.csv", "account_id,name\na3,Gamma\n", folder="later")
     load_paths(backend, [later])
     assert keys_of(backend) == {"a1": 1, "a2": 2, "a3": 3}
     assert usage_keys(backend) == [("a1", 1), ("a2", 2)]
+    assert fit_inputs(backend).keyed
