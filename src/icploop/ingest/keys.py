@@ -1,10 +1,12 @@
 """Integer account keys: a dense number for each account, assigned at load.
 
-Account ids are text (``"ACME-0042"``, a CRM's 18-character id). Joining and grouping 100M usage
-rows by text hashes and compares every id; by an integer it is several times cheaper. The load
-therefore numbers the accounts in ``account_keys`` (``account_id`` text, ``account_key`` 1, 2,
-...) and stores the number beside the text id in the tables that are large and read by account:
-``usage`` (``account_key``). The text id stays everywhere for display and for joining back.
+Account ids are text (``"ACME-0042"``, a CRM's 18-character id). Joining 100M usage rows to the
+accounts by text id reads and hashes every id; by an integer the fit signals' usage step takes
+about 40% less CPU (``bench/RESULTS.md``, bench_fit). The load therefore numbers the accounts in
+``account_keys`` (``account_id`` text, ``account_key`` 1, 2, ...) and stores the number beside
+the text id in ``usage`` (``account_key``). ``mrr_monthly`` and ``account_months`` stay grouped
+by the text id: keying them was measured and bought nothing (bench_load). The text id stays
+everywhere for display and for joining back.
 
 A key, once given, never changes: a later load numbers only the accounts it brings that have
 none (in order of their id, after the largest key so far), so loading the same files again
