@@ -53,6 +53,30 @@ def test_every_account_past_day_90_is_tagged_once_and_a_rerun_adds_nothing(
         assert session.scalar(select(func.count()).select_from(Flag)) == flags
 
 
+def test_without_usage_the_run_says_which_signals_it_could_not_judge_and_why(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    """No usage rows: three signals are unknown for every account (never bad), the run names
+    them with the table that would decide them, and says no account can be a strong fit."""
+    (tmp_path / "full").mkdir()
+    backend, store = _workspace(demo_warehouse, tmp_path / "full")
+    full = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules(), send=False)
+    # the demo company has every table (no ICP is published: the draft-ICP line says that)
+    assert full.caveats == [] and full.unknown_signals["icp_segment_match"] == full.due_accounts
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    backend.raw_sql("DELETE FROM usage")
+    report = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules(), send=False)
+    due = report.due_accounts
+    assert due > 0 and set(report.tagged) <= {"near_fit", "bad_fit"}
+    usage_signals = ("core_use_case_active", "adoption_trajectory", "ae_committed_use_cases_active")
+    assert all(report.unknown_signals[s] == due for s in usage_signals)
+    assert report.unknown_signals["champion_stability"] < due
+    assert [c.split(" is unknown")[0] for c in report.caveats[:3]] == list(usage_signals)
+    assert "it needs the usage table" in report.caveats[0]
+    assert report.caveats[3].startswith("with 1 of 5 signals known, no account can be a strong")
+    assert len(report.caveats) == 4
+
+
 def test_each_new_bad_fit_is_flagged_to_the_ae_revops_and_the_csm_manager(
     demo_warehouse: Path, tmp_path: Path
 ) -> None:

@@ -89,6 +89,8 @@ def run(
                     "flags": report.flags_sent,
                     "champion_departure_flags": report.departure_flags,
                     "warnings": sorted(set(report.warnings)),
+                    "unknown_signals": report.unknown_signals,
+                    "caveats": report.caveats,
                     "by_segment": report.by_segment.to_dict("records"),
                     "icp_draft": offered.to_dict() if offered else None,
                 }
@@ -102,6 +104,8 @@ def run(
             f"watch list, {len(report.departure_flags)} champion departures flagged."
         )
         print_tag_mix(report.by_segment)
+        for caveat in report.caveats:
+            console.print(f"[yellow]caveat:[/] {caveat}", highlight=False)
         if offered:
             console.print(offered.line(), markup=False, highlight=False)
         warnings = sorted(set(report.warnings))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.errors import IcploopError
-from icploop.fit.config import FitConfig
+from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, FitConfig
 from icploop.fit.signals import CriteriaPeriod, FitInputs, champion_departures
 from icploop.fit.tagging import compute_fit
 from icploop.flags.drafts import draft_flag
@@ -48,6 +48,11 @@ class TaggingReport:
     """Flags recorded, not sent: their data is older than ``hold_before``."""
     warnings: list[str] = field(default_factory=list)
     by_segment: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unknown_signals: dict[str, int] = field(default_factory=dict)
+    """Per signal, the accounts past day 90 it is unknown for (no data to judge it)."""
+    caveats: list[str] = field(default_factory=list)
+    """A signal unknown for every account past day 90, with the data that would decide it, and
+    when too few signals are left for any account to be a strong fit."""
 
 
 def fit_inputs(backend: BaseBackend) -> FitInputs:
@@ -85,6 +90,10 @@ def run_tagging(
     inputs = fit_inputs(backend)
     fit = compute_fit(inputs, as_of, config, icp_periods)
     report = TaggingReport(as_of=as_of, due_accounts=len(fit))
+    report.unknown_signals = {s: int(fit[s].isna().sum()) for s in SIGNALS if s in fit}
+    report.caveats = unknown_caveats(
+        report.unknown_signals, len(fit), config.combination.strong_if_strong_signals_at_least
+    )
     owners = inputs.accounts.select("account_id", "owner_ae", "csm", "segment").to_pandas()
     owners = owners.set_index("account_id")
     with store() as session, session.begin():
@@ -132,6 +141,29 @@ def run_tagging(
         )
     report.by_segment = tag_mix(current, owners["segment"])
     return report
+
+
+def unknown_caveats(unknown: dict[str, int], due: int, strong_needs: int) -> list[str]:
+    """One caveat per signal that is unknown for all ``due`` accounts (it needs data the
+    workspace lacks), and one when fewer than ``strong_needs`` signals are left to be strong:
+    then every tag is near or bad fit for want of data, not of fit. An ICP match unknown for
+    want of an ICP is said by the run's draft-ICP line (review.first_draft), not here."""
+    if due == 0:
+        return []
+    absent = [s for s in SIGNALS if unknown.get(s, 0) == due]
+    out = [
+        f"{signal} is unknown for all {due:,} accounts past day 90: it needs "
+        f"{SIGNAL_SOURCES[signal]}"
+        for signal in absent
+        if signal != "icp_segment_match"
+    ]
+    left = len(SIGNALS) - len(absent)
+    if out and left < strong_needs:
+        out.append(
+            f"with {left} of {len(SIGNALS)} signals known, no account can be a strong fit (the "
+            f"rule needs {strong_needs} strong signals): load the data above to tell them apart"
+        )
+    return out
 
 
 def _flag_departures(
