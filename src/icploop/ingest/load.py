@@ -2,8 +2,11 @@
 
 Nothing is stored unless every file of the load is valid. Storing upserts each table by its key
 (rows whose key arrives again are replaced), so loading the same files twice gives the same
-state and a later load with new months appends. The derived tables are rebuilt and the load is
-recorded in ``_icploop_loads`` in the same transaction; any failure rolls all of it back.
+state and a later load with new months appends. A table that is empty (a first load) takes the
+one file's stage as it is, kept in the database for that, instead of copying its rows again.
+The derived tables are rebuilt and the load is recorded in ``_icploop_loads`` in the same
+transaction; any failure rolls all of it back (a kept stage is dropped with the load's temp
+tables).
 """
 
 # SQL here is assembled from schema names, generated temp-table names and ident()-quoted
@@ -13,6 +16,7 @@ recorded in ``_icploop_loads`` in the same transaction; any failure rolls all of
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import tempfile
@@ -172,7 +176,43 @@ class _Temp:
             self.con.execute(f"DROP VIEW IF EXISTS temp.{ident(name)}")
             self.con.execute(f"DROP VIEW IF EXISTS main.{ident(name)}")
         for name in self.tables:
-            self.con.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
+            schema = "main" if name.startswith(validate.STORED_STAGE) else "temp"
+            self.con.execute(f"DROP TABLE IF EXISTS {schema}.{ident(name)}")
+
+
+def _drop_leftover_stages(con: Any) -> None:
+    """Drop the stages kept in the database (``validate.STORED_STAGE``) that a killed load left."""
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND schema_name = 'main' "
+        "AND database_name = current_database() AND starts_with(table_name, $1)",
+        [validate.STORED_STAGE],
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f"DROP TABLE IF EXISTS main.{ident(name)}")
+
+
+def _empty(con: Any, table: str) -> bool:
+    """Whether stored table ``table`` is missing or has no rows."""
+    return (
+        not table_exists(con, table)
+        or not con.execute(f"SELECT count(*) FROM main.{ident(table)}").fetchall()[0][0]
+    )
+
+
+def _into_empty(
+    con: Any, sources: list[read.SourceFile], opened: dict[int, read.OpenedFile], quarantined: bool
+) -> set[int]:
+    """The files whose stage can become their table: the one file of its table in this load, into
+    a table that is missing or empty, without quarantine (which leaves rows of a stage out)."""
+    if quarantined:
+        return set()
+    per_table: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        if i in opened and source.table in LOADABLE_TABLES:
+            per_table.setdefault(source.table, []).append(i)
+    return {
+        found[0] for table, found in per_table.items() if len(found) == 1 and _empty(con, table)
+    }
 
 
 def load_paths(
@@ -215,6 +255,7 @@ def load_paths(
     con = duckdb_connection(backend)
     sources, skipped = read.discover(paths, mapping)
     read.drop_leftover_views(con)  # what a killed load left behind
+    _drop_leftover_stages(con)
     temp = _Temp(con)
     try:
         with (
@@ -303,13 +344,15 @@ def _load(
     opened: dict[int, read.OpenedFile] = {}
     for i, source in enumerate(sources):
         temp.tables += [f"_stage_{i}", f"_raw_{i}", f"_join_{i}", f"_evt_{i}", f"_rej_{i}"]
-        temp.tables.append(f"_rejscan_{i}")
+        temp.tables += [f"_rejscan_{i}", f"{validate.STORED_STAGE}{i}"]
         temp.views.append(f"_src_{i}")
         file = read.open_file(con, source, i, tmp, found)
         if file is not None:
             opened[i] = file
     # files read only to be looked up are joined into the entries that name them
     lookups = [f for f in opened.values() if f.source.table == read.LOOKUP]
+    # a file into an empty table is staged in the database, to become the table if it is valid
+    into_empty = _into_empty(con, sources, opened, limit is not None)
     stages: dict[int, validate.Stage] = {}
     for i, source in enumerate(sources):
         file = opened.get(i)
@@ -317,7 +360,10 @@ def _load(
             mapped = transform.map_columns(con, file, i, found, lookups)
             if mapped.texts:
                 try:
-                    stages[i] = validate.stage_file(con, mapped, i)
+                    # rows a mapping leaves out, or a lookup's reordering, keep the stage apart
+                    whole = not (mapped.keep_if or mapped.drop_if or mapped.position)
+                    stored = whole and i in into_empty
+                    stages[i] = validate.stage_file(con, mapped, i, stored=stored)
                     rejected = read.rejected_lines(con, file)
                 except duckdb.OutOfMemoryException:
                     raise  # the engine's memory, not the file: the load reports it as such
@@ -363,6 +409,8 @@ def _load(
     if reporting is None:
         reporting = _only_currency(con, views) or DEFAULT_CURRENCY
     roles = _role_overrides([s.mapped for s in stages.values()])
+    # read from the stages, which the store may turn into tables
+    formulas = [note for s in stages.values() if (note := _formula_note(con, s))]
     try:
         result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles)
     except BaseException:
@@ -403,7 +451,7 @@ def _load(
         for label, columns in unused.items()
         if columns
     ]
-    notes += [note for s in stages.values() if (note := _formula_note(con, s))]
+    notes += formulas
     carried = derive.carried_forward(con) if "subscriptions" in views else None
     if carried is not None:
         notes.append(carried.note())
@@ -458,6 +506,36 @@ def _stage_attributes(
     return "_stage_attrs"
 
 
+def _stored_stage(stages: dict[int, validate.Stage], table: str) -> validate.Stage | None:
+    """The load's stage of ``table`` kept in the database (see ``_into_empty``), if any."""
+    found = [
+        s for s in stages.values() if s.table == table and s.name.startswith(validate.STORED_STAGE)
+    ]
+    return found[0] if found else None
+
+
+def _keep_stage(con: Any, table: str, stages: dict[int, validate.Stage]) -> TableCount | None:
+    """Inside the store's transaction: the stage of ``table`` kept in the database becomes the
+    table, when the table is still empty (its rows are not copied a second time): the stage's
+    columns beyond the table's are dropped. None (nothing done) when there is no such stage or
+    the table has rows; a keyed table gets its keys from ``keys.assign``."""
+    stage = _stored_stage(stages, table)
+    if stage is None or not _empty(con, table):
+        return None
+    con.execute(f"DROP TABLE main.{ident(table)}")
+    con.execute(f"ALTER TABLE main.{ident(stage.name)} RENAME TO {ident(table)}")
+    canonical = set(TABLES[table].column_names)
+    columns = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
+        "AND database_name = current_database() AND table_name = $1",
+        [table],
+    ).fetchall()
+    for (column,) in columns:
+        if column not in canonical:
+            con.execute(f"ALTER TABLE main.{ident(table)} DROP COLUMN {ident(column)}")
+    return TableCount(table, stage.staged, 0)
+
+
 def _store(
     con: Any,
     views: dict[str, str],
@@ -474,10 +552,16 @@ def _store(
     try:
         create_tables(con)
         # accounts first: their keys are assigned before the keyed tables are stored
-        stored = (
-            {"accounts": _upsert(con, "accounts", views["accounts"])} if "accounts" in views else {}
-        )
-        keys.assign(con)
+        kept = {t: c for t in views if (c := _keep_stage(con, t, stages)) is not None}
+        stored = dict(kept)
+        if "accounts" in views and "accounts" not in kept:
+            stored["accounts"] = _upsert(con, "accounts", views["accounts"])
+        keys.assign(con)  # numbers the accounts, and gives a kept keyed table its keys
+        for table in kept:
+            # the staged rows are the table's own now: the same view over it (same file rows)
+            if (stage := _stored_stage(stages, table)) is not None:
+                table_name = f"main.{ident(table)}"
+                validate.staged_view(con, table, [dataclasses.replace(stage, name=table_name)])
         counts = {t: stored.get(t) or _upsert(con, t, view) for t, view in views.items()}
         if attributes and "accounts" in views:
             _upsert_attributes(con, views["accounts"], attributes)

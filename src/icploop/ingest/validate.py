@@ -186,10 +186,17 @@ class Stage:
         return self.mapped.opened.source.table
 
 
-def stage_file(con: Any, mapped: Mapped, src: int) -> Stage:
+STORED_STAGE = "_icploop_stage_"
+"""Prefix of a stage kept in the database itself (``stored``), named by its file's index."""
+
+
+def stage_file(con: Any, mapped: Mapped, src: int, *, stored: bool = False) -> Stage:
     """Read a mapped file once into the temp table ``_stage_<src>`` (see the module docstring).
 
-    Rows stay in file order, so a row's position in the stage gives its spreadsheet row (after
+    With ``stored`` the stage is a table of the database itself, ``_icploop_stage_<src>``,
+    written as the canonical table would be (each column in its canonical type), so that a load
+    into an empty table can keep it as the table instead of copying its rows again (the load
+    drops it otherwise). Rows stay in file order, so a row's position in the stage gives its spreadsheet row (after
     a lookup's join, which does not keep the order, the joined table's ``_rid`` is kept as
     ``_pos``). Rows failing ``where`` or dropped as blank stay in the stage, flagged ``_out``."""
     table = TABLES[mapped.opened.source.table]
@@ -210,7 +217,9 @@ def stage_file(con: Any, mapped: Mapped, src: int) -> Stage:
         else:
             inner.append(f"{mapped.texts[column.name]} AS _t{j}")
             middle.append(f"{typed(column, f'_t{j}')} AS _v{j}")
-        outer.append(f"_v{j} AS {name}")
+        # a stored stage may become the table: its columns in the table's types, exactly
+        value = f"CAST(_v{j} AS {SQL_TYPES[column.type]})" if stored else f"_v{j}"
+        outer.append(f"{value} AS {name}")
         if column.type in _EXPECTED_TYPE:
             middle.append(f"_t{j} IS NOT NULL AS _p{j}")
             bad.append(f"CASE WHEN _p{j} AND _v{j} IS NULL THEN {1 << j} ELSE 0 END")
@@ -231,9 +240,10 @@ def stage_file(con: Any, mapped: Mapped, src: int) -> Stage:
     middle += carried
     outer += carried
     outer.append(f"CAST({' | '.join(bad) or '0'} AS INTEGER) AS _bad")
-    name = f"_stage_{src}"
+    name = f"{STORED_STAGE}{src}" if stored else f"_stage_{src}"
+    kind = "TABLE main." if stored else "TEMP TABLE "
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(outer)} FROM ("
+        f"CREATE OR REPLACE {kind}{name} AS SELECT {', '.join(outer)} FROM ("
         f"SELECT {', '.join(middle) or '1'} FROM ("
         f"SELECT {', '.join(inner) or '1'} FROM {mapped.relation}))",
         mapped.params,
