@@ -342,7 +342,8 @@ def run_duckdb(folder: Path) -> dict[str, Any]:
 
 
 # account_months by hand: the same columns as icploop.metrics.facts, one window pass, then the
-# run starts (islands of consecutive months) over it
+# run starts (islands of consecutive months) over it; {mrr_monthly} names the table it reads
+# (mrr_monthly here, bench_load's hand-written load gives its own)
 HAND_ACCOUNT_MONTHS = """
 CREATE OR REPLACE TABLE hand_account_months AS
 WITH p AS (
@@ -351,7 +352,7 @@ WITH p AS (
                AS cents,
            CASE WHEN mrr_local > 0 AND mrr > 0 THEN mrr / mrr_local END AS rate,
            currency
-    FROM mrr_monthly
+    FROM {mrr_monthly}
 ), w AS (
     SELECT *, lag(m) OVER a AS pm, lag(cents) OVER a AS pc, lag(rate) OVER a AS prate,
            lag(currency) OVER a AS pccy, lead(m) OVER a AS nm,
@@ -373,7 +374,7 @@ def run_derive_hand(folder: Path) -> dict[str, Any]:
 
     con = duckdb.connect(str(folder / "analytics.duckdb"))
     t0 = time.perf_counter()
-    con.execute(HAND_ACCOUNT_MONTHS)
+    con.execute(HAND_ACCOUNT_MONTHS.format(mrr_monthly="mrr_monthly"))
     seconds = time.perf_counter() - t0
     differ = con.execute(
         "SELECT (SELECT count(*) FROM (SELECT * FROM hand_account_months EXCEPT ALL "
