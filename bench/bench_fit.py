@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -164,7 +165,7 @@ def prepare_demo(folder: str, accounts: str) -> None:
     load_paths(connect(f"duckdb://{Path(folder) / 'analytics.duckdb'}"), [data])
 
 
-STEPS = {
+STEPS: dict[str, Callable[..., None]] = {
     "icploop": usage_features_icploop,
     "pandas": usage_features_pandas,
     "tag": tag_demo,

@@ -58,7 +58,7 @@ def ensure_model(ws: Path) -> str:
     return f"trained in {time.perf_counter() - started:.0f} s"
 
 
-def score_body(ws: Path) -> dict[str, object]:
+def score_body(ws: Path) -> dict[str, list[dict[str, str]]]:
     """5,000 of the workspace's accounts in the accounts layout (the warehouse fills the rest)."""
     import duckdb
 
@@ -123,7 +123,11 @@ async def recover(base: str, headers: dict[str, str]) -> float:
 
 
 async def drive(
-    base: str, headers: dict[str, str], phase: Phase, pages: int, body: dict[str, object]
+    base: str,
+    headers: dict[str, str],
+    phase: Phase,
+    pages: int,
+    body: dict[str, list[dict[str, str]]],
 ) -> None:
     """Send at ``phase.rate`` per second for ``phase.seconds``, then measure the recovery."""
     # idle connections are dropped after 1 s, before the server's 5 s keep-alive ends them: a

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,7 @@ def cost(folder: str) -> None:
     assert len(cost_to_serve(tables.canonical, backend.table("costs"), AS_OF).tiers) > 0
 
 
-STEPS = {
+STEPS: dict[str, Callable[..., None]] = {
     "full": classify_full,
     "keywords": classify_keywords,
     "prepare": prepare,
