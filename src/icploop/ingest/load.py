@@ -6,7 +6,9 @@ state and a later load with new months appends. A table that is empty (a first l
 one file's stage as it is, kept in the database for that, instead of copying its rows again.
 The derived tables are rebuilt and the load is recorded in ``_icploop_loads`` in the same
 transaction; any failure rolls all of it back (a kept stage is dropped with the load's temp
-tables).
+tables). A refused first load stores nothing, but the database file keeps the space its stages
+took as free blocks, which the next load reuses (a workspace writes each load into a copy of the
+warehouse and removes the copy of a refused one, see :mod:`icploop.generations`).
 """
 
 # SQL here is assembled from schema names, generated temp-table names and ident()-quoted
