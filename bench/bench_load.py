@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import child_main, measure_cpu
 
 MONTHS = 48
+#: accounts generated (and their rows written) at a time
+GENERATE_BLOCK = 100_000
 
 
 def generate(out: Path, accounts: int, usage_rows: int, seed: int = 7) -> None:
@@ -51,36 +53,48 @@ def generate(out: Path, accounts: int, usage_rows: int, seed: int = 7) -> None:
     starts = months.astype("datetime64[D]")
     ends = (months + 1).astype("datetime64[D]") - 1
     base = rng.gamma(2.0, 300.0, accounts).round(2)
-    pacsv.write_csv(
-        pa.table(
+    # written a block of accounts at a time: at 1M accounts and 100M usage rows whole-file arrays
+    # of text ids do not fit in memory; up to one block the files are what one pass would write
+    blocks = [(lo, min(lo + GENERATE_BLOCK, accounts)) for lo in range(0, accounts, GENERATE_BLOCK)]
+    subscriptions = None
+    for lo, hi in blocks:
+        chunk = pa.table(
             {
-                "subscription_id": np.repeat(ids, MONTHS),
-                "account_id": np.repeat(ids, MONTHS),
-                "period_start": np.tile(starts, accounts),
-                "period_end": np.tile(ends, accounts),
-                "mrr": np.repeat(base, MONTHS),
+                "subscription_id": np.repeat(ids[lo:hi], MONTHS),
+                "account_id": np.repeat(ids[lo:hi], MONTHS),
+                "period_start": np.tile(starts, hi - lo),
+                "period_end": np.tile(ends, hi - lo),
+                "mrr": np.repeat(base[lo:hi], MONTHS),
             }
-        ),
-        out / "subscriptions.csv",
-    )
+        )
+        if subscriptions is None:
+            subscriptions = pacsv.CSVWriter(out / "subscriptions.csv", chunk.schema)
+        subscriptions.write_table(chunk)
+    assert subscriptions is not None
+    subscriptions.close()
     # distinct (account, date, feature) keys: walk a grid instead of sampling with repeats
     features = 10
     days = MONTHS * 30
-    grid = rng.choice(accounts * days * features, size=usage_rows, replace=False)
-    acct, rest = np.divmod(grid, days * features)
-    day, feat = np.divmod(rest, features)
-    pq.write_table(
-        pa.table(
+    usage = None
+    for lo, hi in blocks:
+        rows = usage_rows * (hi - lo) // accounts
+        grid = rng.choice((hi - lo) * days * features, size=rows, replace=False)
+        acct, rest = np.divmod(grid, days * features)
+        day, feat = np.divmod(rest, features)
+        chunk = pa.table(
             {
-                "account_id": ids[acct],
+                "account_id": ids[lo + acct],
                 "date": np.datetime64("2021-01-01") + day.astype("timedelta64[D]"),
                 "feature": np.char.add("feature_", feat.astype(str)),
-                "active_users": rng.integers(1, 50, usage_rows),
-                "events": rng.integers(1, 500, usage_rows),
+                "active_users": rng.integers(1, 50, rows),
+                "events": rng.integers(1, 500, rows),
             }
-        ),
-        out / "usage.parquet",
-    )
+        )
+        if usage is None:
+            usage = pq.ParquetWriter(out / "usage.parquet", chunk.schema)
+        usage.write_table(chunk)
+    assert usage is not None
+    usage.close()
 
 
 def child_load(folder: str) -> None:
