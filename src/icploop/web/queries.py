@@ -15,6 +15,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from icploop.errors import IcploopError
+from icploop.formatting import is_unknown
 from icploop.web.errors import NotFound
 
 LIST_COLUMNS = ("account_id", "name", "segment", "industry", "region", "owner_ae", "csm")
@@ -32,7 +33,9 @@ class AccountPage:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A cell of a pandas row as a plain Python value for a page: an unknown value (None, NaN,
+    NaT, pandas' NA) is None, a timestamp its date, a numpy scalar its Python value."""
+    if is_unknown(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.date()
