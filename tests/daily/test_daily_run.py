@@ -169,6 +169,29 @@ def test_a_month_of_new_data_brings_its_tags_flags_watch_entries_and_notices_onc
     assert no_smtp in CliRunner().invoke(app, ["status", *ws]).output
 
 
+def test_without_usage_the_daily_run_says_which_signals_it_could_not_judge(
+    demo_company: dict[str, object], tmp_path: Path
+) -> None:
+    """As icploop fit run does: a company without a usage export is not silently near fit."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for file in Path(str(demo_company["folder"])).iterdir():
+        if file.is_file() and not file.name.startswith("usage"):
+            shutil.copy(file, inbox / file.name)
+    settings = Settings(workspace=tmp_path / "ws")
+    settings.workspace.mkdir()
+    summary = run_daily(settings, DailyOptions(inbox=inbox), today=AFTER_DUE)
+    assert summary.tagged, "accounts past day 90 are tagged"
+    unknown = [w for w in summary.warnings if " is unknown" in w]
+    assert [w.split(" is unknown")[0] for w in unknown] == [
+        "core_use_case_active",
+        "adoption_trajectory",
+        "ae_committed_use_cases_active",
+    ]
+    assert all("it needs the usage table" in w for w in unknown[:1])
+    assert any(w.startswith("with 1 of 5 signals known") for w in summary.warnings)
+
+
 def test_two_runs_never_overlap(tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     with writer_lock(workspace, "icploop run"):

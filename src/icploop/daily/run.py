@@ -245,6 +245,7 @@ def _loop(
     summary.flags_held = tagging.flags_held
     summary.watch_added = tagging.watch_added
     summary.warnings += sorted(set(tagging.warnings))
+    summary.warnings += tagging.caveats  # signals no account could be judged on, and why
     with store() as session, session.begin():
         summary.icp_draft = offer(backend, session, as_of, clock())
     say(STEPS[2], 2, len(STEPS))
