@@ -58,6 +58,18 @@ class BadFitWhatIf:
         )
 
 
+def _unknown_whatif(bad_share: float, reason: str) -> BadFitWhatIf:
+    """The what-if whose answer is unknown (no share or NRR can be weighed), with its reason."""
+    return BadFitWhatIf(
+        current_share=None,
+        new_share=bad_share,
+        current_nrr=None,
+        new_nrr=None,
+        table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
+        unknown_reason=reason,
+    )
+
+
 def mix_nrr(mix: Mapping[str, float], nrr: Mapping[str, float | None]) -> float:
     """NRR of a cohort = sum over tags of (share of starting MRR x the tag's NRR). A tag with
     weight and no known NRR (absent, None or NaN) is a user error naming it."""
@@ -117,24 +129,14 @@ def bad_fit_whatif(
         raise IcploopError("the bad-fit share must be between 0 and 1", "e.g. --share 0.06")
     total = sum(mix.values())
     if total <= 0:
-        return BadFitWhatIf(
-            current_share=None,
-            new_share=bad_share,
-            current_nrr=None,
-            new_nrr=None,
-            table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
-            unknown_reason="no starting MRR: the recent accounts of every fit tag start at 0",
+        return _unknown_whatif(
+            bad_share, "no starting MRR: the recent accounts of every fit tag start at 0"
         )
     # tags with accounts but no rate (a tag with no accounts at all is mix_nrr's refusal)
     no_rate = sorted(k for k in {*mix, bad} if k in nrr and finite(nrr[k]) is None)
     if weighed := [k for k in no_rate if k == bad or mix.get(k, 0) > 0]:
-        return BadFitWhatIf(
-            current_share=None,
-            new_share=bad_share,
-            current_nrr=None,
-            new_nrr=None,
-            table=pd.DataFrame({"bad_fit_share": [], "nrr": []}),
-            unknown_reason=f"no 12-month NRR for {', '.join(weighed)} ({NO_STARTING_MRR})",
+        return _unknown_whatif(
+            bad_share, f"no 12-month NRR for {', '.join(weighed)} ({NO_STARTING_MRR})"
         )
     shares = {k: v / total for k, v in mix.items() if k not in no_rate}
     current = shares.get(bad, 0.0)
