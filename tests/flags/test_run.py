@@ -15,7 +15,7 @@ from icploop.fit.config import FitConfig
 from icploop.flags.channels.webhook import WebhookChannel
 from icploop.flags.outbox import deliver_due
 from icploop.flags.routing import RoutingRules
-from icploop.flags.run import run_tagging
+from icploop.flags.run import NO_CLOSE_DATES, run_tagging
 from icploop.store.database import make_engine, migrate, utcnow
 from icploop.store.models import Delivery, FitTag, Flag
 
@@ -75,6 +75,19 @@ def test_without_usage_the_run_says_which_signals_it_could_not_judge_and_why(
     assert "it needs the usage table" in report.caveats[0]
     assert report.caveats[3].startswith("with 1 of 5 signals known, no account can be a strong")
     assert len(report.caveats) == 4
+
+
+def test_without_won_deals_the_run_says_why_nobody_is_past_day_90(
+    demo_warehouse: Path, tmp_path: Path
+) -> None:
+    """No close dates (a billing-only export): nobody is tagged, and the run says what is missing
+    rather than reporting 0 accounts past day 90 as if that were the company's state."""
+    backend, store = _workspace(demo_warehouse, tmp_path)
+    backend.raw_sql("DELETE FROM deals")
+    report = run_tagging(backend, store, AS_OF, FitConfig(), RoutingRules(), send=False)
+    assert report.due_accounts == 0 and not report.tagged
+    assert report.caveats == [NO_CLOSE_DATES]
+    assert "load the CRM's deals" in NO_CLOSE_DATES
 
 
 def test_each_new_bad_fit_is_flagged_to_the_ae_revops_and_the_csm_manager(

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from icploop.errors import IcploopError
 from icploop.fit.config import SIGNAL_SOURCES, SIGNALS, FitConfig
-from icploop.fit.signals import CriteriaPeriod, FitInputs, champion_departures
+from icploop.fit.signals import (
+    CriteriaPeriod,
+    FitInputs,
+    champion_departures,
+    first_close_dates,
+)
 from icploop.fit.tagging import compute_fit
 from icploop.flags.drafts import draft_flag
 from icploop.flags.people import sync_people
@@ -94,6 +99,8 @@ def run_tagging(
     report.caveats = unknown_caveats(
         report.unknown_signals, len(fit), config.combination.strong_if_strong_signals_at_least
     )
+    if fit.empty and first_close_dates(inputs.deals).count().to_pyarrow().as_py() == 0:
+        report.caveats.append(NO_CLOSE_DATES)
     owners = inputs.accounts.select("account_id", "owner_ae", "csm", "segment").to_pandas()
     owners = owners.set_index("account_id")
     with store() as session, session.begin():
@@ -141,6 +148,13 @@ def run_tagging(
         )
     report.by_segment = tag_mix(current, owners["segment"])
     return report
+
+
+#: why no account can be tagged when no account has a won deal with a close date
+NO_CLOSE_DATES = (
+    "no account has a won deal with a close date, so none can reach day 90 after close: "
+    "load the CRM's deals (deal_id, account_id, outcome, close_date) to tag accounts"
+)
 
 
 def unknown_caveats(unknown: dict[str, int], due: int, strong_needs: int) -> list[str]:
