@@ -59,7 +59,11 @@ class Warehouse:
         if not self.has("mrr_monthly"):
             raise IcploopError("the warehouse has no MRR yet", "load data first: icploop load PATH")
         dated = {name: t for name, _ in ACTIVITY_DATES if (t := self.optional(name)) is not None}
-        return data_end(self.backend.table("mrr_monthly"), activity_dates(dated))
+        return data_end(
+            self.backend.table("mrr_monthly"),
+            activity_dates(dated),
+            self.optional("subscriptions"),
+        )
 
     def as_of(self, given: dt.date | None) -> dt.date:
         """``given``, else the default as-of date (the end of the last complete data month)."""

@@ -51,6 +51,32 @@ def test_far_fewer_paying_accounts_than_the_month_before_mark_a_partial_month() 
     assert "55 paying accounts against 100 in September 2026" in end.caveats[0]
 
 
+def subscriptions_ending(accounts: range, day: str, earlier: range = range(0)) -> ibis.Table:
+    """``subscriptions`` whose periods of ``accounts`` end on ``day`` (the others' on 2026-09-30
+    for ``earlier``): what a snapshot records of the customers it saw leave."""
+    rows = [{"account_id": f"A{i:04d}", "period_end": dt.date.fromisoformat(day)} for i in accounts]
+    rows += [{"account_id": f"A{i:04d}", "period_end": dt.date(2026, 9, 30)} for i in earlier]
+    return ibis.memtable(pd.DataFrame(rows))
+
+
+def test_losses_the_export_records_inside_the_month_are_churn_not_a_cut() -> None:
+    """A snapshot that ends its churners inside its last month (the Telco mapping): a 45% drop
+    whose accounts all have a period ending in October is churn the data saw; the month stays."""
+    churned = subscriptions_ending(range(55, 100), "2026-10-30")
+    end = data_end(mrr({"2026-09": 100, "2026-10": 55}), subscriptions=churned)
+    assert end.as_of == dt.date(2026, 10, 31) and end.partial_month is None
+    assert end.caveats == ()
+
+
+def test_accounts_whose_rows_stop_at_the_month_before_still_mark_a_partial_month() -> None:
+    """Monthly rows missing after a cut end their periods at the previous month's end: that is
+    not a recorded cancellation, so the month is still partial; 5 recorded ones do not save it."""
+    missing = subscriptions_ending(range(95, 100), "2026-10-12", earlier=range(55, 95))
+    end = data_end(mrr({"2026-09": 100, "2026-10": 55}), subscriptions=missing)
+    assert end.as_of == dt.date(2026, 9, 30) and end.partial_month == dt.date(2026, 10, 1)
+    assert "55 paying accounts and 5 recorded as ending against 100 in" in end.caveats[0]
+
+
 def test_an_ordinary_month_of_churn_is_not_partial() -> None:
     end = data_end(mrr({"2026-09": 100, "2026-10": 81}))
     assert end.as_of == dt.date(2026, 10, 31) and end.caveats == ()

@@ -8,7 +8,10 @@ The default as-of date is the last day of the last *complete* month of data. The
   week: an export taken mid-month; or
 - the month has fewer than :data:`PARTIAL_SHARE` of the paying accounts of the month before
   (with at least :data:`MIN_ACCOUNTS` of them): renewals after the cut are not recorded yet. A
-  real month loses far fewer (a fifth of all logos in one month is 93% a year).
+  real month loses far fewer (a fifth of all logos in one month is 93% a year). Accounts whose
+  subscription is recorded as ending inside the month are losses the export saw, not rows it
+  is missing, and count as paying for this test (a snapshot that ends its churners in its last
+  month, as the IBM Telco export's mapping does, is not cut short).
 
 A partial month is left out (the default as-of date is the end of the month before) and named in
 a caveat that every surface shows. The only month of data is never left out, only named. Dates
@@ -86,12 +89,17 @@ def _as_date(value: object) -> dt.date | None:
     raise TypeError(f"not a date: {value!r}")
 
 
-def data_end(mrr_monthly: ir.Table, activity: Sequence[ir.Column] = ()) -> DataEnd:
+def data_end(
+    mrr_monthly: ir.Table,
+    activity: Sequence[ir.Column] = (),
+    subscriptions: ir.Table | None = None,
+) -> DataEnd:
     """The data's end and the default as-of date (see the module's rule).
 
     ``mrr_monthly`` is the canonical table; ``activity`` holds date columns of recorded events
-    (each may come from a different table of the same backend). Raises :class:`IcploopError`
-    when ``mrr_monthly`` has no rows.
+    (each may come from a different table of the same backend); ``subscriptions`` (optional)
+    tells recorded cancellations from missing rows. Raises :class:`IcploopError` when
+    ``mrr_monthly`` has no rows.
     """
     t = mrr_monthly
     span = t.aggregate(first=t.month.min(), latest=t.month.max()).to_pyarrow().to_pylist()[0]
@@ -109,7 +117,7 @@ def data_end(mrr_monthly: ir.Table, activity: Sequence[ir.Column] = ()) -> DataE
             f"({last_activity.isoformat()}); the months after {_label(last_m)} are contract "
             "periods still to come and are left out."
         )
-    partial = _why_partial(t, last_m, last_activity)
+    partial = _why_partial(t, last_m, last_activity, subscriptions)
     if partial is None:
         return DataEnd(date_of(last_m), last_activity, month_end(last_m), None, tuple(caveats))
     if first_m >= last_m:
@@ -132,7 +140,12 @@ def _latest(columns: Sequence[ir.Column]) -> dt.date | None:
     return _as_date(found)
 
 
-def _why_partial(mrr_monthly: ir.Table, last_m: int, last_activity: dt.date | None) -> str | None:
+def _why_partial(
+    mrr_monthly: ir.Table,
+    last_m: int,
+    last_activity: dt.date | None,
+    subscriptions: ir.Table | None = None,
+) -> str | None:
     """Why month ``last_m`` looks cut short, or None when it looks complete."""
     end = month_end(last_m)
     if (
@@ -152,12 +165,35 @@ def _why_partial(mrr_monthly: ir.Table, last_m: int, last_activity: dt.date | No
     )
     paying = {int(r["m"]): int(r["n"]) for r in counts}
     before, now = paying.get(last_m - 1, 0), paying.get(last_m, 0)
-    if before >= MIN_ACCOUNTS and now < PARTIAL_SHARE * before:
-        return (
-            f"{now:,} paying accounts against {before:,} in {_label(last_m - 1)}, "
-            "fewer than a real month loses"
-        )
+    if before < MIN_ACCOUNTS or now >= PARTIAL_SHARE * before:
+        return None
+    ended = 0 if subscriptions is None else _ended_in(mrr_monthly, subscriptions, last_m)
+    if now + ended >= PARTIAL_SHARE * before:
+        return None
+    recorded = f" and {ended:,} recorded as ending" if ended else ""
+    return (
+        f"{now:,} paying accounts{recorded} against {before:,} in {_label(last_m - 1)}, "
+        "fewer than a real month loses"
+    )
     return None
+
+
+def _ended_in(mrr_monthly: ir.Table, subscriptions: ir.Table, last_m: int) -> int:
+    """How many accounts paying in the month before ``last_m`` and not in it have a subscription
+    period recorded as ending inside month ``last_m``: cancellations the export recorded."""
+    t = mrr_monthly
+    m = month_index(t.month)
+    paying = t.filter(t.mrr > 0)
+    before = paying.filter(m == last_m - 1).select("account_id").distinct()
+    now = paying.filter(m == last_m).select("account_id").distinct()
+    s = subscriptions
+    ended = (
+        s.filter(s.period_end.between(date_of(last_m), month_end(last_m)))
+        .select("account_id")
+        .distinct()
+    )
+    lost = before.difference(now)
+    return int(lost.intersect(ended).count().to_pyarrow().as_py())
 
 
 def activity_dates(tables: dict[str, ir.Table]) -> list[ir.Column]:
