@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ibis.backends import BaseBackend
 
+from icploop.ingest import derive
 from icploop.ingest.load import load_paths
 from icploop.ingest.mapping import load_preset
 
@@ -118,3 +120,36 @@ def test_monthly_rows_without_an_end_end_where_the_next_month_starts(
     )
     load_paths(backend, [write("x.md", "").parent])
     assert [v for _, v in mrr(backend)] == [100.0, 80.0, 90.0]
+
+
+def test_a_company_in_one_currency_gets_the_months_the_rated_path_gives(
+    backend: BaseBackend, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-currency path (no join to accounts, amounts summed exactly) against the rated
+    one on the same rows: forever and limited discounts, seats, concurrent items, open-ended
+    periods bridged to the next, a one-off charge; every column of every row equal."""
+    write("accounts.csv", "account_id,name,currency\na1,Alpha,USD\na2,Beta,\n")
+    write(
+        "subscriptions.csv",
+        "subscription_id,account_id,period_start,period_end,mrr,discount_mrr,discount_kind,"
+        "seats,charge_type\n"
+        "s1,a1,2024-01-15,2024-06-14,100.10,10.05,forever,3,\n"
+        "s2,a1,2024-02-01,,33.33,3.33,limited,1,\n"
+        "s2,a1,2024-05-01,,40.00,,,2,\n"
+        "s3,a2,2024-01-01,2024-12-31,0.07,,,,recurring\n"
+        "s4,a2,2024-03-01,2024-03-31,500,,,,one_time\n",
+    )
+    folder = write("x.md", "").parent
+
+    def months() -> list[tuple[Any, ...]]:
+        return backend.con.execute(  # type: ignore[attr-defined]
+            "SELECT * FROM mrr_monthly ORDER BY account_id, month"
+        ).fetchall()
+
+    load_paths(backend, [folder])
+    one_currency = months()
+    assert len(one_currency) == 12 + 12 and {r[3] for r in one_currency} == {"USD"}
+    assert one_currency[0][1:] == (date(2024, 1, 1), 100.1, "USD", 100.1, 10.05, 0.0, 3)
+    monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
+    load_paths(backend, [folder])
+    assert months() == one_currency

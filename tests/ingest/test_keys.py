@@ -55,7 +55,9 @@ def test_a_warehouse_stored_before_keys_gains_them_at_its_next_load(
     con.execute("ALTER TABLE usage DROP COLUMN account_key")
     assert not fit_inputs(backend).keyed  # the fit signals read it by text id meanwhile
     later = write("accounts.csv", "account_id,name\na3,Gamma\n", folder="later")
-    load_paths(backend, [later])
+    # new usage rows go into the table stored without keys: it gains them before they arrive
+    write("usage.csv", "account_id,date,feature,events\na3,2024-02-01,report,7\n", folder="later")
+    load_paths(backend, [later.parent])
     assert keys_of(backend) == {"a1": 1, "a2": 2, "a3": 3}
-    assert usage_keys(backend) == [("a1", 1), ("a2", 2)]
+    assert usage_keys(backend) == [("a1", 1), ("a2", 2), ("a3", 3)]
     assert fit_inputs(backend).keyed

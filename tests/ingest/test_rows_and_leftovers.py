@@ -151,9 +151,10 @@ def test_a_full_disk_while_spilling_is_named_as_such_not_as_memory(
     large: Path, tmp_path: Path
 ) -> None:
     """DuckDB says "failed to offload data block" whether the spill folder's disk is full or
-    its size limit is reached; the limit stands in for a full disk here."""
+    its size limit is reached; the limit stands in for a full disk here. The files are loaded
+    again: into tables that hold rows, a load stages them in temporary tables, which spill."""
     backend = connect(f"duckdb://{tmp_path / 'analytics.duckdb'}")
-    load_paths(backend, [large / "accounts.csv"])
+    load_paths(backend, [large])
     before = snapshot(backend)
     backend.raw_sql("SET max_temp_directory_size = '1MB'")
     with pytest.raises(IcploopError) as err:

@@ -88,6 +88,48 @@ GROUP BY account_id, month
 """
 
 
+# The same months when every period is in the reporting currency (see _one_currency): the
+# amounts are summed exactly and converted once per account-month, with no join to the
+# accounts for their currency and fewer aggregate states, which keeps the aggregation inside
+# the load's memory limit where the rated one spills (bench_load). ROUND(CAST(sum AS DOUBLE), 6)
+# equals the rated query's ROUND(sum(CAST(mrr AS DOUBLE) * 1.0), 6): the amounts have cents.
+_MRR_MONTHLY_ONE_CURRENCY = """
+WITH horizon AS (
+    SELECT max(greatest(period_start, COALESCE(period_end, period_start))) AS d
+    FROM main.subscriptions
+),
+subs AS (
+    SELECT s.account_id, s.period_start, {end} AS period_end, s.mrr, s.discount_mrr,
+           s.discount_kind, s.seats
+    FROM main.subscriptions s
+    WHERE COALESCE(s.charge_type, 'recurring') = 'recurring'
+),
+months AS (
+    SELECT subs.*, CAST(unnest(generate_series(
+        date_trunc('month', period_start),
+        date_trunc('month', COALESCE(period_end, horizon.d)),
+        INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM subs, horizon
+),
+summed AS (
+    SELECT account_id, month, sum(mrr) AS local, {discount_sums}, sum(seats) AS seats
+    FROM months
+    WHERE period_start <= last_day(month)
+      AND (period_end IS NULL OR period_end >= last_day(month))
+    GROUP BY account_id, month
+)
+INSERT INTO main.mrr_monthly
+SELECT account_id, month, CAST(local AS DOUBLE), $1, ROUND(CAST(local AS DOUBLE), 6),
+       {discounts}, seats
+FROM summed
+"""
+_ONE_CURRENCY_DISCOUNT_SUMS = """sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
+                THEN discount_mrr END) AS forever,
+           sum(CASE WHEN discount_kind = 'limited' THEN discount_mrr END) AS limited"""
+_ONE_CURRENCY_DISCOUNTS = (
+    "ROUND(CAST(COALESCE(forever, 0) AS DOUBLE), 6), ROUND(CAST(COALESCE(limited, 0) AS DOUBLE), 6)"
+)
+
 _DISCOUNTS = """ROUND(COALESCE(sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
                     THEN CAST(discount_mrr AS DOUBLE) * rate END), 0), 6) AS discount_forever,
        ROUND(COALESCE(sum(CASE WHEN discount_kind = 'limited'
@@ -104,9 +146,24 @@ def check_and_rebuild(
     tables. The rated subscription periods both steps read are computed once, into a temp table.
     ``staged`` is this load's staged subscriptions, if any (to locate problems by file and row:
     ``_src``, named by ``files``, and ``_row``)."""
+    if _one_currency(con, reporting):
+        _rebuild(con, reporting)
+        return
     _rate_subscriptions(con, reporting)
     _mrr_problems(con, reporting, staged, files).raise_if_any()
-    _rebuild(con)
+    _rebuild(con, reporting, rated=True)
+
+
+def _one_currency(con: Any, reporting: str) -> bool:
+    """Whether no stored account or subscription names a currency other than ``reporting``:
+    every period is then in the reporting currency at rate 1, no rate can be missing and no
+    account can mix currencies (most companies bill in one currency)."""
+    found = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM main.accounts WHERE currency <> $1) "
+        "OR EXISTS (SELECT 1 FROM main.subscriptions WHERE currency <> $1)",
+        [reporting],
+    ).fetchall()[0][0]
+    return not found
 
 
 def _rate_subscriptions(con: Any, reporting: str) -> None:
@@ -196,13 +253,30 @@ def account_months_sql() -> str:
     return str(ibis.to_sql(account_months(mrr), dialect="duckdb"))
 
 
-def _rebuild(con: Any) -> None:
-    """Rebuild ``mrr_monthly`` (from the ``_rated`` table, then dropped), ``account_months`` and
-    ``deal_use_cases`` from the stored tables."""
+def _rebuild(con: Any, reporting: str, rated: bool = False) -> None:
+    """Rebuild ``mrr_monthly``, ``account_months`` and ``deal_use_cases`` from the stored tables.
+    With ``rated``, ``mrr_monthly`` is made from the ``_rated`` table (then dropped); without,
+    every period is in the ``reporting`` currency (see :func:`_one_currency`)."""
     con.execute("DELETE FROM main.mrr_monthly")
-    discounted = con.execute(f"SELECT count(discount_mrr) FROM {RATED}").fetchall()[0][0]
-    con.execute(_MRR_MONTHLY.format(discounts=_DISCOUNTS if discounted else _NO_DISCOUNTS))
-    con.execute(f"DROP TABLE {RATED}")
+    if rated:
+        discounted = con.execute(f"SELECT count(discount_mrr) FROM {RATED}").fetchall()[0][0]
+        con.execute(_MRR_MONTHLY.format(discounts=_DISCOUNTS if discounted else _NO_DISCOUNTS))
+        con.execute(f"DROP TABLE {RATED}")
+    else:
+        discounted = con.execute(
+            "SELECT count(discount_mrr) FROM main.subscriptions "
+            "WHERE COALESCE(charge_type, 'recurring') = 'recurring'"
+        ).fetchall()[0][0]
+        sums, values = (
+            (_ONE_CURRENCY_DISCOUNT_SUMS, _ONE_CURRENCY_DISCOUNTS)
+            if discounted
+            else ("NULL AS forever", "CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)")
+        )
+        end = _NEXT_START if _open_ended(con) else "s.period_end"
+        con.execute(
+            _MRR_MONTHLY_ONE_CURRENCY.format(end=end, discount_sums=sums, discounts=values),
+            [reporting],
+        )
     # the metrics' per-account window, done once here instead of in every metric
     con.execute(f"CREATE OR REPLACE TABLE main.{ACCOUNT_MONTHS} AS {account_months_sql()}")
     con.execute("DELETE FROM main.deal_use_cases")

@@ -23,6 +23,7 @@ the next load adds the keys to what is stored (:func:`assign`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from icploop.ingest.sql import table_exists
@@ -43,8 +44,7 @@ def create(con: Any) -> None:
 
 def assign(con: Any) -> None:
     """Inside the load's transaction, after ``accounts`` is stored: a key for every stored
-    account that has none, then a key in every keyed table's rows that lack one (all rows of a
-    table stored before keys existed, which gains the column here)."""
+    account that has none."""
     create(con)
     con.execute(
         f"INSERT INTO main.{ACCOUNT_KEYS} "
@@ -53,7 +53,15 @@ def assign(con: Any) -> None:
         f"FROM (SELECT DISTINCT account_id FROM main.accounts WHERE account_id IS NOT NULL "
         f"EXCEPT SELECT account_id FROM main.{ACCOUNT_KEYS})"
     )
-    for table in KEYED_TABLES:
+
+
+def fill(con: Any, tables: Iterable[str] = KEYED_TABLES) -> None:
+    """Inside the load's transaction, after :func:`assign`: a key in every row of those keyed
+    ``tables`` that have no ``account_key`` column (a table stored before keys existed, or a
+    load's stage kept as the table), which gain the column here. A kept stage is filled last in
+    the transaction: the updated rows are held in memory until the commit, and the derivations
+    would spill for them."""
+    for table in (t for t in tables if t in KEYED_TABLES):
         if table_exists(con, table) and not has_key(con, table):
             con.execute(f"ALTER TABLE main.{table} ADD COLUMN {KEY} BIGINT")
             con.execute(

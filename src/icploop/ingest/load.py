@@ -520,7 +520,7 @@ def _keep_stage(con: Any, table: str, stages: dict[int, validate.Stage]) -> Tabl
     """Inside the store's transaction: the stage of ``table`` kept in the database becomes the
     table, when the table is still empty (its rows are not copied a second time): the stage's
     columns beyond the table's are dropped. None (nothing done) when there is no such stage or
-    the table has rows; a keyed table gets its keys from ``keys.assign``."""
+    the table has rows; a keyed table gets its keys from ``keys.fill``."""
     stage = _stored_stage(stages, table)
     if stage is None or not _empty(con, table):
         return None
@@ -558,7 +558,8 @@ def _store(
         stored = dict(kept)
         if "accounts" in views and "accounts" not in kept:
             stored["accounts"] = _upsert(con, "accounts", views["accounts"])
-        keys.assign(con)  # numbers the accounts, and gives a kept keyed table its keys
+        keys.assign(con)  # numbers the accounts
+        keys.fill(con, [t for t in keys.KEYED_TABLES if t not in kept])  # stored before keys
         for table in kept:
             # the staged rows are the table's own now: the same view over it (same file rows)
             if (stage := _stored_stage(stages, table)) is not None:
@@ -571,6 +572,7 @@ def _store(
         derive.check_and_rebuild(
             con, reporting, views.get("subscriptions"), lambda src: stages[src].label
         )
+        keys.fill(con, kept)  # a kept keyed stage gets its keys
         load_id = con.execute(
             f"SELECT COALESCE(max(load_id), 0) + 1 FROM {LOADS_TABLE}"
         ).fetchall()[0][0]
