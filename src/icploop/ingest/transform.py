@@ -72,7 +72,13 @@ def snake(name: str) -> str:
 
 
 def _blank(expr: str) -> str:
-    return f"NULLIF(TRIM({expr}), '')"
+    """SQL: NULL for a blank or spaces-only value, else the value without surrounding spaces.
+    A value is trimmed only when it starts or ends with a space: most do not, and TRIM copies
+    every string it is given (about a third of the cost of reading a CSV file's text)."""
+    return (
+        f"CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
+        f"THEN NULLIF(TRIM({expr}), '') ELSE NULLIF({expr}, '') END"
+    )
 
 
 def bind(params: list[Any], value: Any) -> str:
