@@ -94,3 +94,17 @@ def test_metrics_bridge_adds_up_in_text_and_json(tmp_path: Path) -> None:
     for g in groups.values():  # the MRR base for people: whole currency units, no cents
         assert f"{g['mrr_base']:,.0f} " in cohort.output
         assert f"{g['mrr_base']:,.2f}" not in cohort.output
+
+
+def test_metrics_counts_accounts_with_thousands_separators(tmp_path: Path) -> None:
+    """1,200 accounts paying for 13 months: the counts read as a revenue leader writes them."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    rows = [(f"a{i}", m, 100) for i in range(1200) for m in range(1, 14)]
+    frame = mrr_frame(rows)  # noqa: F841 (read by DuckDB's replacement scan below)
+    con = duckdb.connect(str(ws / "analytics.duckdb"))
+    con.execute("CREATE TABLE mrr_monthly AS SELECT * FROM frame")
+    con.close()
+    res = runner.invoke(app, ["metrics", "--workspace", str(ws)], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "1,200 paying accounts" in res.output and "1200" not in res.output

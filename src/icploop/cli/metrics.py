@@ -21,7 +21,7 @@ from icploop.cli.common import (
     warehouse_on,
 )
 from icploop.errors import IcploopError
-from icploop.formatting import json_value, money, number, pct
+from icploop.formatting import count, json_value, money, number, pct
 from icploop.metrics.bridge import BridgeResult, mrr_bridge, start_of_last
 from icploop.metrics.cohorts import cumulative_logo_retention
 from icploop.metrics.headline import headline
@@ -145,10 +145,12 @@ def metrics_report(
     t = Table(title=f"Headline metrics, {head.as_of:%B %Y}")
     for col in ("metric", "value", "based on"):
         t.add_column(col)
-    t.add_row("MRR", money(head.mrr, currency), f"{head.active_accounts} paying accounts")
-    t.add_row("NRR (12 months)", pct(head.nrr, 1), f"{head.nrr_accounts} accounts")
-    t.add_row("GRR (12 months)", pct(head.grr, 1), f"{head.nrr_accounts} accounts")
-    t.add_row("Logo churn (month)", pct(head.logo_churn_rate, 1), f"{head.logo_start} accounts")
+    t.add_row("MRR", money(head.mrr, currency), f"{count(head.active_accounts)} paying accounts")
+    t.add_row("NRR (12 months)", pct(head.nrr, 1), f"{count(head.nrr_accounts)} accounts")
+    t.add_row("GRR (12 months)", pct(head.grr, 1), f"{count(head.nrr_accounts)} accounts")
+    t.add_row(
+        "Logo churn (month)", pct(head.logo_churn_rate, 1), f"{count(head.logo_start)} accounts"
+    )
     t.add_row("Quick ratio (month)", number(head.quick_ratio), "")
     console.print(t)
     if groups is not None:
@@ -167,7 +169,7 @@ def metrics_report(
         for r in groups.frame.itertuples(index=False):
             b.add_row(
                 *(str(getattr(r, d)) for d in dims),
-                str(r.n_accounts),
+                count(r.n_accounts),
                 money(r.mrr_base),
                 pct(r.nrr, 1),
                 pct(r.grr, 1),
