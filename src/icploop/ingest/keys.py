@@ -60,7 +60,7 @@ def fill(con: Any, tables: Iterable[str] = KEYED_TABLES) -> None:
     ``tables`` that have no ``account_key`` column (a table stored before keys existed, or a
     load's stage kept as the table), which gain the column here. A kept stage is filled last in
     the transaction: the updated rows are held in memory until the commit, and the derivations
-    would spill for them."""
+    then run before they take it."""
     for table in (t for t in tables if t in KEYED_TABLES):
         if table_exists(con, table) and not has_key(con, table):
             con.execute(f"ALTER TABLE main.{table} ADD COLUMN {KEY} BIGINT")

@@ -422,28 +422,24 @@ def reference_checks(con: Any, table: Table, staged: str, views: dict[str, str])
     """Rows whose reference (e.g. a deal's account) is neither in this load nor stored."""
     checks = []
     for ref in table.references:
-        col = ident(ref.column)
-        exists = []
-        if ref.table in views:
-            exists.append(
-                f"SELECT 1 FROM {views[ref.table]} o WHERE o.{ident(ref.target)} = s.{col}"
-            )
+        col, target = ident(ref.column), ident(ref.target)
+        # where the referenced values are: this load's staged rows and the stored table
+        known = [views[ref.table]] if ref.table in views else []
         if table_exists(con, ref.table):
-            exists.append(
-                f"SELECT 1 FROM main.{ident(ref.table)} o WHERE o.{ident(ref.target)} = s.{col}"
+            known.append(f"main.{ident(ref.table)}")
+        cond = (
+            " AND ".join(
+                f"NOT EXISTS (SELECT 1 FROM {k} o WHERE o.{target} = s.{col})" for k in known
             )
-        cond = " AND ".join(f"NOT EXISTS ({e})" for e in exists) or "TRUE"
+            or "TRUE"
+        )
         expected = f"a value present in {ref.table}.{ref.target} (in this load or already stored)"
         # the references alone against the known values, one anti join: the rows' places are
         # read only when some reference is unknown
-        known = []
-        if ref.table in views:
-            known.append(f"SELECT {ident(ref.target)} AS v FROM {views[ref.table]}")
-        if table_exists(con, ref.table):
-            known.append(f"SELECT {ident(ref.target)} AS v FROM main.{ident(ref.table)}")
+        values = " UNION ALL ".join(f"SELECT {target} AS v FROM {k}" for k in known)
         unknown = (
             f"SELECT 1 FROM (SELECT {col} AS v FROM {staged} WHERE {col} IS NOT NULL) s "
-            f"ANTI JOIN ({' UNION ALL '.join(known)}) o ON o.v = s.v LIMIT 1"
+            f"ANTI JOIN ({values}) o ON o.v = s.v LIMIT 1"
             if known
             else None
         )
