@@ -61,31 +61,43 @@ _NEXT_START = (
 RATED = "_rated"
 """The temp table of rated subscription periods, made once per load by :func:`check_and_rebuild`."""
 
-_MRR_MONTHLY = f"""
-WITH horizon AS (
+# The month rule, written once for both ways of making mrr_monthly: each period's months up to
+# its end (an open-ended one to the latest month any row mentions), kept where the period is
+# active on the month's last day. {periods} names the periods (with their own columns).
+_MONTHS = """
+horizon AS (
     SELECT max(greatest(period_start, COALESCE(period_end, period_start))) AS d
     FROM main.subscriptions
 ),
 months AS (
-    SELECT account_id, period_start, period_end, mrr, discount_mrr, discount_kind, seats, cur,
-           rate, CAST(unnest(generate_series(
+    SELECT periods.*, CAST(unnest(generate_series(
         date_trunc('month', period_start),
         date_trunc('month', COALESCE(period_end, horizon.d)),
         INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM {RATED} AS rated, horizon
+    FROM {periods} AS periods, horizon
+),
+active AS (
+    SELECT * FROM months
+    WHERE period_start <= last_day(month)
+      AND (period_end IS NULL OR period_end >= last_day(month))
 )
+"""
+
+_MRR_MONTHLY = (
+    "WITH "
+    + _MONTHS.format(periods=RATED)
+    + """
 INSERT INTO main.mrr_monthly
 SELECT account_id, month,
        CAST(sum(mrr) AS DOUBLE) AS mrr_local,
        any_value(cur) AS currency,
        ROUND(sum(CAST(mrr AS DOUBLE) * rate), 6) AS mrr,
-       {{discounts}},
+       {discounts},
        sum(seats) AS seats
-FROM months
-WHERE period_start <= last_day(month)
-  AND (period_end IS NULL OR period_end >= last_day(month))
+FROM active
 GROUP BY account_id, month
 """
+)
 
 
 # The same months when every period is in the reporting currency (see _one_currency): the
@@ -93,29 +105,19 @@ GROUP BY account_id, month
 # accounts for their currency and fewer aggregate states, which keeps the aggregation inside
 # the load's memory limit where the rated one spills (bench_load). ROUND(CAST(sum AS DOUBLE), 6)
 # equals the rated query's ROUND(sum(CAST(mrr AS DOUBLE) * 1.0), 6): the amounts have cents.
-_MRR_MONTHLY_ONE_CURRENCY = """
-WITH horizon AS (
-    SELECT max(greatest(period_start, COALESCE(period_end, period_start))) AS d
-    FROM main.subscriptions
-),
-subs AS (
+_MRR_MONTHLY_ONE_CURRENCY = (
+    """
+WITH subs AS (
     SELECT s.account_id, s.period_start, {end} AS period_end, s.mrr, s.discount_mrr,
            s.discount_kind, s.seats
     FROM main.subscriptions s
     WHERE COALESCE(s.charge_type, 'recurring') = 'recurring'
-),
-months AS (
-    SELECT subs.*, CAST(unnest(generate_series(
-        date_trunc('month', period_start),
-        date_trunc('month', COALESCE(period_end, horizon.d)),
-        INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM subs, horizon
-),
+),"""
+    + _MONTHS.format(periods="subs").replace("{", "{{").replace("}", "}}")
+    + """,
 summed AS (
     SELECT account_id, month, sum(mrr) AS local, {discount_sums}, sum(seats) AS seats
-    FROM months
-    WHERE period_start <= last_day(month)
-      AND (period_end IS NULL OR period_end >= last_day(month))
+    FROM active
     GROUP BY account_id, month
 )
 INSERT INTO main.mrr_monthly
@@ -123,6 +125,7 @@ SELECT account_id, month, CAST(local AS DOUBLE), $1, ROUND(CAST(local AS DOUBLE)
        {discounts}, seats
 FROM summed
 """
+)
 _ONE_CURRENCY_DISCOUNT_SUMS = """sum(CASE WHEN COALESCE(discount_kind, 'forever') = 'forever'
                 THEN discount_mrr END) AS forever,
            sum(CASE WHEN discount_kind = 'limited' THEN discount_mrr END) AS limited"""

@@ -88,7 +88,7 @@ def quarantine(
         checks = [c for t in views for c in validate.checks_for(con, TABLES[t], views)]
         refused_now: set[tuple[int, int]] = set()
         for check in checks:
-            if check.any_sql is not None and not con.execute(check.any_sql).fetchall():
+            if not validate.may_refuse(con, check):
                 continue
             rows = validate.refusals(con, check, stages, max_rejects + 1)
             if not rows:
