@@ -153,3 +153,28 @@ def test_a_company_in_one_currency_gets_the_months_the_rated_path_gives(
     monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
     load_paths(backend, [folder])
     assert months() == one_currency
+
+
+def test_without_discounts_or_seats_the_one_currency_path_still_gives_the_rated_months(
+    backend: BaseBackend, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no discount or seats in any period those sums are left out of the one-currency
+    aggregation: the months are still the rated path's, zero discounts and blank seats."""
+    write("accounts.csv", "account_id,name\na1,Alpha\na2,Beta\n")
+    folder = write(
+        "subscriptions.csv",
+        "subscription_id,account_id,period_start,period_end,mrr\n"
+        "s1,a1,2024-01-01,2024-03-31,100.10\ns2,a1,2024-02-01,,0.05\ns3,a2,2024-02-01,,7\n",
+    ).parent
+
+    def months() -> list[tuple[Any, ...]]:
+        return backend.con.execute(  # type: ignore[attr-defined]
+            "SELECT * EXCLUDE (account_id, month) FROM mrr_monthly ORDER BY account_id, month"
+        ).fetchall()
+
+    load_paths(backend, [folder])
+    one_currency = months()
+    assert one_currency[1] == (100.15, "USD", 100.15, 0.0, 0.0, None)
+    monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
+    load_paths(backend, [folder])
+    assert months() == one_currency

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from ibis.backends import BaseBackend
 
@@ -95,6 +97,53 @@ def test_a_first_load_refused_leaves_no_stage_and_names_the_row(
         )
     ]
     assert tables(backend) == before
+
+
+def write_usage(folder: Path, lines: list[str], kind: str) -> None:
+    """usage.csv, or usage.parquet of text columns in several row groups."""
+    header = "account_id,date,feature,events"
+    if kind == "csv":
+        (folder / "usage.csv").write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+        return
+    columns = list(zip(*(line.split(",") for line in lines), strict=True))
+    table = pa.table(
+        {name: list(values) for name, values in zip(header.split(","), columns, strict=True)}
+    )
+    pq.write_table(table, folder / "usage.parquet", row_group_size=25_000)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_large_first_usage_file_is_keyed_and_names_its_rows_in_file_order(
+    backend: BaseBackend, write: Callable[..., Path], kind: str
+) -> None:
+    # row groups read in parallel and (Parquet) joined to the account keys as they are read,
+    # which does not keep the file's order: the rows named must still be the file's own
+    accounts = "account_id,name\n" + "".join(f"a{i},Company {i}\n" for i in range(1000))
+    day = "2024-01-{:02d}".format
+    lines = [f"a{n % 1000},{day(n // 1000 % 28 + 1)},f{n // 28_000},1" for n in range(300_000)]
+    good, bad = (
+        write("accounts.csv", accounts).parent,
+        write("accounts.csv", accounts, "bad").parent,
+    )
+    write_usage(good, lines, kind)
+    lines[7] = "a7,2024-13-01,f0,1"
+    lines[290_001] = "a1,2024-02-01,f99,minus one"
+    write_usage(bad, lines, kind)
+    with pytest.raises(ValidationError) as err:
+        load_paths(backend, [bad])
+    first = 2 if kind == "csv" else 1  # the spreadsheet row of the first data row
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [
+        (7 + first, "date", "2024-13-01"),
+        (290_001 + first, "events", "minus one"),
+    ]
+    load_paths(backend, [good])
+    con = backend.con  # type: ignore[attr-defined]
+    assert con.execute(
+        "SELECT count(*), count(u.account_key), "
+        "count(*) FILTER (WHERE u.account_key = k.account_key) "
+        "FROM usage u LEFT JOIN account_keys k USING (account_id)"
+    ).fetchall() == [(300_000, 300_000, 300_000)]
+    assert not [t for t in tables(backend) if t.startswith(STORED_STAGE)]
 
 
 def test_a_first_load_refused_while_storing_leaves_the_database_as_it_was(

@@ -61,3 +61,16 @@ def test_a_warehouse_stored_before_keys_gains_them_at_its_next_load(
     assert keys_of(backend) == {"a1": 1, "a2": 2, "a3": 3}
     assert usage_keys(backend) == [("a1", 1), ("a2", 2), ("a3", 3)]
     assert fit_inputs(backend).keyed
+
+
+def test_usage_first_loaded_after_its_accounts_gets_the_keys_they_have(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    load_paths(backend, [write("accounts.csv", "account_id,name\nb9,Beta\na1,Acme\n")])
+    # usage arrives first with an account that is new in the same load: the usage file is read
+    # straight into its table with keys planned from both
+    later = write("accounts.csv", "account_id,name\na0,Zero\n", folder="later")
+    write("usage.csv", USAGE.replace("a2", "a0").replace("a1", "b9"), folder="later")
+    load_paths(backend, [later.parent])
+    assert keys_of(backend) == {"a1": 1, "b9": 2, "a0": 3}
+    assert usage_keys(backend) == [("a0", 3), ("b9", 2)]

@@ -116,13 +116,13 @@ WITH subs AS (
     + _MONTHS.format(periods="subs").replace("{", "{{").replace("}", "}}")
     + """,
 summed AS (
-    SELECT account_id, month, sum(mrr) AS local, {discount_sums}, sum(seats) AS seats
+    SELECT account_id, month, {sums}
     FROM active
     GROUP BY account_id, month
 )
 INSERT INTO main.mrr_monthly
 SELECT account_id, month, CAST(local AS DOUBLE), $1, ROUND(CAST(local AS DOUBLE), 6),
-       {discounts}, seats
+       {discounts}, {seats}
 FROM summed
 """
 )
@@ -266,18 +266,23 @@ def _rebuild(con: Any, reporting: str, rated: bool = False) -> None:
         con.execute(_MRR_MONTHLY.format(discounts=_DISCOUNTS if discounted else _NO_DISCOUNTS))
         con.execute(f"DROP TABLE {RATED}")
     else:
-        discounted = con.execute(
-            "SELECT count(discount_mrr) FROM main.subscriptions "
+        # only the sums some period has a value for: each is a state per account-month, and
+        # the aggregation spills under the load's memory limit at a million accounts
+        discounted, seated = con.execute(
+            "SELECT count(discount_mrr), count(seats) FROM main.subscriptions "
             "WHERE COALESCE(charge_type, 'recurring') = 'recurring'"
-        ).fetchall()[0][0]
-        sums, values = (
-            (_ONE_CURRENCY_DISCOUNT_SUMS, _ONE_CURRENCY_DISCOUNTS)
-            if discounted
-            else ("NULL AS forever", "CAST(0 AS DOUBLE), CAST(0 AS DOUBLE)")
-        )
+        ).fetchall()[0]
+        sums = ["sum(mrr) AS local"]
+        sums += [_ONE_CURRENCY_DISCOUNT_SUMS] if discounted else []
+        sums += ["sum(seats) AS seats"] if seated else []
         end = _NEXT_START if _open_ended(con) else "s.period_end"
         con.execute(
-            _MRR_MONTHLY_ONE_CURRENCY.format(end=end, discount_sums=sums, discounts=values),
+            _MRR_MONTHLY_ONE_CURRENCY.format(
+                end=end,
+                sums=", ".join(sums),
+                discounts=_ONE_CURRENCY_DISCOUNTS if discounted else _NO_DISCOUNTS,
+                seats="seats" if seated else "NULL",
+            ),
             [reporting],
         )
     # the metrics' per-account window, done once here instead of in every metric

@@ -42,10 +42,48 @@ def create(con: Any) -> None:
     )
 
 
-def assign(con: Any) -> None:
+PLANNED = "_planned_keys"
+"""The temp table of :func:`plan`."""
+
+
+def plan(con: Any, staged_accounts: str | None) -> str:
+    """Before the load stores anything: the temp table ``_planned_keys`` of the key every
+    account will have once the load is stored (the stored accounts and the rows of
+    ``staged_accounts``, this load's staged view of them), numbered as :func:`assign` numbers
+    them. A stage of a keyed table joins it as it is read (``validate.stage_file``), and
+    :func:`assign` then stores these keys, so both agree by construction."""
+    known = (
+        f"SELECT account_id, {KEY} FROM main.{ACCOUNT_KEYS}"
+        if table_exists(con, ACCOUNT_KEYS)
+        else f"SELECT CAST(NULL AS VARCHAR) AS account_id, CAST(NULL AS BIGINT) AS {KEY} LIMIT 0"
+    )
+    ids = [f"SELECT account_id FROM {staged_accounts}"] if staged_accounts else []
+    if table_exists(con, "accounts"):
+        ids.append("SELECT account_id FROM main.accounts")
+    new = (
+        f"SELECT DISTINCT account_id FROM ({' UNION ALL '.join(ids)}) "
+        "WHERE account_id IS NOT NULL EXCEPT SELECT account_id FROM known"
+        if ids
+        else "SELECT account_id FROM known LIMIT 0"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {PLANNED} AS WITH known AS ({known}), new AS ({new}) "
+        f"SELECT account_id, {KEY} FROM known UNION ALL "
+        f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM known) "
+        "+ row_number() OVER (ORDER BY account_id) FROM new"
+    )
+    return PLANNED
+
+
+def assign(con: Any, planned: str | None = None) -> None:
     """Inside the load's transaction, after ``accounts`` is stored: a key for every stored
-    account that has none."""
+    account that has none; the keys ``planned`` (:func:`plan`) first, when the load made them."""
     create(con)
+    if planned:
+        con.execute(
+            f"INSERT INTO main.{ACCOUNT_KEYS} SELECT account_id, {KEY} FROM {planned} "
+            f"ANTI JOIN main.{ACCOUNT_KEYS} USING (account_id)"
+        )
     con.execute(
         f"INSERT INTO main.{ACCOUNT_KEYS} "
         f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM main.{ACCOUNT_KEYS}) "
@@ -58,9 +96,9 @@ def assign(con: Any) -> None:
 def fill(con: Any, tables: Iterable[str] = KEYED_TABLES) -> None:
     """Inside the load's transaction, after :func:`assign`: a key in every row of those keyed
     ``tables`` that have no ``account_key`` column (a table stored before keys existed, or a
-    load's stage kept as the table), which gain the column here. A kept stage is filled last in
-    the transaction: the updated rows are held in memory until the commit, and the derivations
-    then run before they take it."""
+    load's CSV stage kept as the table), which gain the column here. A kept stage is filled last
+    in the transaction: the updated rows are held in memory until the commit, and the
+    derivations then run before they take it."""
     for table in (t for t in tables if t in KEYED_TABLES):
         if table_exists(con, table) and not has_key(con, table):
             con.execute(f"ALTER TABLE main.{table} ADD COLUMN {KEY} BIGINT")

@@ -323,8 +323,7 @@ def _formula_note(con: Any, stage: validate.Stage) -> str | None:
         if c.type in ("string", "list") and c.name in stage.mapped.texts
     ]
     columns += [(name, f"_x{i}") for i, name in enumerate(stage.mapped.extra)]
-    rid = "_pos" if stage.mapped.position else "rowid"
-    row = f"{rid} + {int(stage.mapped.opened.first_row)}"
+    row = f"{stage.rid} + {int(stage.mapped.opened.first_row)}"
     return read.formula_note(con, stage.label, stage.name, columns, row)
 
 
@@ -356,7 +355,12 @@ def _load(
     # a file into an empty table is staged in the database, to become the table if it is valid
     into_empty = _into_empty(con, sources, opened, limit is not None)
     stages: dict[int, validate.Stage] = {}
-    for i, source in enumerate(sources):
+    planned: str | None = None
+    # keyed tables last: a Parquet stage that may become its table is given the accounts' keys
+    # as it is read, planned from the accounts staged before it
+    order = sorted(range(len(sources)), key=lambda i: sources[i].table in keys.KEYED_TABLES)
+    for done, i in enumerate(order, start=1):
+        source = sources[i]
         file = opened.get(i)
         if file is not None and source.table != read.LOOKUP:
             mapped = transform.map_columns(con, file, i, found, lookups)
@@ -365,7 +369,13 @@ def _load(
                     # rows a mapping leaves out, or a lookup's reordering, keep the stage apart
                     whole = not (mapped.keep_if or mapped.drop_if or mapped.position)
                     stored = whole and i in into_empty
-                    stages[i] = validate.stage_file(con, mapped, i, stored=stored)
+                    keys_from = None
+                    if stored and source.table in keys.KEYED_TABLES and validate.keyable(mapped):
+                        planned = planned or _plan_keys(con, stages, temp)
+                        keys_from = planned
+                    stages[i] = validate.stage_file(
+                        con, mapped, i, stored=stored, keys_from=keys_from
+                    )
                     rejected = read.rejected_lines(con, file)
                 except duckdb.OutOfMemoryException:
                     raise  # the engine's memory, not the file: the load reports it as such
@@ -375,7 +385,7 @@ def _load(
                     found.extend(rejected)
                     stages.pop(i, None)
         if progress:
-            progress(i + 1, total, f"read {source.label}")
+            progress(done, total, f"read {source.label}")
     problems = validate.Problems()
     problems.extend(found)
     problems.raise_if_any()
@@ -414,7 +424,7 @@ def _load(
     # read from the stages, which the store may turn into tables
     formulas = [note for s in stages.values() if (note := _formula_note(con, s))]
     try:
-        result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles)
+        result = _store(con, views, attributes, files, reporting, loaded_at, stages, roles, planned)
     except BaseException:
         if set_aside is not None and set_aside.path is not None:
             set_aside.path.unlink(missing_ok=True)  # nothing loaded, nothing set aside
@@ -488,6 +498,14 @@ def _only_currency(con: Any, views: dict[str, str]) -> str | None:
     return str(found[0][0]) if len(found) == 1 else None
 
 
+def _plan_keys(con: Any, stages: dict[int, validate.Stage], temp: _Temp) -> str:
+    """The load's planned account keys (``keys.plan``) from the accounts staged so far."""
+    accounts = [s for s in stages.values() if s.table == "accounts"]
+    temp.tables.append(keys.PLANNED)
+    temp.views.append("_staged_accounts")  # made again with the others once all are staged
+    return keys.plan(con, validate.staged_view(con, "accounts", accounts) if accounts else None)
+
+
 def _stage_attributes(
     con: Any, stages: dict[int, validate.Stage], views: dict[str, str], temp: _Temp
 ) -> str | None:
@@ -520,13 +538,16 @@ def _keep_stage(con: Any, table: str, stages: dict[int, validate.Stage]) -> Tabl
     """Inside the store's transaction: the stage of ``table`` kept in the database becomes the
     table, when the table is still empty (its rows are not copied a second time): the stage's
     columns beyond the table's are dropped. None (nothing done) when there is no such stage or
-    the table has rows; a keyed table gets its keys from ``keys.fill``."""
+    the table has rows. A keyed stage keeps the account keys it was read with; a keyed table's
+    stage read without them gets them from ``keys.fill``."""
     stage = _stored_stage(stages, table)
     if stage is None or not _empty(con, table):
         return None
     con.execute(f"DROP TABLE main.{ident(table)}")
     con.execute(f"ALTER TABLE main.{ident(stage.name)} RENAME TO {ident(table)}")
     canonical = set(TABLES[table].column_names)
+    if stage.keyed:
+        canonical.add(keys.KEY)
     columns = con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' "
         "AND database_name = current_database() AND table_name = $1",
@@ -547,9 +568,11 @@ def _store(
     loaded_at: datetime | None,
     stages: dict[int, validate.Stage],
     roles: list[tuple[str, str, str]],
+    planned: str | None,
 ) -> tuple[int, dict[str, TableCount]]:
     """The load's one write, a transaction: upserts of the staged rows, the derived tables, the
-    load record; rolled back on any failure. Everything before it only reads and stages."""
+    load record; rolled back on any failure. Everything before it only reads and stages.
+    ``planned`` names the account keys a kept keyed stage was given (``keys.plan``)."""
     con.execute("BEGIN TRANSACTION")
     try:
         create_tables(con)
@@ -558,11 +581,12 @@ def _store(
         stored = dict(kept)
         if "accounts" in views and "accounts" not in kept:
             stored["accounts"] = _upsert(con, "accounts", views["accounts"])
-        keys.assign(con)  # numbers the accounts
+        keys.assign(con, planned)  # numbers the accounts
         keys.fill(con, [t for t in keys.KEYED_TABLES if t not in kept])  # stored before keys
         for table in kept:
-            # the staged rows are the table's own now: the same view over it (same file rows)
-            if (stage := _stored_stage(stages, table)) is not None:
+            # the staged rows are the table's own now: the same view over it (same file rows);
+            # a keyed stage's places (_pos) are not kept, and nothing reads its view again
+            if (stage := _stored_stage(stages, table)) is not None and not stage.keyed:
                 table_name = f"main.{ident(table)}"
                 validate.staged_view(con, table, [dataclasses.replace(stage, name=table_name)])
         counts = {t: stored.get(t) or _upsert(con, t, view) for t, view in views.items()}
@@ -572,7 +596,7 @@ def _store(
         derive.check_and_rebuild(
             con, reporting, views.get("subscriptions"), lambda src: stages[src].label
         )
-        keys.fill(con, kept)  # a kept keyed stage gets its keys
+        keys.fill(con, kept)  # a kept keyed stage read without its keys (CSV) gets them
         load_id = con.execute(
             f"SELECT COALESCE(max(load_id), 0) + 1 FROM {LOADS_TABLE}"
         ).fetchall()[0][0]

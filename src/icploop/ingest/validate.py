@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icploop.errors import Cause, Extent, Problem, ValidationError
+from icploop.ingest.keys import KEY
 from icploop.ingest.schema import KNOWN_CURRENCIES, MAX_MRR, TABLES, Column, Table
 from icploop.ingest.sql import ident, table_exists
-from icploop.ingest.transform import Mapped
+from icploop.ingest.transform import Mapped, bind
 
 MAX_SHOWN = 50
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -176,6 +177,13 @@ class Stage:
     filtered: int
     dropped: int
     staged: int
+    keyed: bool = False
+    """The stage holds each row's account key (``keys.KEY``) and its place in the file ``_pos``."""
+
+    @property
+    def rid(self) -> str:
+        """The stage's column of each row's place in its file (0, 1, ...)."""
+        return "_pos" if self.mapped.position or self.keyed else "rowid"
 
     @property
     def label(self) -> str:
@@ -186,19 +194,43 @@ class Stage:
         return self.mapped.opened.source.table
 
 
+ROW_NUMBER = "file_row_number = true"
+"""The Parquet reader's option adding each row's number in the file (``file_row_number``)."""
+
+
+def keyable(mapped: Mapped) -> bool:
+    """Whether :func:`stage_file` can give this file's rows their account keys as it reads them:
+    a Parquet file read as it is (the reader numbers its rows), without a column of the
+    reader's own name ``file_row_number``."""
+    return (
+        mapped.opened.source.is_parquet
+        and not mapped.position
+        and "file_row_number" not in (h.lower() for h in mapped.opened.header)
+    )
+
+
 STORED_STAGE = "_icploop_stage_"
 """Prefix of a stage kept in the database itself (``stored``), named by its file's index."""
 
 
-def stage_file(con: Any, mapped: Mapped, src: int, *, stored: bool = False) -> Stage:
+def stage_file(
+    con: Any, mapped: Mapped, src: int, *, stored: bool = False, keys_from: str | None = None
+) -> Stage:
     """Read a mapped file once into the temp table ``_stage_<src>`` (see the module docstring).
 
     With ``stored`` the stage is a table of the database itself, ``_icploop_stage_<src>``,
     written as the canonical table would be (each column in its canonical type), so that a load
     into an empty table can keep it as the table instead of copying its rows again (the load
-    drops it otherwise). Rows stay in file order, so a row's position in the stage gives its spreadsheet row (after
-    a lookup's join, which does not keep the order, the joined table's ``_rid`` is kept as
-    ``_pos``). Rows failing ``where`` or dropped as blank stay in the stage, flagged ``_out``."""
+    drops it otherwise). Rows stay in file order, so a row's position in the stage gives its
+    spreadsheet row (after a lookup's join, which does not keep the order, the joined table's
+    ``_rid`` is kept as ``_pos``). Rows failing ``where`` or dropped as blank stay in the stage,
+    flagged ``_out``.
+
+    ``keys_from`` (a table of ``account_id`` and ``keys.KEY``) gives each row its account key
+    as it is read, for a Parquet file (see :func:`keyable`) staged for a keyed table that it may
+    become: the stage is then in the table's own shape and no pass over it adds the keys later.
+    The join does not keep the file's order, so each row's place is read with it, as ``_pos``
+    (the Parquet reader's row number: numbering rows in SQL would read the file in one thread)."""
     table = TABLES[mapped.opened.source.table]
     inner: list[str] = []  # the file's values: text, or the source's own type
     middle: list[str] = []  # typed, with whether a value was there
@@ -237,17 +269,26 @@ def stage_file(con: Any, mapped: Mapped, src: int, *, stored: bool = False) -> S
     if mapped.position:
         inner.append(f"{ident(mapped.position)} AS _pos")
         carried.append("_pos")
+    relation, params = mapped.relation, list(mapped.params)
+    if keys_from and not mapped.position:
+        relation = f"read_parquet({bind(params, str(mapped.opened.source.path))}, {ROW_NUMBER})"
+        inner.append("file_row_number AS _pos")
+        carried.append("_pos")
     middle += carried
     outer += carried
     outer.append(f"CAST({' | '.join(bad) or '0'} AS INTEGER) AS _bad")
     name = f"{STORED_STAGE}{src}" if stored else f"_stage_{src}"
     kind = "TABLE main." if stored else "TEMP TABLE "
-    con.execute(
-        f"CREATE OR REPLACE {kind}{name} AS SELECT {', '.join(outer)} FROM ("
-        f"SELECT {', '.join(middle) or '1'} FROM ("
-        f"SELECT {', '.join(inner) or '1'} FROM {mapped.relation}))",
-        mapped.params,
+    select = (
+        f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(middle) or '1'} FROM ("
+        f"SELECT {', '.join(inner) or '1'} FROM {relation}))"
     )
+    if keys_from:
+        select = (
+            f"SELECT s.*, k.{KEY} FROM ({select}) s "
+            f"LEFT JOIN {keys_from} k ON k.account_id = s.account_id"
+        )
+    con.execute(f"CREATE OR REPLACE {kind}{name} AS {select}", params)
     counts = "count(*) FILTER (WHERE _out = 1), count(*) FILTER (WHERE _out = 2)" if out else "0, 0"
     rows, filtered, dropped = con.execute(f"SELECT count(*), {counts} FROM {name}").fetchall()[0]
     return Stage(
@@ -258,6 +299,7 @@ def stage_file(con: Any, mapped: Mapped, src: int, *, stored: bool = False) -> S
         int(filtered) + mapped.filtered,
         int(dropped) + mapped.dropped,
         int(rows),
+        keyed=keys_from is not None,
     )
 
 
@@ -267,7 +309,7 @@ def staged_view(con: Any, table: str, stages: Sequence[Stage], refused: str | No
     ``refused`` names a table of ``(_src, _rid)`` rows quarantined out of the load."""
     parts = []
     for s in stages:
-        rid = "_pos" if s.mapped.position else "rowid"
+        rid = s.rid
         conds = ["_out = 0"] if s.mapped.keep_if or s.mapped.drop_if else []
         if refused:
             conds.append(
