@@ -133,5 +133,5 @@ def test_an_empty_mrr_table_is_a_clear_error() -> None:
         pd.DataFrame({"account_id": pd.Series([], dtype=str), "month": pd.Series([], dtype="datetime64[s]"),
                       "mrr": pd.Series([], dtype=float)})
     )  # fmt: skip
-    with pytest.raises(IcploopError, match="mrr_monthly is empty"):
+    with pytest.raises(IcploopError, match="no MRR is loaded: mrr_monthly is empty"):
         data_end(empty)

@@ -105,7 +105,11 @@ def data_end(
     span = t.aggregate(first=t.month.min(), latest=t.month.max()).to_pyarrow().to_pylist()[0]
     latest, first = _as_date(span["latest"]), _as_date(span["first"])
     if latest is None or first is None:
-        raise IcploopError("mrr_monthly is empty", "load data first: icploop load PATH")
+        raise IcploopError(
+            "no MRR is loaded: mrr_monthly is empty (it is made from subscriptions' recurring "
+            "periods)",
+            "load the billing periods: icploop load PATH/subscriptions.csv (or a mapped export)",
+        )
     last_m, first_m = index_of(latest), index_of(first)
     last_activity = _latest(activity)
     caveats: list[str] = []
