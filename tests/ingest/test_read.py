@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from ibis.backends import BaseBackend
 
 from icploop.errors import IcploopError, Problem, ValidationError
+from icploop.ingest import read
 from icploop.ingest.load import load_paths
 from icploop.ingest.mapping import parse_mapping
 
@@ -105,3 +108,17 @@ def test_a_folder_skips_files_that_are_not_tables(
 def test_a_missing_path_is_a_clear_error(backend: BaseBackend, tmp_path: Path) -> None:
     with pytest.raises(IcploopError, match="no such file or folder"):
         load_paths(backend, [tmp_path / "nope"])
+
+
+def test_a_digest_is_given_up_once_its_load_has_ended(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"x" * (3 << 20))
+    hashing = read.Hashing()
+    done = hashing.submit(path)
+    assert done.result() == hashlib.sha256(path.read_bytes()).hexdigest()
+    stop = threading.Event()
+    stop.set()  # what Hashing.close does for the digests still running
+    with pytest.raises(read.Abandoned):
+        read.sha256_of(path, stop)
+    hashing.close()
+    assert done.result() == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -259,6 +259,7 @@ def load_paths(
     read.drop_leftover_views(con)  # what a killed load left behind
     _drop_leftover_stages(con)
     temp = _Temp(con)
+    hashing = read.Hashing()
     try:
         with (
             _memory_limited(con, memory_limit),
@@ -274,6 +275,7 @@ def load_paths(
                 progress,
                 loaded_at,
                 (max_rejects, rejects) if max_rejects is not None and rejects else None,
+                hashing,
             )
     except duckdb.OutOfMemoryException as exc:
         if "offload" in str(exc):  # DuckDB's words when the spill folder's disk is full
@@ -292,6 +294,7 @@ def load_paths(
             "free disk space beside the analytics database and load again",
         ) from None
     finally:
+        hashing.close()
         temp.drop()
 
 
@@ -336,10 +339,12 @@ def _load(
     reporting: str | None,
     progress: ProgressCallback | None,
     loaded_at: datetime | None,
-    limit: tuple[int, Path] | None = None,
+    limit: tuple[int, Path] | None,
+    hashing: read.Hashing,
 ) -> LoadResult:
     """Read each file once into its typed stage, check the staged rows, then store them.
-    ``limit`` (max rejects, rejects file) sets refused rows aside instead of refusing all."""
+    ``limit`` (max rejects, rejects file) sets refused rows aside instead of refusing all;
+    ``hashing`` computes the files' digests meanwhile."""
     total = len(sources) + 2
     found: list[Problem] = []
     opened: dict[int, read.OpenedFile] = {}
@@ -347,7 +352,7 @@ def _load(
         temp.tables += [f"_stage_{i}", f"_raw_{i}", f"_join_{i}", f"_evt_{i}", f"_rej_{i}"]
         temp.tables += [f"_rejscan_{i}", f"{validate.STORED_STAGE}{i}"]
         temp.views.append(f"_src_{i}")
-        file = read.open_file(con, source, i, tmp, found)
+        file = read.open_file(con, source, i, tmp, found, hashing)
         if file is not None:
             opened[i] = file
     # files read only to be looked up are joined into the entries that name them
