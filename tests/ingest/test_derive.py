@@ -178,3 +178,17 @@ def test_without_discounts_or_seats_the_one_currency_path_still_gives_the_rated_
     monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
     load_paths(backend, [folder])
     assert months() == one_currency
+
+
+def test_the_derivations_leave_the_engines_compression_setting_as_it_was(
+    backend: BaseBackend, write: Callable[..., Path]
+) -> None:
+    con = backend.con  # type: ignore[attr-defined]
+    con.execute("SET disabled_compression_methods = 'rle'")
+    before = con.execute("SELECT current_setting('disabled_compression_methods')").fetchall()
+    write("accounts.csv", "account_id,name\na1,Alpha\n")
+    folder = write("subscriptions.csv", "account_id,period_start,mrr\na1,2024-01-01,5\n").parent
+    load_paths(backend, [folder])
+    assert con.execute("SELECT count(*) FROM account_months").fetchall() == [(1,)]
+    after = con.execute("SELECT current_setting('disabled_compression_methods')").fetchall()
+    assert after == before
