@@ -6,10 +6,17 @@ import json
 import shutil
 from pathlib import Path
 
+import ibis
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from icploop.cli.common import console
 from icploop.cli.main import app
+from icploop.cli.segments import print_findings
+from icploop.segments.catalog import OUTCOMES
+from icploop.segments.search import search_segments
 
 runner = CliRunner()
 
@@ -69,3 +76,36 @@ def test_why_we_win_says_how_many_rows_it_leaves_out(workspace: Path) -> None:
     assert f"{rows - 6} more: --top 0 or --json" in cut.stdout
     whole = runner.invoke(app, [*args, "--top", "0"])
     assert "more: --top 0" not in whole.stdout
+
+
+def test_nrr_findings_read_as_percentages_as_on_the_web(workspace: Path) -> None:
+    found = _json("segments", "--outcome", "nrr", "--workspace", str(workspace))
+    text = runner.invoke(app, ["segments", "--outcome", "nrr", "--workspace", str(workspace)])
+    assert text.exit_code == 0, text.output
+    base = found["base_rate"]  # type: ignore[index]
+    assert 0.5 < base < 2  # a ratio: 1.0 is 100%
+    assert f"base {OUTCOMES['nrr'].shown(base)};" in text.output
+    assert OUTCOMES["nrr"].shown(base).endswith("%")
+
+
+def test_a_search_that_finds_nothing_says_so_instead_of_empty_tables() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(600)],
+            "industry": rng.choice(["Retail", "Tech", "Health"], 600),
+            "nrr_12m": rng.normal(1.0, 0.2, 600),  # no segment differs: null data
+        }
+    )
+    spec = OUTCOMES["nrr"]
+    result = search_segments(
+        ibis.memtable(frame), "nrr_12m", ["industry"], depth=1, outcome_kind="continuous",
+        higher_is="good",
+    )  # fmt: skip
+    assert result.findings().empty
+    with console.capture() as captured:
+        print_findings(result, spec, top=10)
+    said = captured.get()
+    assert "No segment's 12-month NRR differs from the rest's beyond chance." in said
+    assert "Segments that retain and grow" not in said
+    assert f"base {spec.shown(result.base_rate)};" in said and "%" in said

@@ -3,14 +3,18 @@ the segment explorer and its link to the accounts of a segment; the dashboard's 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 import yaml
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from icploop.cli.main import app
 from icploop.icp.document import IcpContent
+from icploop.segments.catalog import OUTCOMES
 from icploop.store.models import IcpVersionRecord, Review
 from tests.review.test_raw_values import raw_values
 
@@ -208,3 +212,15 @@ def test_the_reasons_page_says_how_many_rows_it_leaves_out_and_shows_them_all(
     every = client.get("/reasons?all=true").text
     assert every.count("no reason matched") == clusters
     assert "more groups of unmatched reasons" not in every and "more objections" not in every
+
+
+def test_the_segment_explorer_reads_nrr_as_the_cli_does(web: WebWorld) -> None:
+    client, _ = web.login("ae")
+    page = client.get("/segments", params={"outcome": "nrr", "depth": 1})
+    assert page.status_code == 200
+    overall = re.search(r"accounts, overall ([^;]+);", page.text)
+    assert overall and overall[1].endswith("%")
+    args = ["segments", "--outcome", "nrr", "--depth", "1", "--workspace", str(web.workspace)]
+    cli = CliRunner().invoke(app, [*args, "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert overall[1] == OUTCOMES["nrr"].shown(json.loads(cli.output)["base_rate"])

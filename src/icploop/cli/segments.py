@@ -23,6 +23,7 @@ from icploop.formatting import q as fmt_q
 from icploop.metrics.tables import CanonicalTables
 from icploop.segments.catalog import (
     OUTCOMES,
+    OutcomeSpec,
     outcome_spec,
     search_with_thresholds,
 )
@@ -133,7 +134,7 @@ def segments_command(
                 }
             )
             return
-        print_findings(result, spec.label, top)
+        print_findings(result, spec, top)
         for t in thresholds:
             console.print(f"[bold]Threshold:[/] {t.recommendation}")
 
@@ -223,17 +224,20 @@ def print_frame(frame: pd.DataFrame, title: str) -> None:
     console.print(table)
 
 
-def print_findings(result: Any, label: str, top: int) -> None:
+def print_findings(result: Any, spec: OutcomeSpec, top: int) -> None:
     """Every segment that survives multiple testing: the best and the worst as two tables (the
     first ``top`` of each, 0 for all, saying how many more there are), then any whose interval
-    holds the rest's value."""
+    holds the rest's value; one line instead of the tables when none does. Values read as the
+    outcome's unit says (``OutcomeSpec.shown``, as on the web)."""
     findings = result.findings()
-    spec_rate = "{:.1%}" if result.outcome_kind == "binary" else "{:.2f}"
+    label, shown = spec.label, spec.shown
     console.print(
-        f"{label}: {result.n_accounts:,} accounts, base {spec_rate.format(result.base_rate)}; "
+        f"{label}: {result.n_accounts:,} accounts, base {shown(result.base_rate)}; "
         f"{result.n_evaluated:,} segments tested, {len(findings)} significant at q < 0.05 "
         f"after Benjamini-Hochberg"
     )
+    if findings.empty:
+        console.print(f"No segment's {label} differs from the rest's beyond chance.")
     tables = (
         ("better", f"Segments that retain and grow ({label})"),
         ("worse", f"Segments that churn and shrink ({label})"),
@@ -241,7 +245,7 @@ def print_findings(result: Any, label: str, top: int) -> None:
     )
     for direction, title in tables:
         every = result.top(None, direction=direction, max_q=0.05)
-        if direction == "unclear" and every.empty:
+        if findings.empty or (direction == "unclear" and every.empty):
             continue
         rows = every.head(top) if top else every
         table = Table(title=title)
@@ -252,8 +256,8 @@ def print_findings(result: Any, label: str, top: int) -> None:
             table.add_row(
                 r["segment"],
                 f"{int(r['n']):,}",
-                f"{spec_rate.format(r['rate'])} ({spec_rate.format(r['rate_lo'])}-{spec_rate.format(r['rate_hi'])})",
-                spec_rate.format(r["shrunk_rate"]),
+                f"{shown(r['rate'])} ({shown(r['rate_lo'])}-{shown(r['rate_hi'])})",
+                shown(r["shrunk_rate"]),
                 ratio,
                 fmt_q(r["q_value"]),
             )

@@ -9,6 +9,7 @@ from typing import Literal
 import ibis
 import pandas as pd
 
+from icploop import formatting as fmt
 from icploop.errors import IcploopError
 from icploop.ingest.attributes import (
     AttributeCatalog,
@@ -28,6 +29,7 @@ from icploop.segments.thresholds import (
 )
 
 FrameKind = Literal["accounts", "deals", "activation"]
+OutcomeUnit = Literal["share", "money", "days", "number"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,22 @@ class OutcomeSpec:
     horizon: str = ""
     custom: bool = False  # column:NAME: kind and values read from the column itself
     polarity_given: bool = True  # False: a column:NAME whose polarity follows its kind
+    unit: OutcomeUnit = "number"
+    """How a value reads: ``share`` a fraction shown as a percentage (a rate, NRR), ``money``
+    an amount in the reporting currency, ``days``, or a plain ``number``. A binary outcome is
+    always a share."""
+
+    def shown(self, value: object) -> str:
+        """One value of this outcome (a segment's rate, an interval's end, the base) as every
+        surface prints it; ``-`` when unknown."""
+        unit = "share" if self.kind == "binary" else self.unit
+        if unit == "share":
+            return fmt.pct(value, 1)
+        if unit == "money":
+            return fmt.money(value)
+        if unit == "days":
+            return fmt.unknown() if fmt.finite(value) is None else f"{fmt.number(value, 0)} days"
+        return fmt.number(value, 2)
 
 
 OUTCOMES: dict[str, OutcomeSpec] = {
@@ -64,9 +82,17 @@ OUTCOMES: dict[str, OutcomeSpec] = {
             horizon="12 months of history",
         ),
         OutcomeSpec(
-            "nrr", "nrr_12m", "continuous", "good", "12-month NRR", horizon="12 months of history"
+            "nrr",
+            "nrr_12m",
+            "continuous",
+            "good",
+            "12-month NRR",
+            horizon="12 months of history",
+            unit="share",
         ),
-        OutcomeSpec("ltv", "ltv_per_month", "continuous", "good", "revenue per paid month"),
+        OutcomeSpec(
+            "ltv", "ltv_per_month", "continuous", "good", "revenue per paid month", unit="money"
+        ),
         OutcomeSpec(
             "adoption",
             "adoption",
@@ -74,6 +100,7 @@ OUTCOMES: dict[str, OutcomeSpec] = {
             "good",
             "committed use cases adopted in 90 days",
             horizon_days=90,
+            unit="share",
         ),
         OutcomeSpec("win", "won", "binary", "good", "win rate", "win", frame="deals"),
         OutcomeSpec(
@@ -94,6 +121,7 @@ OUTCOMES: dict[str, OutcomeSpec] = {
             f"days to first revenue or use (followed {VALUE_DAYS} days)",
             frame="activation",
             horizon_days=VALUE_DAYS,
+            unit="days",
         ),
     )
 }

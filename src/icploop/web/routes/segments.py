@@ -46,7 +46,7 @@ def segments_page(
             "findings": findings,
             "outcome": outcome,
             "outcomes": {k: OUTCOMES[k].label for k in EXPLORER_OUTCOMES},
-            "kind": OUTCOMES[outcome].kind,
+            "shown": OUTCOMES[outcome].shown,  # how a value reads, as in the CLI
             "depth": depth,
             "min_size": min_size,
             "top": top,
