@@ -59,7 +59,7 @@ def survival_command(
     if json:
         print_json({"as_of": day, **data})
         return
-    table = Table(title=f"Survival of paying accounts by {by or 'nothing (all accounts)'}")
+    table = Table(title=f"Survival of paying accounts{f' by {by}' if by else ''}")
     for col in ("group", "accounts", "churned", f"S({at} months) (95% CI)", "median months"):
         table.add_column(col, justify="left" if col == "group" else "right")
     for g in data["groups"]:
@@ -125,7 +125,7 @@ def ltv_command(
     if json:
         print_json({**data, "currency": currency})
         return
-    table = Table(title=f"Lifetime value by {by or 'nothing (all accounts)'} ({currency})")
+    table = Table(title=f"Lifetime value {f'by {by}' if by else 'of all accounts'} ({currency})")
     columns = ("group", "paying", "ARPA / month", "churn / month", "DEL", "LTV", "DERL", "residual")
     for col in columns:
         table.add_column(col, justify="left" if col == "group" else "right")

@@ -231,6 +231,7 @@ def print_findings(result: Any, spec: OutcomeSpec, top: int) -> None:
     outcome's unit says (``OutcomeSpec.shown``, as on the web)."""
     findings = result.findings()
     label, shown = spec.label, spec.shown
+    measure = "rate" if result.outcome_kind == "binary" else "mean"  # a segment's value
     console.print(
         f"{label}: {result.n_accounts:,} accounts, base {shown(result.base_rate)}; "
         f"{result.n_evaluated:,} segments tested, {len(findings)} significant at q < 0.05 "
@@ -249,7 +250,7 @@ def print_findings(result: Any, spec: OutcomeSpec, top: int) -> None:
             continue
         rows = every.head(top) if top else every
         table = Table(title=title)
-        for col in ("segment", "n", "rate (95% CI)", "shrunk", "vs rest", "q"):
+        for col in ("segment", "n", f"{measure} (95% CI)", "shrunk", "vs rest", "q"):
             table.add_column(col, justify="left" if col == "segment" else "right")
         for r in rows.to_dict("records"):
             ratio = f"{r['ratio']:.2f}x" if r["ratio"] == r["ratio"] else f"{r['difference']:+.2f}"
