@@ -122,6 +122,13 @@ def test_monthly_rows_without_an_end_end_where_the_next_month_starts(
     assert [v for _, v in mrr(backend)] == [100.0, 80.0, 90.0]
 
 
+def stored_months(backend: BaseBackend, columns: str = "*") -> list[tuple[Any, ...]]:
+    """``columns`` of every stored mrr_monthly row, by account and month."""
+    return backend.con.execute(  # type: ignore[attr-defined]
+        f"SELECT {columns} FROM mrr_monthly ORDER BY account_id, month"
+    ).fetchall()
+
+
 def test_a_company_in_one_currency_gets_the_months_the_rated_path_gives(
     backend: BaseBackend, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,18 +148,13 @@ def test_a_company_in_one_currency_gets_the_months_the_rated_path_gives(
     )
     folder = write("x.md", "").parent
 
-    def months() -> list[tuple[Any, ...]]:
-        return backend.con.execute(  # type: ignore[attr-defined]
-            "SELECT * FROM mrr_monthly ORDER BY account_id, month"
-        ).fetchall()
-
     load_paths(backend, [folder])
-    one_currency = months()
+    one_currency = stored_months(backend)
     assert len(one_currency) == 12 + 12 and {r[3] for r in one_currency} == {"USD"}
     assert one_currency[0][1:] == (date(2024, 1, 1), 100.1, "USD", 100.1, 10.05, 0.0, 3)
     monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
     load_paths(backend, [folder])
-    assert months() == one_currency
+    assert stored_months(backend) == one_currency
 
 
 def test_without_discounts_or_seats_the_one_currency_path_still_gives_the_rated_months(
@@ -167,17 +169,12 @@ def test_without_discounts_or_seats_the_one_currency_path_still_gives_the_rated_
         "s1,a1,2024-01-01,2024-03-31,100.10\ns2,a1,2024-02-01,,0.05\ns3,a2,2024-02-01,,7\n",
     ).parent
 
-    def months() -> list[tuple[Any, ...]]:
-        return backend.con.execute(  # type: ignore[attr-defined]
-            "SELECT * EXCLUDE (account_id, month) FROM mrr_monthly ORDER BY account_id, month"
-        ).fetchall()
-
     load_paths(backend, [folder])
-    one_currency = months()
+    one_currency = stored_months(backend, "* EXCLUDE (account_id, month)")
     assert one_currency[1] == (100.15, "USD", 100.15, 0.0, 0.0, None)
     monkeypatch.setattr(derive, "_one_currency", lambda con, reporting: False)
     load_paths(backend, [folder])
-    assert months() == one_currency
+    assert stored_months(backend, "* EXCLUDE (account_id, month)") == one_currency
 
 
 def test_the_derivations_leave_the_engines_compression_setting_as_it_was(

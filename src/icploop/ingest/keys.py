@@ -51,6 +51,20 @@ PLANNED = "_planned_keys"
 """The temp table of :func:`plan`."""
 
 
+def _numbered(ids: list[str], known: str) -> str:
+    """How every key is given: the accounts of the ``ids`` queries that ``known`` (a relation
+    of ``account_id`` and ``KEY``) has no key for, numbered after its largest key in order of
+    their id."""
+    if not ids:
+        return f"SELECT account_id, {KEY} FROM {known} LIMIT 0"
+    return (
+        f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM {known}) "
+        "+ row_number() OVER (ORDER BY account_id) "
+        f"FROM (SELECT DISTINCT account_id FROM ({' UNION ALL '.join(ids)}) "
+        f"WHERE account_id IS NOT NULL EXCEPT SELECT account_id FROM {known})"
+    )
+
+
 def plan(con: Any, staged_accounts: str | None) -> str:
     """Before the load stores anything: the temp table ``_planned_keys`` of the key every
     account will have once the load is stored (the stored accounts and the rows of
@@ -65,17 +79,9 @@ def plan(con: Any, staged_accounts: str | None) -> str:
     ids = [f"SELECT account_id FROM {staged_accounts}"] if staged_accounts else []
     if table_exists(con, "accounts"):
         ids.append("SELECT account_id FROM main.accounts")
-    new = (
-        f"SELECT DISTINCT account_id FROM ({' UNION ALL '.join(ids)}) "
-        "WHERE account_id IS NOT NULL EXCEPT SELECT account_id FROM known"
-        if ids
-        else "SELECT account_id FROM known LIMIT 0"
-    )
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {PLANNED} AS WITH known AS ({known}), new AS ({new}) "
-        f"SELECT account_id, {KEY} FROM known UNION ALL "
-        f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM known) "
-        "+ row_number() OVER (ORDER BY account_id) FROM new"
+        f"CREATE OR REPLACE TEMP TABLE {PLANNED} AS WITH known AS ({known}) "
+        f"SELECT account_id, {KEY} FROM known UNION ALL {_numbered(ids, 'known')}"
     )
     return PLANNED
 
@@ -84,17 +90,14 @@ def assign(con: Any, planned: str | None = None) -> None:
     """Inside the load's transaction, after ``accounts`` is stored: a key for every stored
     account that has none; the keys ``planned`` (:func:`plan`) first, when the load made them."""
     create(con)
+    stored = f"main.{ACCOUNT_KEYS}"
     if planned:
         con.execute(
-            f"INSERT INTO main.{ACCOUNT_KEYS} SELECT account_id, {KEY} FROM {planned} "
-            f"ANTI JOIN main.{ACCOUNT_KEYS} USING (account_id)"
+            f"INSERT INTO {stored} SELECT account_id, {KEY} FROM {planned} "
+            f"ANTI JOIN {stored} USING (account_id)"
         )
     con.execute(
-        f"INSERT INTO main.{ACCOUNT_KEYS} "
-        f"SELECT account_id, (SELECT COALESCE(max({KEY}), 0) FROM main.{ACCOUNT_KEYS}) "
-        "+ row_number() OVER (ORDER BY account_id) "
-        f"FROM (SELECT DISTINCT account_id FROM main.accounts WHERE account_id IS NOT NULL "
-        f"EXCEPT SELECT account_id FROM main.{ACCOUNT_KEYS})"
+        f"INSERT INTO {stored} {_numbered(['SELECT account_id FROM main.accounts'], stored)}"
     )
 
 

@@ -288,7 +288,7 @@ def open_file(
     index: int,
     tmp: Path,
     problems: list[Problem],
-    hashing: Hashing | None = None,
+    hashing: Hashing,
 ) -> OpenedFile | None:
     """Open one file as the temp view ``_src_<index>`` (CSV: every column ``VARCHAR``;
     Parquet: its own types), after the checks DuckDB cannot report well itself.
@@ -314,7 +314,7 @@ def open_file(
             problems.append(Problem(source.label, None, None, None, f"a Parquet file ({exc})"))
             return None
         types = tuple(str(t) for t in rel.types)
-        return OpenedFile(source, view, tuple(rel.columns), types, _digest(source, hashing), 1)
+        return OpenedFile(source, view, tuple(rel.columns), types, hashing.submit(source.path), 1)
 
     bad = _check_encoding(source)
     if bad is not None:
@@ -353,17 +353,8 @@ def open_file(
         problems.append(Problem(source.label, None, None, None, f"a readable CSV file ({exc})"))
         return None
     types = ("VARCHAR",) * len(header)
-    digest = _digest(source, hashing)
+    digest = hashing.submit(source.path)
     return OpenedFile(source, view, tuple(header), types, digest, 2, f"_rej_{index}")
-
-
-def _digest(source: SourceFile, hashing: Hashing | None) -> Future[str]:
-    """The file's digest: hashed in the background with ``hashing``, else now."""
-    if hashing is not None:
-        return hashing.submit(source.path)
-    done: Future[str] = Future()
-    done.set_result(sha256_of(source.path))
-    return done
 
 
 def drop_leftover_views(con: Any) -> int:
