@@ -109,3 +109,20 @@ def test_a_search_that_finds_nothing_says_so_instead_of_empty_tables() -> None:
     assert "No segment's 12-month NRR differs from the rest's beyond chance." in said
     assert "Segments that retain and grow" not in said
     assert f"base {spec.shown(result.base_rate)};" in said and "%" in said
+
+
+def test_a_search_that_could_test_nothing_does_not_say_nothing_differs() -> None:
+    frame = pd.DataFrame(
+        {"account_id": ["a1", "a2", "a3"], "industry": ["Retail", "Tech", "Tech"],
+         "nrr_12m": [1.0, 1.2, 0.9]}
+    )  # fmt: skip
+    result = search_segments(
+        ibis.memtable(frame), "nrr_12m", ["industry"], depth=1, outcome_kind="continuous",
+        higher_is="good",
+    )  # fmt: skip
+    assert result.n_evaluated == 0  # three accounts: no segment meets the minimum support
+    with console.capture() as captured:
+        print_findings(result, OUTCOMES["nrr"], top=10)
+    said = captured.get()
+    assert "No segment could be tested (see the caveats)." in said
+    assert "beyond chance" not in said and "minimum support" in said

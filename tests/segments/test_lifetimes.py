@@ -19,6 +19,7 @@ from icploop.errors import IcploopError
 from icploop.fit.champions import champion_departures
 from icploop.ingest.load import load_paths
 from icploop.metrics.tables import CanonicalTables
+from icploop.segments.lifetimes import ltv_by, survival_by
 
 runner = CliRunner()
 AS_OF = "2026-10-31"
@@ -98,3 +99,19 @@ def test_on_a_null_company_a_departure_says_nothing_of_churn(tmp_path: Path) -> 
     assert result.difference_lo <= 0 <= result.difference_hi and result.logrank_p > 0.01
     with pytest.raises(IcploopError, match="champion departures need the contacts table"):
         champion_departures(tables, None, dt.date(2026, 10, 31))
+
+
+def test_a_company_in_its_first_month_gets_reasons_not_empty_lifetimes(tmp_path: Path) -> None:
+    (tmp_path / "accounts.csv").write_text("account_id,name\na1,Acme\na2,Beta\n")
+    (tmp_path / "subscriptions.csv").write_text(
+        "account_id,period_start,period_end,mrr\n"
+        "a1,2026-09-01,2026-09-30,100\na2,2026-09-01,2026-09-30,50\n"
+    )
+    backend = connect("duckdb://:memory:")
+    load_paths(backend, [tmp_path])
+    tables = CanonicalTables.from_backend(backend)
+    ltv = ltv_by(tables, dt.date(2026, 9, 30), None)
+    assert ltv.frame.empty
+    assert any("no account paid before September 2026" in c for c in ltv.caveats)
+    with pytest.raises(IcploopError, match="none started before the as-of month"):
+        survival_by(tables, dt.date(2026, 9, 30))

@@ -227,8 +227,8 @@ def print_frame(frame: pd.DataFrame, title: str) -> None:
 def print_findings(result: Any, spec: OutcomeSpec, top: int) -> None:
     """Every segment that survives multiple testing: the best and the worst as two tables (the
     first ``top`` of each, 0 for all, saying how many more there are), then any whose interval
-    holds the rest's value; one line instead of the tables when none does. Values read as the
-    outcome's unit says (``OutcomeSpec.shown``, as on the web)."""
+    holds the rest's value; one line instead of the tables when none does (or none could be
+    tested). Values read as the outcome's unit says (``OutcomeSpec.shown``, as on the web)."""
     findings = result.findings()
     label, shown = spec.label, spec.shown
     measure = "rate" if result.outcome_kind == "binary" else "mean"  # a segment's value
@@ -237,7 +237,9 @@ def print_findings(result: Any, spec: OutcomeSpec, top: int) -> None:
         f"{result.n_evaluated:,} segments tested, {len(findings)} significant at q < 0.05 "
         f"after Benjamini-Hochberg"
     )
-    if findings.empty:
+    if not result.n_evaluated:
+        console.print("No segment could be tested (see the caveats).")
+    elif findings.empty:
         console.print(f"No segment's {label} differs from the rest's beyond chance.")
     tables = (
         ("better", f"Segments that retain and grow ({label})"),

@@ -93,6 +93,11 @@ def segment_ltv(
     arpa["group"] = key(arpa)
     counts["group"] = key(counts)
     rows, caveats = [], []
+    if counts.empty:
+        caveats.append(
+            f"no account paid before {as_of:%B %Y}: lifetimes are measured from an account's "
+            "first paying month to the as-of date, so there is nothing to measure yet"
+        )
     for group, part in counts.groupby("group"):
         a = arpa[arpa.group == group]
         n_now = int(a.n_accounts.sum())

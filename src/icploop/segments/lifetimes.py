@@ -127,7 +127,11 @@ def survival_by(
     by = breakdown(tables, by)
     km = kaplan_meier(tables, as_of, by, at_months=at_months)
     if km.summary.empty:
-        raise IcploopError("no paying account to follow", "load subscriptions first")
+        raise IcploopError(
+            f"no paying account to follow up to {as_of}: each is followed from its first paying "
+            "month, and none started before the as-of month",
+            "load subscriptions with more history, or pass a later --as-of",
+        )
     caveats = list(km.caveats)
     ratios, concordance = None, None
     if cox:
